@@ -1,0 +1,38 @@
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+import { postgresAdapter } from '@payloadcms/db-postgres'
+import { imageAssetsPlugin } from 'payload-image-assets'
+import { buildConfig } from 'payload'
+import sharp from 'sharp'
+
+import { Categories } from './src/collections/Categories'
+import { Products } from './src/collections/Products'
+import { Users } from './src/collections/Users'
+import { seedDevData } from './src/dev/seed'
+
+const dirname = path.dirname(fileURLToPath(import.meta.url))
+const production = process.env.NODE_ENV === 'production'
+
+const secret = process.env.PAYLOAD_SECRET ?? (production ? undefined : 'dev-only-secret-not-for-production')
+if (!secret) throw new Error('PAYLOAD_SECRET must be set in production.')
+
+export default buildConfig({
+  admin: {
+    importMap: { baseDir: path.resolve(dirname, 'src') },
+    user: Users.slug,
+  },
+  collections: [Users, Categories, Products],
+  db: postgresAdapter({ pool: { connectionString: process.env.DATABASE_URI } }),
+  onInit: async (payload) => {
+    if (!production && process.env.IMAGE_ASSETS_DEV_SEED === '1') await seedDevData(payload)
+  },
+  plugins: [
+    // Storage settings come from S3_* and MEDIA_BASE_URL; see the README.
+    imageAssetsPlugin(),
+  ],
+  secret,
+  sharp,
+  telemetry: false,
+  typescript: { outputFile: path.resolve(dirname, 'src/payload-types.ts') },
+})

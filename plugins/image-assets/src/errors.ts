@@ -1,0 +1,105 @@
+import { ValidationError } from 'payload'
+
+/**
+ * Every message a user of the plugin can see, in one place.
+ *
+ * Upload errors are Payload `ValidationError`s on the `file` field, so the admin UI shows them on
+ * the field and REST/GraphQL return them under `errors[0].data.errors`; the top-level message is the
+ * same sentence, and `status` is the HTTP status the API answers with.
+ */
+
+export type ImageUploadErrorCode =
+  | 'EXTENSION_NOT_ALLOWED'
+  | 'FILE_MISSING'
+  | 'FORMAT_NOT_ALLOWED'
+  | 'IMAGE_UNDECODABLE'
+
+export class ImageUploadError extends ValidationError {
+  readonly code: ImageUploadErrorCode
+
+  constructor(args: { code: ImageUploadErrorCode; collection: string; message: string; status: number }) {
+    super({ collection: args.collection, errors: [{ message: args.message, path: 'file' }] })
+    this.code = args.code
+    this.message = args.message
+    this.status = args.status
+  }
+}
+
+/** Thrown at config time when plugin options are invalid; names the option path. */
+export class ImageAssetsConfigError extends Error {
+  constructor(message: string) {
+    super(`payload-image-assets: ${message}`)
+    this.name = 'ImageAssetsConfigError'
+  }
+}
+
+const list = (items: readonly string[]): string => items.join(', ')
+
+/** Keeps a user-supplied extension printable: no control, bidi or path characters, bounded length. */
+const printable = (text: string): string => {
+  const cleaned = Array.from(text.normalize('NFC'))
+    .filter((ch) => /[\p{L}\p{N}._-]/u.test(ch))
+    .join('')
+  return cleaned.length > 16 ? `${cleaned.slice(0, 16)}…` : cleaned
+}
+
+export const messages = {
+  extensionNotAllowed: (ext: string, label: string, allowed: readonly string[]): string =>
+    ext === ''
+      ? `A file without an extension is not allowed for ${label}. Allowed extensions: ${list(allowed)}.`
+      : `File extension "${printable(ext)}" is not allowed for ${label}. Allowed extensions: ${list(allowed)}.`,
+
+  fileMissing: (label: string, allowed: readonly string[]): string =>
+    `No file was uploaded. ${label} needs an image file. Allowed extensions: ${list(allowed)}.`,
+
+  formatNotAllowed: (label: string, formats: readonly string[], allowed: readonly string[]): string =>
+    `The file's content is not a ${formatList(formats)} image, whatever its name says, so it is not allowed for ${label}. Allowed extensions: ${list(allowed)}.`,
+
+  imageUndecodable: (label: string): string =>
+    `The image could not be decoded: it is truncated or corrupt. Upload a complete image to ${label}.`,
+
+  option: (path: string, expected: string, received: unknown): string =>
+    `Expected ${expected} for ${path} but received ${describe(received)}`,
+} as const
+
+const formatList = (formats: readonly string[]): string =>
+  formats.length <= 1
+    ? (formats[0] ?? '')
+    : `${formats.slice(0, -1).join(', ')} or ${formats[formats.length - 1]}`
+
+const describe = (value: unknown): string => {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (value === undefined || value === null || typeof value !== 'object') return String(value)
+  return Array.isArray(value) ? 'an array' : 'an object'
+}
+
+export const uploadErrors = {
+  extensionNotAllowed: (collection: string, ext: string, label: string, allowed: readonly string[]) =>
+    new ImageUploadError({
+      code: 'EXTENSION_NOT_ALLOWED',
+      collection,
+      message: messages.extensionNotAllowed(ext, label, allowed),
+      status: 400,
+    }),
+  fileMissing: (collection: string, label: string, allowed: readonly string[]) =>
+    new ImageUploadError({
+      code: 'FILE_MISSING',
+      collection,
+      message: messages.fileMissing(label, allowed),
+      status: 400,
+    }),
+  formatNotAllowed: (collection: string, label: string, formats: readonly string[], allowed: readonly string[]) =>
+    new ImageUploadError({
+      code: 'FORMAT_NOT_ALLOWED',
+      collection,
+      message: messages.formatNotAllowed(label, formats, allowed),
+      status: 400,
+    }),
+  imageUndecodable: (collection: string, label: string) =>
+    new ImageUploadError({
+      code: 'IMAGE_UNDECODABLE',
+      collection,
+      message: messages.imageUndecodable(label),
+      status: 422,
+    }),
+} as const

@@ -1,0 +1,22 @@
+export { imageAssetsPlugin } from './plugin.js'
+export type { ImageAssetsPluginOptions, ImageCollectionOptions, StorageOptions } from './options.js'
+export { resolveOptions, resolveStorage } from './options.js'
+export {
+  AVATARS_SLUG,
+  BUILT_IN_COLLECTIONS,
+  CATEGORY_IMAGES_SLUG,
+  DEFAULT_ALLOWED_EXTENSIONS,
+  DEFAULT_WEBP_EFFORT,
+  MEDIA_SLUG,
+  PRODUCT_IMAGES_SLUG,
+} from './presets.js'
+export type { BuiltInSlug, ImagePreset } from './presets.js'
+export { ImageAssetsConfigError, ImageUploadError, messages } from './errors.js'
+export type { ImageUploadErrorCode } from './errors.js'
+export { extensionOf } from './image/guard.js'
+export { sniffFormat } from './image/inspect.js'
+export { encodeWebP } from './image/transform.js'
+export { processImage } from './image/pipeline.js'
+export type { ProcessedImage } from './image/pipeline.js'
+export { mediaURL } from './storage/url.js'
+export { displayFilename, objectFilename } from './storage/keys.js'

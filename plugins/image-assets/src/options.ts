@@ -1,0 +1,209 @@
+import type { CollectionConfig, Field } from 'payload'
+
+import { ImageAssetsConfigError, messages } from './errors.js'
+import { FORMAT_BY_EXTENSION } from './image/formats.js'
+import {
+  BUILT_IN_COLLECTIONS,
+  DEFAULT_ALLOWED_EXTENSIONS,
+  DEFAULT_WEBP_EFFORT,
+  type ImagePreset,
+  isBuiltInSlug,
+} from './presets.js'
+
+/** Per-collection settings. For a built-in collection every field is optional. */
+export type ImageCollectionOptions = {
+  /**
+   * Who may read, create, update and delete. Merged over the defaults.
+   * @default read: anyone; create, update, delete: logged-in users
+   */
+  access?: CollectionConfig['access']
+  /**
+   * Extensions accepted on upload (case-insensitive), a subset of `.jpg .jpeg .png .webp`.
+   * @default the plugin's `allowedExtensions`
+   */
+  allowedExtensions?: string[]
+  /** Extra fields for the collection, added after the plugin's own. @default [] */
+  fields?: Field[]
+  /** Height of the box the image is fitted inside (px). Required for a custom collection. */
+  height?: number
+  /** Labels in the admin UI. @default the built-in labels, or the slug */
+  labels?: { plural: string; singular: string }
+  /** WebP quality, 1 to 100. Required for a custom collection. */
+  quality?: number
+  /** Width of the box the image is fitted inside (px). Required for a custom collection. */
+  width?: number
+}
+
+/** Where the files go. Every field falls back to an environment variable. */
+export type StorageOptions = {
+  /** @default process.env.S3_ACCESS_KEY_ID (else the AWS SDK's default credential chain) */
+  accessKeyId?: string
+  /** @default process.env.S3_BUCKET (required) */
+  bucket?: string
+  /** S3-compatible endpoint (R2, MinIO, s3rver). @default process.env.S3_ENDPOINT (else AWS) */
+  endpoint?: string
+  /** Path-style addressing (`endpoint/bucket/key`). @default process.env.S3_FORCE_PATH_STYLE === 'true' */
+  forcePathStyle?: boolean
+  /** Public base URL of the bucket or a CDN in front of it. @default process.env.MEDIA_BASE_URL */
+  mediaBaseURL?: string
+  /** @default process.env.S3_REGION ?? 'us-east-1' */
+  region?: string
+  /** @default process.env.S3_SECRET_ACCESS_KEY */
+  secretAccessKey?: string
+}
+
+export type ImageAssetsPluginOptions = {
+  /**
+   * Extensions accepted on upload by every collection that does not set its own.
+   * @default ['.jpg', '.jpeg', '.png', '.webp']
+   */
+  allowedExtensions?: string[]
+  /**
+   * Built-in collections (`avatars`, `category-images`, `product-images`, `media`) to adjust or
+   * switch off with `false`, and custom collections to add (any other slug, with width, height
+   * and quality).
+   * @default {} (the four built-in collections with their presets)
+   */
+  collections?: Record<string, false | ImageCollectionOptions>
+  /** S3 bucket settings; see `StorageOptions`. @default read from the environment */
+  storage?: StorageOptions
+  /** WebP encoder effort, 0 (fastest) to 6 (smallest). @default 6 */
+  webpEffort?: number
+}
+
+export type ResolvedCollection = {
+  access: CollectionConfig['access']
+  allowedExtensions: readonly string[]
+  effort: number
+  fields: Field[]
+  /** The plural label, used in messages ("not allowed for Avatars"). */
+  label: string
+  labels: { plural: string; singular: string }
+  preset: ImagePreset
+  slug: string
+}
+
+export type ResolvedStorage = {
+  bucket: string
+  credentials?: { accessKeyId: string; secretAccessKey: string }
+  endpoint?: string
+  forcePathStyle: boolean
+  mediaBaseURL?: string
+  region: string
+}
+
+export type ResolvedOptions = {
+  collections: ResolvedCollection[]
+  storage: ResolvedStorage
+}
+
+type Env = Record<string, string | undefined>
+
+const fail = (path: string, expected: string, received: unknown): never => {
+  throw new ImageAssetsConfigError(messages.option(path, expected, received))
+}
+
+const integer = (path: string, value: unknown, min: number, max: number): number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
+    ? value
+    : fail(path, `an integer between ${min} and ${max}`, value)
+
+const extensions = (path: string, value: unknown): string[] => {
+  if (!Array.isArray(value) || value.length === 0) {
+    return fail(path, 'a non-empty array of extensions such as [".jpg", ".png"]', value)
+  }
+  return value.map((ext: unknown, i) => {
+    const normalized = typeof ext === 'string' ? ext.toLowerCase() : ext
+    return typeof normalized === 'string' && normalized in FORMAT_BY_EXTENSION
+      ? normalized
+      : fail(`${path}[${i}]`, `one of ${Object.keys(FORMAT_BY_EXTENSION).join(', ')}`, ext)
+  })
+}
+
+const optionalString = (path: string, value: unknown): string | undefined =>
+  value === undefined || value === '' ? undefined : typeof value === 'string' ? value : fail(path, 'a string', value)
+
+const url = (path: string, value: string | undefined): string | undefined => {
+  if (value === undefined) return undefined
+  try {
+    const parsed = new URL(value)
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return value.replace(/\/+$/, '')
+  } catch {
+    // fall through to the error below
+  }
+  return fail(path, 'an absolute http(s) URL', value)
+}
+
+const SLUG = /^[a-z0-9][a-z0-9-_]*$/
+
+const resolveCollection = (
+  slug: string,
+  input: ImageCollectionOptions,
+  defaults: { allowedExtensions: string[]; effort: number },
+): ResolvedCollection => {
+  const path = `collections.${slug}`
+  if (!SLUG.test(slug)) fail(`${path}`, 'a slug of lower-case letters, digits, "-" and "_"', slug)
+  if (typeof input !== 'object' || input === null) fail(path, 'an object or false', input)
+  const builtIn = isBuiltInSlug(slug) ? BUILT_IN_COLLECTIONS[slug] : undefined
+  const labels = input.labels ?? builtIn?.labels ?? { plural: slug, singular: slug }
+  return {
+    slug,
+    access: input.access,
+    allowedExtensions:
+      input.allowedExtensions === undefined
+        ? defaults.allowedExtensions
+        : extensions(`${path}.allowedExtensions`, input.allowedExtensions),
+    effort: defaults.effort,
+    fields: input.fields ?? [],
+    label: labels.plural,
+    labels,
+    preset: {
+      height: integer(`${path}.height`, input.height ?? builtIn?.preset.height, 1, 16383),
+      quality: integer(`${path}.quality`, input.quality ?? builtIn?.preset.quality, 1, 100),
+      width: integer(`${path}.width`, input.width ?? builtIn?.preset.width, 1, 16383),
+    },
+  }
+}
+
+export const resolveStorage = (input: StorageOptions = {}, env: Env = process.env): ResolvedStorage => {
+  const bucket = optionalString('storage.bucket', input.bucket ?? env.S3_BUCKET)
+  if (!bucket) fail('storage.bucket (or the S3_BUCKET environment variable)', 'a bucket name', bucket)
+  const accessKeyId = optionalString('storage.accessKeyId', input.accessKeyId ?? env.S3_ACCESS_KEY_ID)
+  const secretAccessKey = optionalString('storage.secretAccessKey', input.secretAccessKey ?? env.S3_SECRET_ACCESS_KEY)
+  if (Boolean(accessKeyId) !== Boolean(secretAccessKey)) {
+    fail('storage.secretAccessKey (S3_SECRET_ACCESS_KEY)', 'both or neither of the access key id and secret', 'only one')
+  }
+  const forcePathStyle = input.forcePathStyle ?? /^(1|true|yes)$/i.test(env.S3_FORCE_PATH_STYLE ?? '')
+  return {
+    bucket: bucket as string,
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+    endpoint: url('storage.endpoint (S3_ENDPOINT)', optionalString('storage.endpoint', input.endpoint ?? env.S3_ENDPOINT)),
+    forcePathStyle,
+    mediaBaseURL: url(
+      'storage.mediaBaseURL (MEDIA_BASE_URL)',
+      optionalString('storage.mediaBaseURL', input.mediaBaseURL ?? env.MEDIA_BASE_URL),
+    ),
+    region: optionalString('storage.region', input.region ?? env.S3_REGION) ?? 'us-east-1',
+  }
+}
+
+/** Validates every option where it enters and fills in the defaults, once. */
+export const resolveOptions = (options: ImageAssetsPluginOptions = {}, env: Env = process.env): ResolvedOptions => {
+  if (typeof options !== 'object' || options === null) fail('options', 'an object', options)
+  const defaults = {
+    allowedExtensions:
+      options.allowedExtensions === undefined
+        ? [...DEFAULT_ALLOWED_EXTENSIONS]
+        : extensions('allowedExtensions', options.allowedExtensions),
+    effort: integer('webpEffort', options.webpEffort ?? DEFAULT_WEBP_EFFORT, 0, 6),
+  }
+  const requested = options.collections ?? {}
+  if (typeof requested !== 'object' || requested === null) fail('collections', 'an object keyed by slug', requested)
+  const slugs = [...new Set([...Object.keys(BUILT_IN_COLLECTIONS), ...Object.keys(requested)])]
+  const collections = slugs
+    .flatMap((slug) => {
+      const input = requested[slug]
+      return input === false ? [] : [resolveCollection(slug, input ?? {}, defaults)]
+    })
+  return { collections, storage: resolveStorage(options.storage, env) }
+}

