@@ -1,72 +1,64 @@
 /**
  * `npm run dev`: starts what is not configured (embedded PostgreSQL when DATABASE_URI is unset,
- * s3rver when S3_ENDPOINT is unset), then the Next dev server. Ctrl-C stops all of it.
+ * s3rver when S3_ENDPOINT is unset), then the Next dev server. Ctrl-C stops all of it: the Next
+ * server first, the services last, so nothing is cut off mid-request.
  */
-import { spawn } from 'node:child_process'
+import { type ChildProcess, fork, spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
-import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 
+import type { ServicesReport } from './run-services'
 import { devAdmin } from './seed'
-import { type RunningService, S3RVER_CREDENTIALS, startEmbeddedPostgres, startS3rver } from './services'
 
-const env: Record<string, string | undefined> = { ...process.env }
-const dataDir = path.resolve(env.IMAGE_ASSETS_DATA_DIR || '.data')
-const port = env.PORT || '3000'
-const host = env.HOSTNAME || '127.0.0.1'
-const stops: Array<() => Promise<void>> = []
+const port = process.env.PORT || '3000'
+const host = process.env.HOSTNAME || '127.0.0.1'
 const say = (line: string) => console.log(`[dev] ${line}`)
 
+const exited = (child: ChildProcess): Promise<void> =>
+  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()))
+
 const main = async () => {
-  if (!env.DATABASE_URI) {
-    const pgPort = Number(env.EMBEDDED_POSTGRES_PORT || 54329)
-    say(`DATABASE_URI is unset: starting embedded PostgreSQL on 127.0.0.1:${pgPort} (data in ${path.join(dataDir, 'postgres')})`)
-    const pg: RunningService<{ uri: string }> = await startEmbeddedPostgres({
-      dataDir: path.join(dataDir, 'postgres'),
-      database: 'payload',
-      log: (line) => console.error(`[postgres] ${line}`),
-      port: pgPort,
-    })
-    stops.push(pg.stop)
-    env.DATABASE_URI = pg.uri
-  }
-  if (!env.S3_ENDPOINT) {
-    const s3Port = Number(env.S3RVER_PORT || 4569)
-    env.S3_BUCKET ||= 'media'
-    say(`S3_ENDPOINT is unset: starting s3rver on 127.0.0.1:${s3Port} (bucket "${env.S3_BUCKET}", data in ${path.join(dataDir, 's3')})`)
-    const s3 = await startS3rver({ buckets: [env.S3_BUCKET], directory: path.join(dataDir, 's3'), port: s3Port })
-    stops.push(s3.stop)
-    env.S3_ENDPOINT = s3.endpoint
-    env.S3_ACCESS_KEY_ID ||= S3RVER_CREDENTIALS.accessKeyId
-    env.S3_SECRET_ACCESS_KEY ||= S3RVER_CREDENTIALS.secretAccessKey
-    env.S3_REGION ||= 'us-east-1'
-    env.S3_FORCE_PATH_STYLE ||= 'true'
-  }
-  env.IMAGE_ASSETS_DEV_SEED = '1'
+  const services = fork(fileURLToPath(new URL('./run-services.ts', import.meta.url)), {
+    detached: true,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  const report = await new Promise<ServicesReport>((resolve, reject) => {
+    services.once('message', (message) => resolve(message as ServicesReport))
+    services.once('exit', (code) => reject(new Error(`The dev services stopped before starting (exit code ${code}).`)))
+  })
+  report.lines.forEach(say)
+
+  const env = { ...process.env, ...report.env, IMAGE_ASSETS_DEV_SEED: '1', NEXT_TELEMETRY_DISABLED: '1' }
   const admin = devAdmin(env)
   say(`Admin login (created on an empty database): ${admin.email} / ${admin.password}`)
   say(`Starting Next.js on http://${host}:${port} (admin: /admin, REST: /api, GraphQL: /api/graphql)`)
-
   const nextBin = createRequire(import.meta.url).resolve('next/dist/bin/next')
-  const next = spawn(process.execPath, [nextBin, 'dev', '--port', port, '--hostname', host], { env, stdio: 'inherit' })
+  const next = spawn(process.execPath, [nextBin, 'dev', '--port', port, '--hostname', host], {
+    detached: true,
+    env,
+    stdio: 'inherit',
+  })
+
   let stopping = false
   const stop = async (code: number) => {
     if (stopping) return
     stopping = true
-    say('Stopping…')
-    if (next.exitCode === null) {
-      next.kill('SIGTERM')
-      await new Promise((resolve) => next.once('exit', resolve))
-    }
-    for (const fn of stops.reverse()) await fn().catch((error) => console.error(error))
+    say('Stopping Next.js, then the services…')
+    if (next.exitCode === null && next.pid) process.kill(-next.pid, 'SIGTERM')
+    await exited(next)
+    if (services.connected) services.kill('SIGTERM')
+    await exited(services)
+    say('Stopped.')
     process.exit(code)
   }
   next.on('exit', (code) => void stop(code ?? 0))
+  services.on('exit', () => void stop(1))
   process.on('SIGINT', () => void stop(0))
   process.on('SIGTERM', () => void stop(0))
 }
 
-main().catch(async (error) => {
-  console.error(error)
-  for (const fn of stops.reverse()) await fn().catch(() => undefined)
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error)
   process.exit(1)
 })
