@@ -19,6 +19,9 @@ export class ImageUploadError extends ValidationError {
 
   constructor(args: { code: ImageUploadErrorCode; collection: string; message: string; status: number }) {
     super({ collection: args.collection, errors: [{ message: args.message, path: 'file' }] })
+    // Keeps Payload's handling of validation errors (log level, admin UI field mapping) and
+    // what API clients check (`errors[0].name === 'ValidationError'`); `code` tells them apart.
+    this.name = 'ValidationError'
     this.code = args.code
     this.message = args.message
     this.status = args.status

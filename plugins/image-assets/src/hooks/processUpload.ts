@@ -33,5 +33,6 @@ export const processUploadHook =
     const image = await processImage({ data: await readUpload(file), name: file.name }, collection)
     setPending(req, { image, originalName: file.name })
     req.file = undefined
-    return args
+    // A multipart request with a file and no `_payload` field has no data; give the hooks an object.
+    return { ...args, data: (args as { data?: object }).data ?? {} }
   }

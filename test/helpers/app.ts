@@ -1,0 +1,167 @@
+/**
+ * Boots the reference app's Payload config against a fresh database and bucket on the run's real
+ * PostgreSQL and S3 servers, and serves its REST and GraphQL API over HTTP on 127.0.0.1 through
+ * Payload's own fetch-style handlers (the same ones the Next routes call).
+ */
+import { randomBytes } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Readable } from 'node:stream'
+
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
+import { GRAPHQL_POST } from '@payloadcms/next/routes'
+import pg from 'pg'
+import { getPayload, handleEndpoints, type Payload, type SanitizedConfig } from 'payload'
+import { inject } from 'vitest'
+
+import { dropDatabase, ensureDatabase, S3RVER_CREDENTIALS } from '../../src/dev/services'
+
+export type TestApp = {
+  baseURL: string
+  bucket: string
+  /** Keys of every object in the bucket (under `prefix` when given). */
+  listKeys: (prefix?: string) => Promise<string[]>
+  payload: Payload
+  /** Paths of every request the app server answered, in order. */
+  requests: string[]
+  s3: S3Client
+  s3Endpoint: string
+  /** Runs SQL on the app's own database. */
+  sql: <T extends Record<string, unknown>>(text: string, values?: unknown[]) => Promise<T[]>
+  stop: () => Promise<void>
+  token: string
+}
+
+export const TEST_USER = { email: 'editor@example.com', password: 'editor-password' }
+
+const toRequest = (req: IncomingMessage, origin: string): Request => {
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (Array.isArray(value)) value.forEach((v) => headers.append(name, v))
+    else if (value !== undefined) headers.set(name, value)
+  }
+  const hasBody = req.method !== 'GET' && req.method !== 'HEAD'
+  return new Request(new URL(req.url ?? '/', origin), {
+    body: hasBody ? (Readable.toWeb(req) as ReadableStream) : undefined,
+    duplex: 'half',
+    headers,
+    method: req.method,
+  } as RequestInit)
+}
+
+const send = async (res: ServerResponse, response: Response): Promise<void> => {
+  res.statusCode = response.status
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') res.setHeader(name, value)
+  })
+  const cookies = response.headers.getSetCookie()
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies)
+  res.end(Buffer.from(await response.arrayBuffer()))
+}
+
+export const startTestApp = async (env: Record<string, string | undefined> = {}): Promise<TestApp> => {
+  const adminURI = inject('pgAdminURI')
+  const s3Endpoint = inject('s3Endpoint')
+  const id = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
+  const database = `pia_test_${id}`
+  await ensureDatabase(adminURI, database)
+  const databaseURI = new URL(adminURI)
+  databaseURI.pathname = `/${database}`
+
+  const bucket = `test-${id}`
+  const s3 = new S3Client({ credentials: S3RVER_CREDENTIALS, endpoint: s3Endpoint, forcePathStyle: true, region: 'us-east-1' })
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }))
+
+  delete process.env.MEDIA_BASE_URL
+  Object.assign(process.env, {
+    DATABASE_URI: databaseURI.toString(),
+    PAYLOAD_SECRET: `test-secret-${id}`,
+    S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    S3_BUCKET: bucket,
+    S3_ENDPOINT: s3Endpoint,
+    S3_FORCE_PATH_STYLE: 'true',
+    S3_REGION: 'us-east-1',
+    S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    ...env,
+  })
+  const config: SanitizedConfig = await (await import('../../payload.config')).default
+  const payload = await getPayload({ config })
+  const graphql = GRAPHQL_POST(config)
+
+  const requests: string[] = []
+  const server = createServer((req, res) => {
+    requests.push(req.url ?? '')
+    const request = toRequest(req, `http://${req.headers.host}`)
+    const pathname = new URL(request.url).pathname
+    const handled =
+      pathname === '/api/graphql' && request.method === 'POST' ? graphql(request) : handleEndpoints({ config, request })
+    handled
+      .then((response) => send(res, response))
+      .catch((error: unknown) => {
+        res.statusCode = 500
+        res.end(String(error))
+      })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+  await payload.create({ collection: 'users', data: TEST_USER })
+  const login = await fetch(`${baseURL}/api/users/login`, {
+    body: JSON.stringify(TEST_USER),
+    headers: { 'Content-Type': 'application/json' },
+    method: 'POST',
+  })
+  const { token } = (await login.json()) as { token: string }
+
+  const db = new pg.Pool({ connectionString: databaseURI.toString(), max: 2 })
+
+  return {
+    baseURL,
+    bucket,
+    listKeys: async (prefix) => {
+      const keys: string[] = []
+      let ContinuationToken: string | undefined
+      do {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken, Prefix: prefix }))
+        keys.push(...(page.Contents ?? []).map((o) => o.Key ?? ''))
+        ContinuationToken = page.NextContinuationToken
+      } while (ContinuationToken)
+      return keys
+    },
+    payload,
+    requests,
+    s3,
+    s3Endpoint,
+    sql: async (text, values) => (await db.query(text, values)).rows,
+    stop: async () => {
+      const closed = new Promise((resolve) => server.close(resolve))
+      server.closeAllConnections()
+      await closed
+      await db.end()
+      await payload.destroy()
+      // Payload's destroy() leaves the adapter's pool open (and pool.end() waits on it); the
+      // database is dropped with its connections, so their termination is expected here.
+      ;(payload.db as unknown as { pool?: pg.Pool }).pool?.on('error', () => undefined)
+      await dropDatabase(adminURI, database).catch(() => undefined)
+    },
+    token,
+  }
+}
+
+/** POSTs a multipart upload to `/api/<collection>` the way a browser or API client does. */
+export const uploadREST = async (
+  app: TestApp,
+  collection: string,
+  file: { data: Buffer; name: string; type?: string },
+  data: Record<string, unknown> = {},
+): Promise<{ body: any; status: number }> => {
+  const form = new FormData()
+  form.append('file', new Blob([new Uint8Array(file.data)], { type: file.type ?? 'application/octet-stream' }), file.name)
+  form.append('_payload', JSON.stringify(data))
+  const response = await fetch(`${app.baseURL}/api/${collection}`, {
+    body: form,
+    headers: { Authorization: `JWT ${app.token}` },
+    method: 'POST',
+  })
+  return { body: await response.json(), status: response.status }
+}

@@ -1,0 +1,252 @@
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3'
+import { BUILT_IN_COLLECTIONS, encodeWebP, ImageUploadError } from 'payload-image-assets'
+import sharp from 'sharp'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
+import { gradientJPEG, pixelAt, sidewaysJPEGWithGPS, smallGIF, transparentPNG } from '../helpers/images'
+
+const TABLES: Record<string, string> = {
+  avatars: 'avatars',
+  'category-images': 'category_images',
+  media: 'media',
+  'product-images': 'product_images',
+}
+
+let app: TestApp
+let photo: Buffer
+
+beforeAll(async () => {
+  app = await startTestApp()
+  photo = await gradientJPEG(4000, 3000, [20, 60, 140], [240, 200, 120])
+})
+
+afterAll(async () => {
+  await app?.stop()
+})
+
+const rowCount = async (collection: string) =>
+  Number((await app.sql<{ n: string }>(`select count(*) as n from "${TABLES[collection]}"`))[0].n)
+
+const objectBytes = async (key: string) => {
+  const object = await app.s3.send(new GetObjectCommand({ Bucket: app.bucket, Key: key }))
+  return Buffer.from(await object.Body!.transformToByteArray())
+}
+
+describe('REST uploads become WebP inside their box, stored in S3', () => {
+  const expected: Record<string, [number, number]> = {
+    avatars: [240, 180],
+    'category-images': [800, 600],
+    media: [1440, 1080],
+    'product-images': [1024, 768],
+  }
+
+  for (const [slug, [width, height]] of Object.entries(expected)) {
+    it(`${slug}: a 4000 x 3000 JPEG is stored as a ${width} x ${height} WebP`, async () => {
+      const { body, status } = await uploadREST(app, slug, { data: photo, name: 'Holiday Photo.JPG', type: 'image/jpeg' })
+      expect(status).toBe(201)
+      const doc = body.doc
+      expect(doc.mimeType).toBe('image/webp')
+      expect(doc.filename).toMatch(/^[0-9a-f]{16}-[0-9a-f]{8}\.webp$/)
+      expect([doc.width, doc.height]).toEqual([width, height])
+      expect(doc.originalFilename).toBe('Holiday Photo.JPG')
+
+      // The URL is the object's own, on the S3 server, not a path through the app.
+      const key = `${slug}/${doc.filename}`
+      expect(doc.url).toBe(`${app.s3Endpoint}/${app.bucket}/${key}`)
+      const fetched = await fetch(doc.url)
+      expect(fetched.status).toBe(200)
+      const bytes = Buffer.from(await fetched.arrayBuffer())
+      const meta = await sharp(bytes).metadata()
+      expect([meta.format, meta.width, meta.height]).toEqual(['webp', width, height])
+      expect(doc.filesize).toBe(bytes.length)
+      expect(app.requests.some((path) => path.includes(doc.filename))).toBe(false)
+
+      // Encoded once, by the plugin, at the preset's quality and effort 6: Payload did not re-encode it.
+      const ours = await encodeWebP(photo, BUILT_IN_COLLECTIONS[slug as keyof typeof BUILT_IN_COLLECTIONS].preset, 6)
+      expect(bytes.equals(ours.data)).toBe(true)
+
+      const head = await app.s3.send(new HeadObjectCommand({ Bucket: app.bucket, Key: key }))
+      expect(head.ContentType).toBe('image/webp')
+      expect(head.ContentLength).toBe(bytes.length)
+
+      const [row] = await app.sql(`select filename, mime_type, width::int, height::int, filesize::int, prefix from "${TABLES[slug]}" where id = $1`, [doc.id])
+      expect(row).toMatchObject({ filename: doc.filename, height, mime_type: 'image/webp', prefix: slug, width })
+      expect(Number(row.filesize)).toBe(bytes.length)
+    })
+  }
+
+  it('keeps transparency from a PNG', async () => {
+    const { body, status } = await uploadREST(app, 'media', { data: await transparentPNG(600, 400), name: 'logo.png' })
+    expect(status).toBe(201)
+    const bytes = await objectBytes(`media/${body.doc.filename}`)
+    expect((await sharp(bytes).metadata()).hasAlpha).toBe(true)
+    expect((await pixelAt(bytes, 5, 200))[3]).toBeGreaterThan(240)
+    expect((await pixelAt(bytes, 594, 200))[3]).toBeLessThan(15)
+  })
+
+  it('applies EXIF orientation before resizing and stores no EXIF or GPS', async () => {
+    const input = await sidewaysJPEGWithGPS()
+    expect((await sharp(input).metadata()).exif).toBeDefined()
+    const { body, status } = await uploadREST(app, 'avatars', { data: input, name: 'selfie.jpeg' })
+    expect(status).toBe(201)
+    // 200 x 400 upright, fitted inside 240 x 200: 100 x 200.
+    expect([body.doc.width, body.doc.height]).toEqual([100, 200])
+    const bytes = await objectBytes(`avatars/${body.doc.filename}`)
+    const meta = await sharp(bytes).metadata()
+    expect([meta.width, meta.height]).toEqual([100, 200])
+    expect(meta.exif).toBeUndefined()
+    expect(meta.xmp).toBeUndefined()
+    expect(meta.orientation).toBeUndefined()
+    const [top, bottom] = [await pixelAt(bytes, 50, 40), await pixelAt(bytes, 50, 160)]
+    expect(top[0]).toBeGreaterThan(200)
+    expect(top[2]).toBeLessThan(60)
+    expect(bottom[2]).toBeGreaterThan(200)
+    expect(bottom[0]).toBeLessThan(60)
+  })
+
+  it('accepts a WebP upload and a JPEG whose name says .png (the bytes decide)', async () => {
+    const webp = await sharp(photo).resize(300).webp().toBuffer()
+    const first = await uploadREST(app, 'category-images', { data: webp, name: 'already.webp' })
+    expect(first.status).toBe(201)
+    expect([first.body.doc.width, first.body.doc.height]).toEqual([300, 225])
+    const second = await uploadREST(app, 'category-images', { data: await sharp(photo).resize(320).jpeg().toBuffer(), name: 'mislabelled.png' })
+    expect(second.status).toBe(201)
+    expect(second.body.doc.mimeType).toBe('image/webp')
+  })
+})
+
+describe('refused uploads get a 400 with a clear message and leave nothing behind', () => {
+  const refusals = [
+    {
+      collection: 'avatars',
+      file: async () => ({ data: await smallGIF(), name: 'party.gif', type: 'image/gif' }),
+      message: 'File extension ".gif" is not allowed for Avatars. Allowed extensions: .jpg, .jpeg, .png, .webp.',
+      what: 'a real GIF',
+    },
+    {
+      collection: 'product-images',
+      file: async () => ({ data: Buffer.from('just some notes, not an image\n'), name: 'notes.png', type: 'image/png' }),
+      message:
+        "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Product Images. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+      what: 'a text file named .png',
+    },
+    {
+      collection: 'media',
+      file: async () => ({ data: Buffer.from('<!doctype html><script>alert(1)</script>'), name: 'page.JPG', type: 'image/jpeg' }),
+      message:
+        "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+      what: 'HTML named .JPG',
+    },
+    {
+      collection: 'category-images',
+      file: async () => ({ data: await sharp(photo).resize(100).png().toBuffer(), name: 'noextension', type: 'image/png' }),
+      message: 'A file without an extension is not allowed for Category Images. Allowed extensions: .jpg, .jpeg, .png, .webp.',
+      what: 'a name without an extension',
+    },
+    {
+      collection: 'media',
+      file: async () => ({ data: (await sharp(photo).resize(800).jpeg().toBuffer()).subarray(0, 2000), name: 'cut.jpg' }),
+      message: 'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
+      status: 422,
+      what: 'a truncated JPEG',
+    },
+  ]
+
+  for (const refusal of refusals) {
+    it(`${refusal.what} → ${refusal.status ?? 400}`, async () => {
+      const rowsBefore = await rowCount(refusal.collection)
+      const keysBefore = await app.listKeys()
+      const { body, status } = await uploadREST(app, refusal.collection, await refusal.file())
+      expect(status).toBe(refusal.status ?? 400)
+      expect(body.errors[0].message).toBe(refusal.message)
+      expect(body.errors[0].data.errors).toEqual([{ message: refusal.message, path: 'file' }])
+      expect(JSON.stringify(body)).not.toMatch(/node_modules|at .*\.js:\d+/)
+      expect(await rowCount(refusal.collection)).toBe(rowsBefore)
+      expect(await app.listKeys()).toEqual(keysBefore)
+    })
+  }
+
+  it('a create without a file is refused', async () => {
+    const response = await fetch(`${app.baseURL}/api/media`, {
+      body: JSON.stringify({ alt: 'nothing' }),
+      headers: { Authorization: `JWT ${app.token}`, 'Content-Type': 'application/json' },
+      method: 'POST',
+    })
+    expect(response.status).toBe(400)
+    expect((await response.json()).errors[0].message).toBe(
+      'No file was uploaded. Media needs an image file. Allowed extensions: .jpg, .jpeg, .png, .webp.',
+    )
+  })
+
+  it('an anonymous upload is refused', async () => {
+    const form = new FormData()
+    form.append('file', new Blob([new Uint8Array(photo)]), 'x.jpg')
+    const response = await fetch(`${app.baseURL}/api/media`, { body: form, method: 'POST' })
+    expect(response.status).toBe(403)
+  })
+
+  it('the Local API refuses the same way', async () => {
+    const rowsBefore = await rowCount('avatars')
+    const data = await smallGIF()
+    const attempt = app.payload.create({
+      collection: 'avatars',
+      data: {},
+      file: { data, mimetype: 'image/gif', name: 'x.GIF', size: data.length },
+    })
+    await expect(attempt).rejects.toBeInstanceOf(ImageUploadError)
+    await expect(attempt).rejects.toMatchObject({
+      message: 'File extension ".gif" is not allowed for Avatars. Allowed extensions: .jpg, .jpeg, .png, .webp.',
+      status: 400,
+    })
+    expect(await rowCount('avatars')).toBe(rowsBefore)
+  })
+})
+
+describe('replacing and deleting', () => {
+  it('replacing a file stores the new one and deletes the old object; deleting the document deletes its object', async () => {
+    const created = await uploadREST(app, 'media', { data: await sharp(photo).resize(640).jpeg().toBuffer(), name: 'a.jpg' })
+    const oldKey = `media/${created.body.doc.filename}`
+    expect(await app.listKeys('media/')).toContain(oldKey)
+
+    const form = new FormData()
+    form.append('file', new Blob([new Uint8Array(await transparentPNG(300, 200))]), 'b.png')
+    const replaced = await fetch(`${app.baseURL}/api/media/${created.body.doc.id}`, {
+      body: form,
+      headers: { Authorization: `JWT ${app.token}` },
+      method: 'PATCH',
+    })
+    const replacedBody = await replaced.json()
+    expect(replaced.status, JSON.stringify(replacedBody)).toBe(200)
+    const doc = replacedBody.doc
+    expect([doc.width, doc.height]).toEqual([300, 200])
+    const newKey = `media/${doc.filename}`
+    expect(newKey).not.toBe(oldKey)
+    const keys = await app.listKeys('media/')
+    expect(keys).toContain(newKey)
+    expect(keys).not.toContain(oldKey)
+
+    const deleted = await fetch(`${app.baseURL}/api/media/${doc.id}`, {
+      headers: { Authorization: `JWT ${app.token}` },
+      method: 'DELETE',
+    })
+    expect(deleted.status).toBe(200)
+    expect(await app.listKeys('media/')).not.toContain(newKey)
+    expect(await app.sql('select id from media where id = $1', [doc.id])).toEqual([])
+  })
+
+  it('a replacement with a refused file keeps the document and its object as they were', async () => {
+    const created = await uploadREST(app, 'avatars', { data: await sharp(photo).resize(500).jpeg().toBuffer(), name: 'me.jpg' })
+    const form = new FormData()
+    form.append('file', new Blob([new Uint8Array(await smallGIF())]), 'me.gif')
+    const response = await fetch(`${app.baseURL}/api/avatars/${created.body.doc.id}`, {
+      body: form,
+      headers: { Authorization: `JWT ${app.token}` },
+      method: 'PATCH',
+    })
+    expect(response.status).toBe(400)
+    const [row] = await app.sql('select filename from avatars where id = $1', [created.body.doc.id])
+    expect(row.filename).toBe(created.body.doc.filename)
+    expect(await app.listKeys('avatars/')).toContain(`avatars/${created.body.doc.filename}`)
+  })
+})

