@@ -19,6 +19,8 @@ if (!secret) throw new Error('PAYLOAD_SECRET must be set in production.')
 
 export default buildConfig({
   admin: {
+    // No Gravatar: the admin must not call third-party hosts.
+    avatar: 'default',
     importMap: { baseDir: path.resolve(dirname, 'src') },
     user: Users.slug,
   },

@@ -21,6 +21,7 @@ export const imageCollection = (collection: ResolvedCollection): CollectionConfi
       defaultColumns: ['filename', 'originalFilename', 'alt', 'width', 'height', 'filesize'],
       description: `Images are fitted inside ${width} x ${height} px and stored as WebP (quality ${quality}). Accepted: ${formats.map((f) => FORMAT_NAMES[f]).join(', ')} (${collection.allowedExtensions.join(', ')}).`,
       group: 'Images',
+      useAsTitle: 'originalFilename',
     },
     custom: { imageAssets: { allowedExtensions: collection.allowedExtensions, preset: collection.preset } },
     fields: [
@@ -29,7 +30,7 @@ export const imageCollection = (collection: ResolvedCollection): CollectionConfi
         name: 'originalFilename',
         type: 'text',
         access: { create: () => false, update: () => false },
-        admin: { readOnly: true },
+        admin: { condition: (data) => Boolean(data?.originalFilename), readOnly: true },
         label: 'Original filename',
       },
       ...collection.fields,

@@ -1,0 +1,85 @@
+import sharp from 'sharp'
+import { describe, expect, it } from 'vitest'
+
+import { displayFilename, encodeWebP, extensionOf, mediaURL, messages, objectFilename, sniffFormat } from 'payload-image-assets'
+
+describe('extensionOf', () => {
+  const cases: Array<[string, string]> = [
+    ['photo.jpg', '.jpg'],
+    ['Photo.JPEG', '.jpeg'],
+    ['archive.tar.PNG', '.png'],
+    ['noext', ''],
+    ['.hidden', ''],
+    ['trailingdot.', ''],
+    ['../../x.png', '.png'],
+    ['dir\\evil.webp', '.webp'],
+    ['x.png.gif', '.gif'],
+  ]
+  for (const [name, ext] of cases) it(`${JSON.stringify(name)} → ${JSON.stringify(ext)}`, () => expect(extensionOf(name)).toBe(ext))
+})
+
+describe('sniffFormat reads the real format from the bytes', () => {
+  it('recognises JPEG, PNG and WebP and nothing else', async () => {
+    const base = sharp({ create: { background: '#808080', channels: 3, height: 8, width: 8 } })
+    expect(sniffFormat(await base.clone().jpeg().toBuffer())).toBe('jpeg')
+    expect(sniffFormat(await base.clone().png().toBuffer())).toBe('png')
+    expect(sniffFormat(await base.clone().webp().toBuffer())).toBe('webp')
+    expect(sniffFormat(await base.clone().gif().toBuffer())).toBeUndefined()
+    expect(sniffFormat(await base.clone().tiff().toBuffer())).toBeUndefined()
+    expect(sniffFormat(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'))).toBeUndefined()
+    expect(sniffFormat(Buffer.from('RIFF....WAVEfmt '))).toBeUndefined()
+    expect(sniffFormat(Buffer.alloc(0))).toBeUndefined()
+  })
+})
+
+describe('encodeWebP', () => {
+  it('fits inside the box, never enlarges, and writes WebP', async () => {
+    const input = await sharp({ create: { background: '#336699', channels: 3, height: 300, width: 1000 } }).jpeg().toBuffer()
+    const fitted = await encodeWebP(input, { height: 200, quality: 80, width: 240 }, 6)
+    expect([fitted.width, fitted.height]).toEqual([240, 72])
+    expect((await sharp(fitted.data).metadata()).format).toBe('webp')
+    const small = await encodeWebP(input, { height: 4000, quality: 80, width: 4000 }, 6)
+    expect([small.width, small.height]).toEqual([1000, 300])
+  })
+})
+
+describe('object names and URLs', () => {
+  it('names objects by content hash plus a random part, never by the upload name', () => {
+    const a = objectFilename(Buffer.from('same bytes'))
+    const b = objectFilename(Buffer.from('same bytes'))
+    expect(a).toMatch(/^[0-9a-f]{16}-[0-9a-f]{8}\.webp$/)
+    expect(a.slice(0, 16)).toBe(b.slice(0, 16))
+    expect(a).not.toBe(b)
+    expect(objectFilename(Buffer.from('other bytes')).slice(0, 16)).not.toBe(a.slice(0, 16))
+  })
+
+  it('keeps a display name without paths, control or bidi characters', () => {
+    expect(displayFilename('../../etc/passwd.png')).toBe('passwd.png')
+    expect(displayFilename('evil\u202Egnp.exe')).toBe('evilgnp.exe')
+    expect(displayFilename('a\u0000b.png')).toBe('ab.png')
+    expect(displayFilename('Cafe\u0301.jpg')).toBe('Café.jpg')
+    expect(Array.from(displayFilename(`${'x'.repeat(300)}.png`))).toHaveLength(255)
+  })
+
+  const storage = { bucket: 'media', forcePathStyle: false, region: 'eu-west-1' }
+  const cases: Array<[string, Parameters<typeof mediaURL>[0], string]> = [
+    ['a CDN base URL', { ...storage, endpoint: 'http://127.0.0.1:4569', mediaBaseURL: 'https://cdn.example.com/assets' }, 'https://cdn.example.com/assets/media/a%20b.webp'],
+    ['a path-style endpoint', { ...storage, endpoint: 'http://127.0.0.1:4569', forcePathStyle: true }, 'http://127.0.0.1:4569/media/media/a%20b.webp'],
+    ['a virtual-hosted endpoint', { ...storage, endpoint: 'https://acc.r2.cloudflarestorage.com' }, 'https://media.acc.r2.cloudflarestorage.com/media/a%20b.webp'],
+    ['AWS', storage, 'https://media.s3.eu-west-1.amazonaws.com/media/a%20b.webp'],
+  ]
+  for (const [what, s, url] of cases) it(`builds the URL for ${what}`, () => expect(mediaURL(s, 'media/a b.webp')).toBe(url))
+})
+
+describe('messages', () => {
+  it('names the extension, the collection and the allowed list', () => {
+    expect(messages.extensionNotAllowed('.gif', 'Avatars', ['.jpg', '.jpeg', '.png', '.webp'])).toBe(
+      'File extension ".gif" is not allowed for Avatars. Allowed extensions: .jpg, .jpeg, .png, .webp.',
+    )
+  })
+  it('never echoes control, bidi or path characters from a hostile extension', () => {
+    expect(messages.extensionNotAllowed('.p\u202Eng/../x', 'Media', ['.png'])).toBe(
+      'File extension ".png..x" is not allowed for Media. Allowed extensions: .png.',
+    )
+  })
+})
