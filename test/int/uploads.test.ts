@@ -235,6 +235,17 @@ describe('replacing and deleting', () => {
     expect(await app.sql('select id from media where id = $1', [doc.id])).toEqual([])
   })
 
+  it('duplicating is switched off for image collections (it would re-encode a compressed WebP)', async () => {
+    const created = await uploadREST(app, 'category-images', { data: await sharp(photo).resize(900).jpeg().toBuffer(), name: 'orig.jpg' })
+    const rowsBefore = await rowCount('category-images')
+    const response = await fetch(`${app.baseURL}/api/category-images/${created.body.doc.id}/duplicate`, {
+      headers: { Authorization: `JWT ${app.token}` },
+      method: 'POST',
+    })
+    expect(response.status).toBe(404)
+    expect(await rowCount('category-images')).toBe(rowsBefore)
+  })
+
   it('a replacement with a refused file keeps the document and its object as they were', async () => {
     const created = await uploadREST(app, 'avatars', { data: await sharp(photo).resize(500).jpeg().toBuffer(), name: 'me.jpg' })
     const form = new FormData()

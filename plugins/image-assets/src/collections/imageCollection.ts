@@ -23,6 +23,9 @@ export const imageCollection = (collection: ResolvedCollection): CollectionConfi
       group: 'Images',
       useAsTitle: 'originalFilename',
     },
+    // A copy would re-download the WebP by URL and re-encode an already compressed image; to get
+    // a second document, upload the original again.
+    disableDuplicate: true,
     custom: { imageAssets: { allowedExtensions: collection.allowedExtensions, preset: collection.preset } },
     fields: [
       { name: 'alt', type: 'text', label: 'Alt text' },
