@@ -59,7 +59,7 @@ export const seedDevData = async (payload: Payload): Promise<void> => {
   }
   if ((await payload.count({ collection: 'categories' })).totalDocs > 0) return
 
-  const categoryIds: Array<number | string> = []
+  const categoryIds: number[] = []
   for (const category of CATEGORIES) {
     const jpeg = await gradientJPEG(1600, 1200, [...category.colours[0]], [...category.colours[1]])
     const image = await upload(payload, 'category-images', `${category.name.toLowerCase()}.jpg`, jpeg, category.name)
