@@ -1,20 +1,16 @@
 /**
  * Boots the reference app's Payload config against a fresh database and bucket on the run's real
- * PostgreSQL and S3 servers, and serves its REST and GraphQL API over HTTP on 127.0.0.1 through
- * Payload's own fetch-style handlers (the same ones the Next routes call).
+ * PostgreSQL and S3 servers, and serves its REST and GraphQL API over HTTP (see serve.ts).
  */
 import { randomBytes } from 'node:crypto'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { Readable } from 'node:stream'
 
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
-import { GRAPHQL_POST } from '@payloadcms/next/routes'
 import pg from 'pg'
-import { getPayload, handleEndpoints, type Payload, type SanitizedConfig } from 'payload'
+import { getPayload, type Payload, type SanitizedConfig } from 'payload'
 import { inject } from 'vitest'
 
 import { dropDatabase, ensureDatabase, S3RVER_CREDENTIALS } from '../../src/dev/services'
+import { serveAPI } from './serve'
 
 export type TestApp = {
   baseURL: string
@@ -33,31 +29,6 @@ export type TestApp = {
 }
 
 export const TEST_USER = { email: 'editor@example.com', password: 'editor-password' }
-
-const toRequest = (req: IncomingMessage, origin: string): Request => {
-  const headers = new Headers()
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (Array.isArray(value)) value.forEach((v) => headers.append(name, v))
-    else if (value !== undefined) headers.set(name, value)
-  }
-  const hasBody = req.method !== 'GET' && req.method !== 'HEAD'
-  return new Request(new URL(req.url ?? '/', origin), {
-    body: hasBody ? (Readable.toWeb(req) as ReadableStream) : undefined,
-    duplex: 'half',
-    headers,
-    method: req.method,
-  } as RequestInit)
-}
-
-const send = async (res: ServerResponse, response: Response): Promise<void> => {
-  res.statusCode = response.status
-  response.headers.forEach((value, name) => {
-    if (name !== 'set-cookie') res.setHeader(name, value)
-  })
-  const cookies = response.headers.getSetCookie()
-  if (cookies.length > 0) res.setHeader('set-cookie', cookies)
-  res.end(Buffer.from(await response.arrayBuffer()))
-}
 
 export const startTestApp = async (env: Record<string, string | undefined> = {}): Promise<TestApp> => {
   const adminURI = inject('pgAdminURI')
@@ -86,24 +57,7 @@ export const startTestApp = async (env: Record<string, string | undefined> = {})
   })
   const config: SanitizedConfig = await (await import('../../payload.config')).default
   const payload = await getPayload({ config })
-  const graphql = GRAPHQL_POST(config)
-
-  const requests: string[] = []
-  const server = createServer((req, res) => {
-    requests.push(req.url ?? '')
-    const request = toRequest(req, `http://${req.headers.host}`)
-    const pathname = new URL(request.url).pathname
-    const handled =
-      pathname === '/api/graphql' && request.method === 'POST' ? graphql(request) : handleEndpoints({ config, request })
-    handled
-      .then((response) => send(res, response))
-      .catch((error: unknown) => {
-        res.statusCode = 500
-        res.end(String(error))
-      })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const { baseURL, requests, server } = await serveAPI(config)
 
   await payload.create({ collection: 'users', data: TEST_USER })
   const login = await fetch(`${baseURL}/api/users/login`, {

@@ -1,0 +1,58 @@
+/**
+ * Serves a Payload config's REST and GraphQL API over HTTP on 127.0.0.1 through Payload's own
+ * fetch-style handlers (the same ones the Next routes call), without Next.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Readable } from 'node:stream'
+
+import { GRAPHQL_POST } from '@payloadcms/next/routes'
+import { handleEndpoints, type SanitizedConfig } from 'payload'
+
+const toRequest = (req: IncomingMessage, origin: string): Request => {
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (Array.isArray(value)) value.forEach((v) => headers.append(name, v))
+    else if (value !== undefined) headers.set(name, value)
+  }
+  const hasBody = req.method !== 'GET' && req.method !== 'HEAD'
+  return new Request(new URL(req.url ?? '/', origin), {
+    body: hasBody ? (Readable.toWeb(req) as ReadableStream) : undefined,
+    duplex: 'half',
+    headers,
+    method: req.method,
+  } as RequestInit)
+}
+
+const send = async (res: ServerResponse, response: Response): Promise<void> => {
+  res.statusCode = response.status
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') res.setHeader(name, value)
+  })
+  const cookies = response.headers.getSetCookie()
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies)
+  res.end(Buffer.from(await response.arrayBuffer()))
+}
+
+export const serveAPI = async (
+  config: SanitizedConfig,
+  port = 0,
+): Promise<{ baseURL: string; requests: string[]; server: Server }> => {
+  const graphql = GRAPHQL_POST(config)
+  const requests: string[] = []
+  const server = createServer((req, res) => {
+    requests.push(req.url ?? '')
+    const request = toRequest(req, `http://${req.headers.host}`)
+    const pathname = new URL(request.url).pathname
+    const handled =
+      pathname === '/api/graphql' && request.method === 'POST' ? graphql(request) : handleEndpoints({ config, request })
+    handled
+      .then((response) => send(res, response))
+      .catch((error: unknown) => {
+        res.statusCode = 500
+        res.end(String(error))
+      })
+  })
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  return { baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, server }
+}
