@@ -43,7 +43,7 @@ export const processImage = async (
   }
 
   try {
-    const encoded = await encodeWebP(upload.data, collection.preset, collection.effort)
+    const encoded = await encodeWebP(upload.data, collection.preset, collection.effort, format)
     return { ...encoded, mimeType: 'image/webp' }
   } catch {
     throw uploadErrors.imageUndecodable(collection.slug, collection.label)

@@ -1,0 +1,28 @@
+/** What the benchmark's parent and its contestant processes say to each other, and shared helpers. */
+import path from 'node:path'
+
+export type Mode = 'floor' | 'payload-hand' | 'plugin-local' | 'plugin-rest'
+export type RunRequest = { collection: string; concurrency: number; id: number; indexes: number[]; saveTo?: string; type: 'run' }
+export type RunResult = { cpuMs: number; id: number; latencies: number[]; outputs: number[]; peakRss: number; type: 'result'; wallMs: number }
+export type Measure = { cpuMs: number; id: number; peakRss: number; type: 'measured' }
+
+export const mimeTypeOf = (file: string): string =>
+  ({ '.jpeg': 'image/jpeg', '.jpg': 'image/jpeg', '.png': 'image/png', '.webp': 'image/webp' })[path.extname(file).toLowerCase()] ??
+  'application/octet-stream'
+
+/** Runs `task(i)` for every index with at most `concurrency` in flight; returns each one's ms. */
+export const pool = async (count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<number[]> => {
+  const latencies = new Array<number>(count).fill(0)
+  let next = 0
+  const lane = async () => {
+    while (next < count) {
+      const i = next++
+      const start = performance.now()
+      await task(i)
+      latencies[i] = performance.now() - start
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane))
+  return latencies
+}
+
