@@ -224,6 +224,31 @@ export const writeReport = async (args: { big: Results; corpus: string[]; levers
     }
     md.push('')
   }
+  md.push('## Where a target is missed, and why', '')
+  const worst = (v: Record<string, number>, dir: 'max' | 'min') => (dir === 'max' ? Math.max : Math.min)(...Object.values(v).filter((x) => !Number.isNaN(x)))
+  const restMinusLocal = presets.map((p) => quantile(R(plugin)[p][1].latencies.map((ms, i) => ms - R(pluginLocal)[p][1].latencies[i]), 0.5))
+  const explanations: Array<[boolean, string]> = [
+    [
+      worst(ratios['plugin REST vs seed, images/s at the same parallelism (target >= 1.5)']['c=1 vs --workers 1'], 'min') < 1.5,
+      `Images/s against the seed (target 1.5x): the plugin through REST reaches ${Object.values(ratios['plugin REST vs seed, images/s at the same parallelism (target >= 1.5)']['c=1 vs --workers 1']).join(', ')} of the seed at one upload at a time, and the pipeline alone (floor) ${Object.values(ratios['floor vs seed, images/s at the same parallelism (the pipeline alone)']['c=1 vs --workers 1']).join(', ')}. Both sides spend most of their time in the same libwebp encoder at effort 6 (single-threaded in both; libvips does not enable libwebp's thread_level), and both shrink JPEGs on load (Pillow's thumbnail() uses JPEG draft mode), so the pipeline alone is at parity, not 1.5x. The seed's figures also leave out everything but the image work (no HTTP, no database, no S3), while the REST figures include them. Meeting 1.5x would take a lower effort or quality than the seed's settings, which the target forbids.`,
+    ],
+    [
+      worst(ratios['plugin vs Payload by hand, CPU time at c=1 (target <= 1)'], 'max') > 1,
+      `CPU time against Payload by hand (target at most 1x): ${Object.values(ratios['plugin vs Payload by hand, CPU time at c=1 (target <= 1)']).join(', ')}. The difference sits in the two 4096 x 4096 WebP sources: the plugin decodes WebP at full size before resizing, where Payload (and sharp's default) lets libwebp decode at a reduced scale. That scaled decode aliases fine detail: on the pixel-art WebP it produced 2.2x the bytes at lower SSIM (see output bytes and SSIM), so the plugin keeps the full decode and pays its CPU. JPEG and PNG sources cost the same on both paths (same sharp operations).`,
+    ],
+    [
+      worst(ratios['plugin REST vs floor, median of per-image latency ratios at c=1 (target <= 1.15)'], 'max') > 1.15,
+      `REST latency against the floor (target 1.15x): ${Object.values(ratios['plugin REST vs floor, median of per-image latency ratios at c=1 (target <= 1.15)']).join(', ')}. The REST path adds a fixed cost per upload (median REST minus payload.create per image: ${restMinusLocal.map((x) => Math.round(x)).join(', ')} ms), which is Payload's request handling: multipart parsing of the multi-megabyte upload, authentication, the database transaction and the S3 PUT. It is a fixed cost, so the ratio is worst for the small presets (avatars) and best for media.`,
+    ],
+    [
+      worst(ratios['plugin REST scaling, images/s at c=4 vs c=1 (target >= 1.7)'], 'min') < 1.7,
+      `Scaling to 4 concurrent uploads (target 1.7x): ${Object.values(ratios['plugin REST scaling, images/s at c=4 vs c=1 (target >= 1.7)']).join(', ')}. With jemalloc sharp runs libvips on both cores even for a single upload, so one upload is already partly parallel and the headroom left for four is smaller; on the floor the same setting scales 1.8x to 1.9x (levers table). The REST server also shares the two cores with PostgreSQL, s3rver and the benchmark client.`,
+    ],
+  ]
+  const missed = explanations.filter(([miss]) => miss)
+  if (missed.length === 0) md.push('Every target is met in this run.', '')
+  for (const [, text] of missed) md.push(`- ${text}`)
+  md.push('')
   md.push('## Figures per contestant and preset', '', '| contestant | preset | median ms (c=1) | p95 ms (c=1) | images/s c=1 / 2 / 4 / 8 | peak RSS MiB c=1 / 8 | CPU ms c=1 | output bytes | SSIM |', '|---|---|---|---|---|---|---|---|---|')
   for (const [name, byPreset] of Object.entries(figures)) {
     for (const [preset, f] of Object.entries(byPreset)) {
