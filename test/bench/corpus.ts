@@ -7,16 +7,18 @@ import path from 'node:path'
 
 import sharp from 'sharp'
 
+import { sharedBenchFile } from './prerequisites'
+
 export const CORPUS_DIR = process.env.BENCH_CORPUS_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'payload-image-assets', 'corpus')
-const CORPUS_SCRIPT = path.resolve(process.env.BENCH_CORPUS_SCRIPT || '../shared/bench/corpus.sh')
 export const GENERATED_24MP = 'generated-24mp-6000x4000.jpg'
 
 export const ensureCorpus = async (): Promise<string[]> => {
   await mkdir(CORPUS_DIR, { recursive: true })
   const have = readdirSync(CORPUS_DIR)
   if (have.filter((f) => f !== GENERATED_24MP).length < 10) {
-    console.log(`Building the corpus in ${CORPUS_DIR} with ${CORPUS_SCRIPT}`)
-    execFileSync('bash', [CORPUS_SCRIPT, CORPUS_DIR], { stdio: ['ignore', 'ignore', 'inherit'] })
+    const script = sharedBenchFile('corpus.sh', 'BENCH_CORPUS_SCRIPT')
+    console.log(`Building the corpus in ${CORPUS_DIR} with ${script}`)
+    execFileSync('bash', [script, CORPUS_DIR], { stdio: ['ignore', 'ignore', 'inherit'] })
   }
   const generated = path.join(CORPUS_DIR, GENERATED_24MP)
   if (!existsSync(generated)) {

@@ -11,19 +11,21 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3'
-import { BUILT_IN_COLLECTIONS } from 'payload-image-assets'
+import { BUILT_IN_COLLECTIONS, encodeWebP } from 'payload-image-assets'
+import sharp from 'sharp'
 
 import { runtimeEnv } from '../../scripts/runtime-env.mjs'
 import { ensureDatabase, freePort, S3RVER_CREDENTIALS, startEmbeddedPostgres, startS3rver } from '../../src/dev/services'
 import { ensureCorpus, GENERATED_24MP } from './corpus'
+import { ensurePrerequisites, sharedBenchFile } from './prerequisites'
 import { watchTreeRss } from './proc'
-import { type Cell, type Lever, type Results, writeReport } from './report'
+import { ssimAgainstSource } from './quality'
+import { type Cell, type Lever, type Results, type WebPDecode, writeReport } from './report'
 import { type Measure, mimeTypeOf, type Mode, pool, type RunResult } from './protocol'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const PRESETS = Object.keys(BUILT_IN_COLLECTIONS) as Array<keyof typeof BUILT_IN_COLLECTIONS>
 const CONCURRENCY = [1, 2, 4, 8]
-const SEED_SCRIPT = path.resolve(process.env.BENCH_SEED_SCRIPT || '../shared/bench/seed_pipeline.py')
 
 export const CONTESTANTS = {
   floor: 'floor: raw sharp',
@@ -98,7 +100,7 @@ const runCell = async (worker: Worker, preset: string, files: string[], indexes:
 
 const runSeed = async (preset: string, workers: number, files: string[], outDir: string): Promise<Cell> => {
   const { height, quality, width } = BUILT_IN_COLLECTIONS[preset as keyof typeof BUILT_IN_COLLECTIONS].preset
-  const child = spawn('/usr/bin/python3', [SEED_SCRIPT, '--box', `${width}x${height}`, '--quality', String(quality), '--workers', String(workers), '--out', outDir, ...files], {
+  const child = spawn('/usr/bin/python3', [sharedBenchFile('seed_pipeline.py', 'BENCH_SEED_SCRIPT'), '--box', `${width}x${height}`, '--quality', String(quality), '--workers', String(workers), '--out', outDir, ...files], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const stopWatch = watchTreeRss(child.pid!)
@@ -116,6 +118,7 @@ const runSeed = async (preset: string, workers: number, files: string[], outDir:
 
 const main = async () => {
   const started = Date.now()
+  ensurePrerequisites()
   const corpus = await ensureCorpus()
   const inputs = await Promise.all(corpus.map((f) => readFile(f)))
   const benchIdx = corpus.map((f, i) => (f.endsWith(GENERATED_24MP) ? -1 : i)).filter((i) => i >= 0)
@@ -217,6 +220,7 @@ const main = async () => {
       ['glibc malloc, MALLOC_ARENA_MAX=2', { LD_PRELOAD: '', MALLOC_ARENA_MAX: '2' }],
       ['jemalloc, sharp.concurrency default', {}],
       ['jemalloc, sharp.concurrency(1)', { BENCH_SHARP_CONCURRENCY: '1' }],
+      ['jemalloc, VIPS_CONCURRENCY=1', { VIPS_CONCURRENCY: '1' }],
       ['jemalloc, sharp.cache(false)', { BENCH_SHARP_CACHE: '0' }],
     ]
     for (const [label, extra] of leverSetups) {
@@ -233,7 +237,31 @@ const main = async () => {
     }
     log('levers: done')
 
-    await writeReport({ big, corpus: benchFiles, levers, outputsDir, results, started })
+    // The WebP decision, measured: the plugin's full decode against libwebp's scaled decode
+    // (sharp's default, which Payload's own path uses), same encoder settings.
+    const webpDecode: WebPDecode[] = []
+    for (const file of benchFiles.filter((f) => f.endsWith('.webp'))) {
+      const input = inputs[corpus.indexOf(file)]
+      for (const preset of PRESETS) {
+        const p = BUILT_IN_COLLECTIONS[preset].preset
+        const variants = [
+          ['full decode (plugin)', () => encodeWebP(input, p, 6).then((r) => r.data)],
+          [
+            'scaled decode (sharp default, Payload)',
+            () => sharp(input).autoOrient().resize({ fit: 'inside', height: p.height, width: p.width, withoutEnlargement: true }).webp({ effort: 6, quality: p.quality }).toBuffer(),
+          ],
+        ] as const
+        for (const [variant, encode] of variants) {
+          const start = performance.now()
+          const out = await encode()
+          const ms = Math.round(performance.now() - start)
+          webpDecode.push({ bytes: out.length, file: path.basename(file), ms, preset, ssim: Math.round((await ssimAgainstSource(file, out)) * 10000) / 10000, variant })
+        }
+      }
+    }
+    log('WebP decode comparison: done')
+
+    await writeReport({ big, corpus: benchFiles, levers, outputsDir, results, started, webpDecode })
     log('results written to test/bench/results/')
   } finally {
     for (const w of workers) w.child.kill()
