@@ -49,3 +49,46 @@ export const pixelAt = async (image: Buffer, x: number, y: number): Promise<[num
   const i = (y * info.width + x) * 4
   return [data[i], data[i + 1], data[i + 2], data[i + 3]]
 }
+
+const crc32 = (bytes: Buffer): number => {
+  let crc = 0xffffffff
+  for (const byte of bytes) {
+    crc ^= byte
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1
+  }
+  return (crc ^ 0xffffffff) >>> 0
+}
+
+const pngChunk = (type: string, data: Buffer): Buffer => {
+  const length = Buffer.alloc(4)
+  length.writeUInt32BE(data.length)
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data])
+  const crc = Buffer.alloc(4)
+  crc.writeUInt32BE(crc32(body))
+  return Buffer.concat([length, body, crc])
+}
+
+/** A PNG whose header claims `width` x `height` RGB pixels but carries almost no pixel data. */
+export const pngClaiming = (width: number, height: number): Buffer => {
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(width, 0)
+  ihdr.writeUInt32BE(height, 4)
+  ihdr.set([8, 2, 0, 0, 0], 8)
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ])
+}
+
+/** An animated WebP of `frames` 32 x 32 frames in changing colours. */
+export const animatedWebP = (frames: number): Promise<Buffer> =>
+  sharp(
+    Array.from({ length: frames }, (_, i) => ({
+      create: { background: { b: 255 - i, g: (i * 7) % 256, r: i }, channels: 3 as const, height: 32, width: 32 },
+    })),
+    { join: { animated: true } },
+  )
+    .webp({ effort: 0 })
+    .toBuffer()

@@ -4,7 +4,7 @@ import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
-import { gradientJPEG, pixelAt, sidewaysJPEGWithGPS, smallGIF, transparentPNG } from '../helpers/images'
+import { animatedWebP, gradientJPEG, pixelAt, pngClaiming, sidewaysJPEGWithGPS, smallGIF, transparentPNG } from '../helpers/images'
 
 const TABLES: Record<string, string> = {
   avatars: 'avatars',
@@ -143,6 +143,34 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
       file: async () => ({ data: await sharp(photo).resize(100).png().toBuffer(), name: 'noextension', type: 'image/png' }),
       message: 'A file without an extension is not allowed for Category Images. Allowed extensions: .jpg, .jpeg, .png, .webp.',
       what: 'a name without an extension',
+    },
+    {
+      collection: 'media',
+      file: async () => ({ data: pngClaiming(60000, 60000), name: 'bomb.png' }),
+      message: 'The image is 60000 x 60000 pixels; the longest side Media accepts is 12000 pixels. Upload a smaller image.',
+      status: 422,
+      what: 'a PNG whose header claims 60000 x 60000',
+    },
+    {
+      collection: 'product-images',
+      file: async () => ({ data: await sharp({ create: { background: '#888', channels: 3, height: 100, width: 60000 } }).png().toBuffer(), name: 'strip.png' }),
+      message: 'The image is 60000 x 100 pixels; the longest side Product Images accepts is 12000 pixels. Upload a smaller image.',
+      status: 422,
+      what: 'a 60000 x 100 strip',
+    },
+    {
+      collection: 'media',
+      file: async () => ({ data: pngClaiming(8000, 6000), name: 'big.png' }),
+      message: 'The image is 8000 x 6000 pixels (48 megapixels); Media accepts at most 40 megapixels. Upload a smaller image.',
+      status: 422,
+      what: 'a 48-megapixel PNG header',
+    },
+    {
+      collection: 'avatars',
+      file: async () => ({ data: await animatedWebP(200), name: 'dance.webp' }),
+      message: 'The image is animated (200 frames); Avatars accepts only still images. Upload a single-frame image.',
+      status: 422,
+      what: 'a 200-frame animated WebP',
     },
     {
       collection: 'media',

@@ -84,3 +84,14 @@ describe('messages', () => {
   })
 })
 
+
+describe('header limits', () => {
+  it('keeps the first frame of an animated WebP when a collection allows it', async () => {
+    const { animatedWebP } = await import('../helpers/images')
+    const { processImage, resolveOptions } = await import('payload-image-assets')
+    const media = resolveOptions({ collections: { media: { limits: { animation: 'first-frame' } } } }, { S3_BUCKET: 'b' }).collections.find((c) => c.slug === 'media')!
+    const image = await processImage({ data: await animatedWebP(5), name: 'a.webp' }, media)
+    const meta = await sharp(image.data).metadata()
+    expect([meta.width, meta.height, meta.pages ?? 1]).toEqual([32, 32, 1])
+  })
+})

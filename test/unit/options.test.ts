@@ -15,6 +15,7 @@ describe('resolveOptions', () => {
     ])
     expect(collections.every((c) => c.effort === 6)).toBe(true)
     expect(collections[0].allowedExtensions).toEqual(['.jpg', '.jpeg', '.png', '.webp'])
+    expect(collections[0].limits).toEqual({ animation: 'refuse', maxPixels: 40_000_000, maxSide: 12_000 })
   })
 
   it('overrides a preset per collection, switches one off and adds a custom one', () => {
@@ -45,6 +46,9 @@ describe('resolveOptions', () => {
     ['an unsupported extension', { allowedExtensions: ['.jpg', '.gif'] }, 'Expected one of .jpeg, .jpg, .png, .webp for allowedExtensions[1] but received ".gif"'],
     ['an empty extension list', { collections: { avatars: { allowedExtensions: [] } } }, 'Expected a non-empty array of extensions such as [".jpg", ".png"] for collections.avatars.allowedExtensions but received an array'],
     ['effort out of range', { webpEffort: 7 }, 'Expected an integer between 0 and 6 for webpEffort but received 7'],
+    ['a bad animation mode', { limits: { animation: 'loop' as never } }, 'Expected "refuse" or "first-frame" for limits.animation but received "loop"'],
+    ['a zero pixel limit', { collections: { media: { limits: { maxPixels: 0 } } } }, 'Expected an integer between 1 and 1000000000 for collections.media.limits.maxPixels but received 0'],
+    ['a fractional side limit', { limits: { maxSide: 10.5 } }, 'Expected an integer between 1 and 100000 for limits.maxSide but received 10.5'],
   ]
   for (const [what, options, message] of invalid) {
     it(`refuses ${what}`, () => {

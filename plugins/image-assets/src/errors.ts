@@ -12,6 +12,8 @@ export type ImageUploadErrorCode =
   | 'EXTENSION_NOT_ALLOWED'
   | 'FILE_MISSING'
   | 'FORMAT_NOT_ALLOWED'
+  | 'IMAGE_ANIMATED'
+  | 'IMAGE_TOO_LARGE'
   | 'IMAGE_UNDECODABLE'
 
 export class ImageUploadError extends ValidationError {
@@ -58,12 +60,23 @@ export const messages = {
   formatNotAllowed: (label: string, formats: readonly string[], allowed: readonly string[]): string =>
     `The file's content is not a ${formatList(formats)} image, whatever its name says, so it is not allowed for ${label}. Allowed extensions: ${list(allowed)}.`,
 
+  imageAnimated: (frames: number, label: string): string =>
+    `The image is animated (${frames} frames); ${label} accepts only still images. Upload a single-frame image.`,
+
+  imageSideTooLong: (width: number, height: number, label: string, maxSide: number): string =>
+    `The image is ${width} x ${height} pixels; the longest side ${label} accepts is ${maxSide} pixels. Upload a smaller image.`,
+
+  imageTooManyPixels: (width: number, height: number, label: string, maxPixels: number): string =>
+    `The image is ${width} x ${height} pixels (${megapixels(width * height)} megapixels); ${label} accepts at most ${megapixels(maxPixels)} megapixels. Upload a smaller image.`,
+
   imageUndecodable: (label: string): string =>
     `The image could not be decoded: it is truncated or corrupt. Upload a complete image to ${label}.`,
 
   option: (path: string, expected: string, received: unknown): string =>
     `Expected ${expected} for ${path} but received ${describe(received)}`,
 } as const
+
+const megapixels = (pixels: number): string => String(Math.round(pixels / 100_000) / 10)
 
 const formatList = (formats: readonly string[]): string =>
   formats.length <= 1
@@ -97,6 +110,22 @@ export const uploadErrors = {
       collection,
       message: messages.formatNotAllowed(label, formats, allowed),
       status: 400,
+    }),
+  imageAnimated: (collection: string, frames: number, label: string) =>
+    new ImageUploadError({ code: 'IMAGE_ANIMATED', collection, message: messages.imageAnimated(frames, label), status: 422 }),
+  imageSideTooLong: (collection: string, width: number, height: number, label: string, maxSide: number) =>
+    new ImageUploadError({
+      code: 'IMAGE_TOO_LARGE',
+      collection,
+      message: messages.imageSideTooLong(width, height, label, maxSide),
+      status: 422,
+    }),
+  imageTooManyPixels: (collection: string, width: number, height: number, label: string, maxPixels: number) =>
+    new ImageUploadError({
+      code: 'IMAGE_TOO_LARGE',
+      collection,
+      message: messages.imageTooManyPixels(width, height, label, maxPixels),
+      status: 422,
     }),
   imageUndecodable: (collection: string, label: string) =>
     new ImageUploadError({

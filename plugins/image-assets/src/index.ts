@@ -1,6 +1,6 @@
 export { imageAssetsPlugin } from './plugin.js'
-export type { ImageAssetsPluginOptions, ImageCollectionOptions, StorageOptions } from './options.js'
-export { resolveOptions, resolveStorage } from './options.js'
+export type { ImageAssetsPluginOptions, ImageCollectionOptions, ImageLimits, StorageOptions } from './options.js'
+export { DEFAULT_LIMITS, resolveOptions, resolveStorage } from './options.js'
 export {
   AVATARS_SLUG,
   BUILT_IN_COLLECTIONS,
@@ -14,7 +14,7 @@ export type { BuiltInSlug, ImagePreset } from './presets.js'
 export { ImageAssetsConfigError, ImageUploadError, messages } from './errors.js'
 export type { ImageUploadErrorCode } from './errors.js'
 export { extensionOf } from './image/guard.js'
-export { sniffFormat } from './image/inspect.js'
+export { readHeader, sniffFormat } from './image/inspect.js'
 export { encodeWebP } from './image/transform.js'
 export { processImage } from './image/pipeline.js'
 export type { ProcessedImage } from './image/pipeline.js'

@@ -28,6 +28,8 @@ export type ImageCollectionOptions = {
   height?: number
   /** Labels in the admin UI. @default the built-in labels, or the slug */
   labels?: { plural: string; singular: string }
+  /** Limits checked from the image header before decoding. @default the plugin's `limits` */
+  limits?: ImageLimits
   /** WebP quality, 1 to 100. Required for a custom collection. */
   quality?: number
   /** Width of the box the image is fitted inside (px). Required for a custom collection. */
@@ -52,6 +54,19 @@ export type StorageOptions = {
   secretAccessKey?: string
 }
 
+/** Limits read from the image header, before any decoding. */
+export type ImageLimits = {
+  /**
+   * Animated images (WebP with several frames): refuse them, or keep the first frame.
+   * @default 'refuse'
+   */
+  animation?: 'first-frame' | 'refuse'
+  /** Largest number of pixels (width x height). @default 40_000_000 */
+  maxPixels?: number
+  /** Longest side in pixels (catches long strips). @default 12_000 */
+  maxSide?: number
+}
+
 export type ImageAssetsPluginOptions = {
   /**
    * Extensions accepted on upload by every collection that does not set its own.
@@ -65,6 +80,8 @@ export type ImageAssetsPluginOptions = {
    * @default {} (the four built-in collections with their presets)
    */
   collections?: Record<string, false | ImageCollectionOptions>
+  /** Header limits for every collection that does not set its own. @default see `ImageLimits` */
+  limits?: ImageLimits
   /** S3 bucket settings; see `StorageOptions`. @default read from the environment */
   storage?: StorageOptions
   /** WebP encoder effort, 0 (fastest) to 6 (smallest). @default 6 */
@@ -79,6 +96,7 @@ export type ResolvedCollection = {
   /** The plural label, used in messages ("not allowed for Avatars"). */
   label: string
   labels: { plural: string; singular: string }
+  limits: Required<ImageLimits>
   preset: ImagePreset
   slug: string
 }
@@ -136,10 +154,24 @@ const url = (path: string, value: string | undefined): string | undefined => {
 
 const SLUG = /^[a-z0-9][a-z0-9-_]*$/
 
+export const DEFAULT_LIMITS: Readonly<Required<ImageLimits>> = { animation: 'refuse', maxPixels: 40_000_000, maxSide: 12_000 }
+
+const resolveLimits = (path: string, input: ImageLimits | undefined, base: Required<ImageLimits>): Required<ImageLimits> => {
+  if (input === undefined) return base
+  if (typeof input !== 'object' || input === null) fail(path, 'an object', input)
+  const animation = input.animation ?? base.animation
+  if (animation !== 'refuse' && animation !== 'first-frame') fail(`${path}.animation`, '"refuse" or "first-frame"', animation)
+  return {
+    animation,
+    maxPixels: integer(`${path}.maxPixels`, input.maxPixels ?? base.maxPixels, 1, 1_000_000_000),
+    maxSide: integer(`${path}.maxSide`, input.maxSide ?? base.maxSide, 1, 100_000),
+  }
+}
+
 const resolveCollection = (
   slug: string,
   input: ImageCollectionOptions,
-  defaults: { allowedExtensions: string[]; effort: number },
+  defaults: { allowedExtensions: string[]; effort: number; limits: Required<ImageLimits> },
 ): ResolvedCollection => {
   const path = `collections.${slug}`
   if (!SLUG.test(slug)) fail(`${path}`, 'a slug of lower-case letters, digits, "-" and "_"', slug)
@@ -157,6 +189,7 @@ const resolveCollection = (
     fields: input.fields ?? [],
     label: labels.plural,
     labels,
+    limits: resolveLimits(`${path}.limits`, input.limits, defaults.limits),
     preset: {
       height: integer(`${path}.height`, input.height ?? builtIn?.preset.height, 1, 16383),
       quality: integer(`${path}.quality`, input.quality ?? builtIn?.preset.quality, 1, 100),
@@ -196,6 +229,7 @@ export const resolveOptions = (options: ImageAssetsPluginOptions = {}, env: Env 
         ? [...DEFAULT_ALLOWED_EXTENSIONS]
         : extensions('allowedExtensions', options.allowedExtensions),
     effort: integer('webpEffort', options.webpEffort ?? DEFAULT_WEBP_EFFORT, 0, 6),
+    limits: resolveLimits('limits', options.limits, DEFAULT_LIMITS),
   }
   const requested = options.collections ?? {}
   if (typeof requested !== 'object' || requested === null) fail('collections', 'an object keyed by slug', requested)

@@ -2,7 +2,7 @@ import { uploadErrors } from '../errors.js'
 import type { ResolvedCollection } from '../options.js'
 import { FORMAT_NAMES, formatsFor } from './formats.js'
 import { extensionOf, isAllowedExtension } from './guard.js'
-import { sniffFormat } from './inspect.js'
+import { readHeader, sniffFormat } from './inspect.js'
 import { encodeWebP } from './transform.js'
 
 export type ProcessedImage = {
@@ -21,8 +21,8 @@ export const assertAllowedName = (filename: string, collection: ResolvedCollecti
 }
 
 /**
- * The whole image path for one upload: guard (name), inspect (real format from the bytes),
- * transform (one decode, one WebP encode). Throws an `ImageUploadError` for anything that cannot
+ * The whole image path for one upload: guard (name), inspect (real format from the bytes, then
+ * dimensions and frames from the header against the collection's limits), transform (one decode, one WebP encode). Throws an `ImageUploadError` for anything that cannot
  * become a clean WebP; nothing is written by this module.
  */
 export const processImage = async (
@@ -42,8 +42,22 @@ export const processImage = async (
     )
   }
 
+  const header = await readHeader(upload.data)
+  if (!header) throw uploadErrors.imageUndecodable(collection.slug, collection.label)
+  const { animation, maxPixels, maxSide } = collection.limits
+  if (Math.max(header.width, header.height) > maxSide) {
+    throw uploadErrors.imageSideTooLong(collection.slug, header.width, header.height, collection.label, maxSide)
+  }
+  if (header.width * header.height > maxPixels) {
+    throw uploadErrors.imageTooManyPixels(collection.slug, header.width, header.height, collection.label, maxPixels)
+  }
+  if (header.frames > 1 && animation === 'refuse') {
+    throw uploadErrors.imageAnimated(collection.slug, header.frames, collection.label)
+  }
+
   try {
-    const encoded = await encodeWebP(upload.data, collection.preset, collection.effort, format)
+    // The header was checked; the decoder's own pixel limit stays on as a second guard.
+    const encoded = await encodeWebP(upload.data, collection.preset, collection.effort, format, maxPixels)
     return { ...encoded, mimeType: 'image/webp' }
   } catch {
     throw uploadErrors.imageUndecodable(collection.slug, collection.label)

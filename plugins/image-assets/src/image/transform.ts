@@ -24,8 +24,10 @@ export const encodeWebP = async (
   preset: ImagePreset,
   effort: number,
   format: InputFormat | undefined = sniffFormat(input),
+  maxPixels: number | false = false,
 ): Promise<EncodedImage> => {
-  const { data, info } = await sharp(input, { sequentialRead: true })
+  // `pages: 1`: only the first frame is ever decoded (animated input is refused or flattened to it).
+  const { data, info } = await sharp(input, { limitInputPixels: maxPixels, pages: 1, sequentialRead: true })
     .autoOrient()
     .resize({
       fastShrinkOnLoad: format !== 'webp',
