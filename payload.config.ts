@@ -31,7 +31,10 @@ export default buildConfig({
   },
   plugins: [
     // Storage settings come from S3_* and MEDIA_BASE_URL; see the README.
-    imageAssetsPlugin(),
+    imageAssetsPlugin({
+      // An avatar is shown at 240 x 200 at most: 5 MB of source is plenty.
+      collections: { avatars: { limits: { maxBytes: 5 * 1024 * 1024 } } },
+    }),
   ],
   secret,
   sharp,

@@ -82,13 +82,14 @@ export const pngClaiming = (width: number, height: number): Buffer => {
   ])
 }
 
-/** An animated WebP of `frames` 32 x 32 frames in changing colours. */
-export const animatedWebP = (frames: number): Promise<Buffer> =>
-  sharp(
-    Array.from({ length: frames }, (_, i) => ({
-      create: { background: { b: 255 - i, g: (i * 7) % 256, r: i }, channels: 3 as const, height: 32, width: 32 },
-    })),
-    { join: { animated: true } },
+/** An animated WebP of `frames` distinct 32 x 32 frames (at most 256). */
+export const animatedWebP = async (frames: number): Promise<Buffer> => {
+  const images = await Promise.all(
+    Array.from({ length: frames }, (_, i) =>
+      sharp({ create: { background: { b: 255 - i, g: (i * 7) % 256, r: i }, channels: 3, height: 32, width: 32 } })
+        .png()
+        .toBuffer(),
+    ),
   )
-    .webp({ effort: 0 })
-    .toBuffer()
+  return sharp(images, { join: { animated: true } }).webp({ effort: 0 }).toBuffer()
+}

@@ -24,8 +24,10 @@ const toRequest = (req: IncomingMessage, origin: string): Request => {
   } as RequestInit)
 }
 
-const send = async (res: ServerResponse, response: Response): Promise<void> => {
+const send = async (req: IncomingMessage, res: ServerResponse, response: Response): Promise<void> => {
   res.statusCode = response.status
+  // Answered before the body was read (an aborted oversize upload): do not reuse the connection.
+  if (!req.complete) res.setHeader('connection', 'close')
   response.headers.forEach((value, name) => {
     if (name !== 'set-cookie') res.setHeader(name, value)
   })
@@ -47,7 +49,7 @@ export const serveAPI = async (
     const handled =
       pathname === '/api/graphql' && request.method === 'POST' ? graphql(request) : handleEndpoints({ config, request })
     handled
-      .then((response) => send(res, response))
+      .then((response) => send(req, res, response))
       .catch((error: unknown) => {
         res.statusCode = 500
         res.end(String(error))

@@ -195,6 +195,26 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
     })
   }
 
+  it('a file over the collection byte limit gets 413 before it is decoded', async () => {
+    const rowsBefore = await rowCount('avatars')
+    const keysBefore = await app.listKeys()
+    const { body, status } = await uploadREST(app, 'avatars', { data: Buffer.alloc(6 * 1024 * 1024, 0xff), name: 'huge.jpg' })
+    expect(status).toBe(413)
+    const message = 'The file is 6 MB; Avatars accepts files up to 5 MB. Upload a smaller file.'
+    expect(body.errors[0].message).toBe(message)
+    expect(body.errors[0].data.errors).toEqual([{ message, path: 'file' }])
+    expect(await rowCount('avatars')).toBe(rowsBefore)
+    expect(await app.listKeys()).toEqual(keysBefore)
+  })
+
+  it('an upload over the largest limit is aborted with 413 while it streams in', async () => {
+    const rowsBefore = await rowCount('media')
+    const { body, status } = await uploadREST(app, 'media', { data: Buffer.alloc(26 * 1024 * 1024, 0xff), name: 'huge.jpg' })
+    expect(status).toBe(413)
+    expect(body.errors[0].message).toBe('The file is larger than 25 MB, the largest upload this server accepts. Upload a smaller file.')
+    expect(await rowCount('media')).toBe(rowsBefore)
+  })
+
   it('a create without a file is refused', async () => {
     const response = await fetch(`${app.baseURL}/api/media`, {
       body: JSON.stringify({ alt: 'nothing' }),

@@ -11,6 +11,7 @@ import { ValidationError } from 'payload'
 export type ImageUploadErrorCode =
   | 'EXTENSION_NOT_ALLOWED'
   | 'FILE_MISSING'
+  | 'FILE_TOO_LARGE'
   | 'FORMAT_NOT_ALLOWED'
   | 'IMAGE_ANIMATED'
   | 'IMAGE_TOO_LARGE'
@@ -54,6 +55,12 @@ export const messages = {
       ? `A file without an extension is not allowed for ${label}. Allowed extensions: ${list(allowed)}.`
       : `File extension "${printable(ext)}" is not allowed for ${label}. Allowed extensions: ${list(allowed)}.`,
 
+  fileTooLarge: (bytes: number, label: string, maxBytes: number): string =>
+    `The file is ${mb(bytes)} MB; ${label} accepts files up to ${mb(maxBytes)} MB. Upload a smaller file.`,
+
+  requestTooLarge: (maxBytes: number): string =>
+    `The file is larger than ${mb(maxBytes)} MB, the largest upload this server accepts. Upload a smaller file.`,
+
   fileMissing: (label: string, allowed: readonly string[]): string =>
     `No file was uploaded. ${label} needs an image file. Allowed extensions: ${list(allowed)}.`,
 
@@ -75,6 +82,8 @@ export const messages = {
   option: (path: string, expected: string, received: unknown): string =>
     `Expected ${expected} for ${path} but received ${describe(received)}`,
 } as const
+
+const mb = (bytes: number): string => String(Math.round(bytes / 104_857.6) / 10)
 
 const megapixels = (pixels: number): string => String(Math.round(pixels / 100_000) / 10)
 
@@ -103,6 +112,13 @@ export const uploadErrors = {
       collection,
       message: messages.fileMissing(label, allowed),
       status: 400,
+    }),
+  fileTooLarge: (collection: string, bytes: number, label: string, maxBytes: number) =>
+    new ImageUploadError({
+      code: 'FILE_TOO_LARGE',
+      collection,
+      message: messages.fileTooLarge(bytes, label, maxBytes),
+      status: 413,
     }),
   formatNotAllowed: (collection: string, label: string, formats: readonly string[], allowed: readonly string[]) =>
     new ImageUploadError({

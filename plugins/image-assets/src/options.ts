@@ -61,6 +61,8 @@ export type ImageLimits = {
    * @default 'refuse'
    */
   animation?: 'first-frame' | 'refuse'
+  /** Largest upload in bytes (HTTP 413 beyond it). @default 26_214_400 (25 MB) */
+  maxBytes?: number
   /** Largest number of pixels (width x height). @default 40_000_000 */
   maxPixels?: number
   /** Longest side in pixels (catches long strips). @default 12_000 */
@@ -154,7 +156,12 @@ const url = (path: string, value: string | undefined): string | undefined => {
 
 const SLUG = /^[a-z0-9][a-z0-9-_]*$/
 
-export const DEFAULT_LIMITS: Readonly<Required<ImageLimits>> = { animation: 'refuse', maxPixels: 40_000_000, maxSide: 12_000 }
+export const DEFAULT_LIMITS: Readonly<Required<ImageLimits>> = {
+  animation: 'refuse',
+  maxBytes: 25 * 1024 * 1024,
+  maxPixels: 40_000_000,
+  maxSide: 12_000,
+}
 
 const resolveLimits = (path: string, input: ImageLimits | undefined, base: Required<ImageLimits>): Required<ImageLimits> => {
   if (input === undefined) return base
@@ -163,6 +170,7 @@ const resolveLimits = (path: string, input: ImageLimits | undefined, base: Requi
   if (animation !== 'refuse' && animation !== 'first-frame') fail(`${path}.animation`, '"refuse" or "first-frame"', animation)
   return {
     animation,
+    maxBytes: integer(`${path}.maxBytes`, input.maxBytes ?? base.maxBytes, 1, 2 ** 31 - 1),
     maxPixels: integer(`${path}.maxPixels`, input.maxPixels ?? base.maxPixels, 1, 1_000_000_000),
     maxSide: integer(`${path}.maxSide`, input.maxSide ?? base.maxSide, 1, 100_000),
   }

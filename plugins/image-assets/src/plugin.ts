@@ -1,7 +1,7 @@
 import type { Config } from 'payload'
 
 import { imageCollection } from './collections/imageCollection.js'
-import { ImageAssetsConfigError } from './errors.js'
+import { ImageAssetsConfigError, messages } from './errors.js'
 import { type ImageAssetsPluginOptions, resolveOptions } from './options.js'
 import { s3StoragePlugin } from './storage/s3.js'
 
@@ -24,9 +24,18 @@ export const imageAssetsPlugin =
         )
       }
     }
+    // Payload's multipart parser aborts oversize uploads with 413 before they are buffered; unless
+    // the app set its own limit, make it the largest of the plugin's per-collection limits.
+    const maxBytes = Math.max(...resolved.collections.map((c) => c.limits.maxBytes))
     const withCollections: Config = {
       ...config,
       collections: [...existing, ...resolved.collections.map(imageCollection)],
+      upload: {
+        ...config.upload,
+        abortOnLimit: config.upload?.abortOnLimit ?? true,
+        limits: { ...config.upload?.limits, fileSize: config.upload?.limits?.fileSize ?? maxBytes },
+        responseOnLimit: config.upload?.responseOnLimit ?? messages.requestTooLarge(config.upload?.limits?.fileSize ?? maxBytes),
+      },
     }
     return s3StoragePlugin(resolved.storage, resolved.collections)(withCollections)
   }

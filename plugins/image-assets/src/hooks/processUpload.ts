@@ -1,7 +1,7 @@
 import type { CollectionBeforeOperationHook } from 'payload'
 
 import { uploadErrors } from '../errors.js'
-import { assertAllowedName, processImage } from '../image/pipeline.js'
+import { assertAllowedName, assertAllowedSize, processImage } from '../image/pipeline.js'
 import type { ResolvedCollection } from '../options.js'
 import { discardUpload, readUpload, setPending } from './pending.js'
 
@@ -26,6 +26,7 @@ export const processUploadHook =
     }
     try {
       assertAllowedName(file.name, collection)
+      assertAllowedSize(file.size, collection)
     } catch (error) {
       await discardUpload(file)
       throw error

@@ -20,6 +20,13 @@ export const assertAllowedName = (filename: string, collection: ResolvedCollecti
   }
 }
 
+/** guard: refuses an upload over the collection's byte limit (HTTP 413), before it is decoded. */
+export const assertAllowedSize = (bytes: number, collection: ResolvedCollection): void => {
+  if (bytes > collection.limits.maxBytes) {
+    throw uploadErrors.fileTooLarge(collection.slug, bytes, collection.label, collection.limits.maxBytes)
+  }
+}
+
 /**
  * The whole image path for one upload: guard (name), inspect (real format from the bytes, then
  * dimensions and frames from the header against the collection's limits), transform (one decode, one WebP encode). Throws an `ImageUploadError` for anything that cannot
@@ -30,6 +37,7 @@ export const processImage = async (
   collection: ResolvedCollection,
 ): Promise<ProcessedImage> => {
   assertAllowedName(upload.name, collection)
+  assertAllowedSize(upload.data.length, collection)
 
   const allowedFormats = formatsFor(collection.allowedExtensions)
   const format = sniffFormat(upload.data)
