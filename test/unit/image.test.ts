@@ -95,3 +95,23 @@ describe('header limits', () => {
     expect([meta.width, meta.height, meta.pages ?? 1]).toEqual([32, 32, 1])
   })
 })
+
+describe('processing timeout', () => {
+  it('stops an image that takes longer than the collection allows, with a 503', async () => {
+    const { processImage, resolveOptions } = await import('payload-image-assets')
+    const size = 4000
+    const pixels = Buffer.alloc(size * size * 3)
+    let seed = 1
+    for (let i = 0; i < pixels.length; i++) pixels[i] = (seed = (seed * 1103515245 + 12345) & 0x7fffffff) >> 23
+    const noise = await sharp(pixels, { raw: { channels: 3, height: size, width: size } }).png({ compressionLevel: 0 }).toBuffer()
+    const posters = resolveOptions(
+      { collections: { posters: { height: 4000, labels: { plural: 'Posters', singular: 'Poster' }, limits: { maxBytes: 100 * 1024 * 1024, maxPixels: 20_000_000, timeoutSeconds: 1 }, quality: 90, width: 4000 } } },
+      { S3_BUCKET: 'b' },
+    ).collections.find((c) => c.slug === 'posters')!
+    await expect(processImage({ data: noise, name: 'noise.png' }, posters)).rejects.toMatchObject({
+      code: 'IMAGE_TIMEOUT',
+      message: 'Processing the image took longer than 1 second, the limit for Posters. Try again later, or upload a smaller image.',
+      status: 503,
+    })
+  })
+})

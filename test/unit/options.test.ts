@@ -15,7 +15,7 @@ describe('resolveOptions', () => {
     ])
     expect(collections.every((c) => c.effort === 6)).toBe(true)
     expect(collections[0].allowedExtensions).toEqual(['.jpg', '.jpeg', '.png', '.webp'])
-    expect(collections[0].limits).toEqual({ animation: 'refuse', maxBytes: 26_214_400, maxPixels: 40_000_000, maxSide: 12_000 })
+    expect(collections[0].limits).toEqual({ animation: 'refuse', maxBytes: 26_214_400, maxPixels: 40_000_000, maxSide: 12_000, timeoutSeconds: 30 })
   })
 
   it('overrides a preset per collection, switches one off and adds a custom one', () => {
@@ -49,6 +49,7 @@ describe('resolveOptions', () => {
     ['a bad animation mode', { limits: { animation: 'loop' as never } }, 'Expected "refuse" or "first-frame" for limits.animation but received "loop"'],
     ['a zero pixel limit', { collections: { media: { limits: { maxPixels: 0 } } } }, 'Expected an integer between 1 and 1000000000 for collections.media.limits.maxPixels but received 0'],
     ['a negative byte limit', { limits: { maxBytes: -1 } }, 'Expected an integer between 1 and 2147483647 for limits.maxBytes but received -1'],
+    ['a zero timeout', { limits: { timeoutSeconds: 0 } }, 'Expected an integer between 1 and 3600 for limits.timeoutSeconds but received 0'],
     ['a fractional side limit', { limits: { maxSide: 10.5 } }, 'Expected an integer between 1 and 100000 for limits.maxSide but received 10.5'],
   ]
   for (const [what, options, message] of invalid) {

@@ -14,6 +14,7 @@ export type ImageUploadErrorCode =
   | 'FILE_TOO_LARGE'
   | 'FORMAT_NOT_ALLOWED'
   | 'IMAGE_ANIMATED'
+  | 'IMAGE_TIMEOUT'
   | 'IMAGE_TOO_LARGE'
   | 'IMAGE_UNDECODABLE'
 
@@ -75,6 +76,9 @@ export const messages = {
 
   imageTooManyPixels: (width: number, height: number, label: string, maxPixels: number): string =>
     `The image is ${width} x ${height} pixels (${megapixels(width * height)} megapixels); ${label} accepts at most ${megapixels(maxPixels)} megapixels. Upload a smaller image.`,
+
+  imageTimeout: (label: string, seconds: number): string =>
+    `Processing the image took longer than ${seconds} second${seconds === 1 ? '' : 's'}, the limit for ${label}. Try again later, or upload a smaller image.`,
 
   imageUndecodable: (label: string): string =>
     `The image could not be decoded: it is truncated or corrupt. Upload a complete image to ${label}.`,
@@ -143,6 +147,8 @@ export const uploadErrors = {
       message: messages.imageTooManyPixels(width, height, label, maxPixels),
       status: 422,
     }),
+  imageTimeout: (collection: string, label: string, seconds: number) =>
+    new ImageUploadError({ code: 'IMAGE_TIMEOUT', collection, message: messages.imageTimeout(label, seconds), status: 503 }),
   imageUndecodable: (collection: string, label: string) =>
     new ImageUploadError({
       code: 'IMAGE_UNDECODABLE',

@@ -67,6 +67,8 @@ export type ImageLimits = {
   maxPixels?: number
   /** Longest side in pixels (catches long strips). @default 12_000 */
   maxSide?: number
+  /** Longest time one image may take to process, in seconds (HTTP 503 beyond it). @default 30 */
+  timeoutSeconds?: number
 }
 
 export type ImageAssetsPluginOptions = {
@@ -161,6 +163,7 @@ export const DEFAULT_LIMITS: Readonly<Required<ImageLimits>> = {
   maxBytes: 25 * 1024 * 1024,
   maxPixels: 40_000_000,
   maxSide: 12_000,
+  timeoutSeconds: 30,
 }
 
 const resolveLimits = (path: string, input: ImageLimits | undefined, base: Required<ImageLimits>): Required<ImageLimits> => {
@@ -173,6 +176,7 @@ const resolveLimits = (path: string, input: ImageLimits | undefined, base: Requi
     maxBytes: integer(`${path}.maxBytes`, input.maxBytes ?? base.maxBytes, 1, 2 ** 31 - 1),
     maxPixels: integer(`${path}.maxPixels`, input.maxPixels ?? base.maxPixels, 1, 1_000_000_000),
     maxSide: integer(`${path}.maxSide`, input.maxSide ?? base.maxSide, 1, 100_000),
+    timeoutSeconds: integer(`${path}.timeoutSeconds`, input.timeoutSeconds ?? base.timeoutSeconds, 1, 3600),
   }
 }
 

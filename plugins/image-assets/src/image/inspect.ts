@@ -24,16 +24,16 @@ const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a] as const
 const ascii = (bytes: Uint8Array, start: number, end: number): string =>
   String.fromCharCode(...bytes.subarray(start, end))
 
-export type ImageHeader = { frames: number; height: number; width: number }
+export type ImageHeader = { format: string; frames: number; height: number; width: number }
 
 /**
- * The image's dimensions and frame count, read from its header only (libvips does not decode
- * pixels for this). Returns undefined when the header cannot be read.
+ * The image's format (the libvips loader that claimed it), dimensions and frame count, read from
+ * its header only (libvips does not decode pixels for this). Undefined when it cannot be read.
  */
 export const readHeader = async (bytes: Buffer): Promise<ImageHeader | undefined> => {
   try {
-    const { height, pages, width } = await sharp(bytes, { limitInputPixels: false }).metadata()
-    return width && height ? { frames: pages ?? 1, height, width } : undefined
+    const { format, height, pages, width } = await sharp(bytes, { limitInputPixels: false }).metadata()
+    return width && height ? { format, frames: pages ?? 1, height, width } : undefined
   } catch {
     return undefined
   }

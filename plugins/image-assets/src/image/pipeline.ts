@@ -52,7 +52,11 @@ export const processImage = async (
 
   const header = await readHeader(upload.data)
   if (!header) throw uploadErrors.imageUndecodable(collection.slug, collection.label)
-  const { animation, maxPixels, maxSide } = collection.limits
+  // The loader libvips chose must be the one the signature named: no other decoder runs on uploads.
+  if (header.format !== format) {
+    throw uploadErrors.formatNotAllowed(collection.slug, collection.label, allowedFormats.map((f) => FORMAT_NAMES[f]), collection.allowedExtensions)
+  }
+  const { animation, maxPixels, maxSide, timeoutSeconds } = collection.limits
   if (Math.max(header.width, header.height) > maxSide) {
     throw uploadErrors.imageSideTooLong(collection.slug, header.width, header.height, collection.label, maxSide)
   }
@@ -65,9 +69,12 @@ export const processImage = async (
 
   try {
     // The header was checked; the decoder's own pixel limit stays on as a second guard.
-    const encoded = await encodeWebP(upload.data, collection.preset, collection.effort, format, maxPixels)
+    const encoded = await encodeWebP(upload.data, collection.preset, collection.effort, format, maxPixels, timeoutSeconds)
     return { ...encoded, mimeType: 'image/webp' }
-  } catch {
+  } catch (error) {
+    if (error instanceof Error && error.message.startsWith('timeout')) {
+      throw uploadErrors.imageTimeout(collection.slug, collection.label, timeoutSeconds)
+    }
     throw uploadErrors.imageUndecodable(collection.slug, collection.label)
   }
 }

@@ -25,6 +25,7 @@ export const encodeWebP = async (
   effort: number,
   format: InputFormat | undefined = sniffFormat(input),
   maxPixels: number | false = false,
+  timeoutSeconds = 0,
 ): Promise<EncodedImage> => {
   // `pages: 1`: only the first frame is ever decoded (animated input is refused or flattened to it).
   const { data, info } = await sharp(input, { limitInputPixels: maxPixels, pages: 1, sequentialRead: true })
@@ -37,6 +38,7 @@ export const encodeWebP = async (
       withoutEnlargement: true,
     })
     .webp({ effort, quality: preset.quality })
+    .timeout({ seconds: timeoutSeconds })
     .toBuffer({ resolveWithObject: true })
   return { data, height: info.height, width: info.width }
 }
