@@ -251,6 +251,58 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
   })
 })
 
+describe('hostile names and polyglots', () => {
+  const names = [
+    '../../x.png',
+    '..\\..\\windows\\x.png',
+    'a%00.png',
+    'evil\u202Egnp.png',
+    `${'a'.repeat(250)}.png`,
+    'CON.png',
+    '#?%[]&.png',
+    'Cafe\u0301.png',
+  ]
+  for (const name of names) {
+    it(`the name ${JSON.stringify(name.length > 40 ? `${name.slice(0, 20)}…` : name)} cannot influence the key`, async () => {
+      const { body, status } = await uploadREST(app, 'media', { data: await sharp(photo).resize(64).png().toBuffer(), name })
+      expect(status, JSON.stringify(body)).toBe(201)
+      expect(body.doc.filename).toMatch(/^[0-9a-f]{16}-[0-9a-f]{8}\.webp$/)
+      expect(await app.listKeys(`media/${body.doc.filename}`)).toEqual([`media/${body.doc.filename}`])
+      const display: string = body.doc.originalFilename
+      expect(display).not.toMatch(/[\/\\\u0000-\u001f\u202a-\u202e\u2066-\u2069]/)
+      expect(Array.from(display).length).toBeLessThanOrEqual(255)
+      expect(display).toBe(display.normalize('NFC'))
+    })
+  }
+
+  it('a name over 255 characters (Payload cuts it, extension included) is refused with a clear 400', async () => {
+    const rowsBefore = await rowCount('media')
+    const { body, status } = await uploadREST(app, 'media', { data: await sharp(photo).resize(64).png().toBuffer(), name: `${'a'.repeat(300)}.png` })
+    expect(status).toBe(400)
+    expect(body.errors[0].message).toBe(
+      'The file name is longer than 255 characters, so its extension was cut off on the way in. Rename the file and upload it to Media again. Allowed extensions: .jpg, .jpeg, .png, .webp.',
+    )
+    expect(await rowCount('media')).toBe(rowsBefore)
+  })
+
+  it('HTML appended to a PNG, or script in a JPEG comment, does not survive: the stored bytes are a fresh encode', async () => {
+    const script = '<script>alert(document.cookie)</script>'
+    const png = Buffer.concat([await sharp(photo).resize(200).png().toBuffer(), Buffer.from(`<html>${script}</html>`)])
+    const jpeg = await sharp(photo).resize(200).jpeg().toBuffer()
+    // Insert a COM segment (0xFFFE) with the script right after the SOI marker.
+    const comment = Buffer.from(script)
+    const com = Buffer.concat([Buffer.from([0xff, 0xfe, (comment.length + 2) >> 8, (comment.length + 2) & 0xff]), comment])
+    const jpegWithComment = Buffer.concat([jpeg.subarray(0, 2), com, jpeg.subarray(2)])
+    for (const [data, name] of [[png, 'poly.png'], [jpegWithComment, 'poly.jpg']] as const) {
+      const { body, status } = await uploadREST(app, 'media', { data, name })
+      expect(status).toBe(201)
+      const stored = await objectBytes(`media/${body.doc.filename}`)
+      expect(stored.includes(Buffer.from('<script'))).toBe(false)
+      expect(stored.subarray(0, 4).toString('latin1')).toBe('RIFF')
+    }
+  })
+})
+
 describe('replacing and deleting', () => {
   it('replacing a file stores the new one and deletes the old object; deleting the document deletes its object', async () => {
     const created = await uploadREST(app, 'media', { data: await sharp(photo).resize(640).jpeg().toBuffer(), name: 'a.jpg' })

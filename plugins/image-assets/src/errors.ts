@@ -17,6 +17,7 @@ export type ImageUploadErrorCode =
   | 'IMAGE_TIMEOUT'
   | 'IMAGE_TOO_LARGE'
   | 'IMAGE_UNDECODABLE'
+  | 'NAME_TOO_LONG'
 
 export class ImageUploadError extends ValidationError {
   readonly code: ImageUploadErrorCode
@@ -55,6 +56,9 @@ export const messages = {
     ext === ''
       ? `A file without an extension is not allowed for ${label}. Allowed extensions: ${list(allowed)}.`
       : `File extension "${printable(ext)}" is not allowed for ${label}. Allowed extensions: ${list(allowed)}.`,
+
+  nameTooLong: (label: string, allowed: readonly string[]): string =>
+    `The file name is longer than 255 characters, so its extension was cut off on the way in. Rename the file and upload it to ${label} again. Allowed extensions: ${list(allowed)}.`,
 
   fileTooLarge: (bytes: number, label: string, maxBytes: number): string =>
     `The file is ${mb(bytes)} MB; ${label} accepts files up to ${mb(maxBytes)} MB. Upload a smaller file.`,
@@ -117,6 +121,8 @@ export const uploadErrors = {
       message: messages.fileMissing(label, allowed),
       status: 400,
     }),
+  nameTooLong: (collection: string, label: string, allowed: readonly string[]) =>
+    new ImageUploadError({ code: 'NAME_TOO_LONG', collection, message: messages.nameTooLong(label, allowed), status: 400 }),
   fileTooLarge: (collection: string, bytes: number, label: string, maxBytes: number) =>
     new ImageUploadError({
       code: 'FILE_TOO_LARGE',

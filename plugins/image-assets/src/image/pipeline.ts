@@ -16,6 +16,8 @@ export type ProcessedImage = {
 export const assertAllowedName = (filename: string, collection: ResolvedCollection): void => {
   const ext = extensionOf(filename)
   if (!isAllowedExtension(ext, collection.allowedExtensions)) {
+    // Payload's multipart parser cuts names at 255 characters, extension included.
+    if (filename.length >= 255) throw uploadErrors.nameTooLong(collection.slug, collection.label, collection.allowedExtensions)
     throw uploadErrors.extensionNotAllowed(collection.slug, ext, collection.label, collection.allowedExtensions)
   }
 }
