@@ -18,6 +18,7 @@ export type ImageUploadErrorCode =
   | 'IMAGE_TOO_LARGE'
   | 'IMAGE_UNDECODABLE'
   | 'NAME_TOO_LONG'
+  | 'STORAGE_FAILED'
 
 export class ImageUploadError extends ValidationError {
   readonly code: ImageUploadErrorCode
@@ -56,6 +57,9 @@ export const messages = {
     ext === ''
       ? `A file without an extension is not allowed for ${label}. Allowed extensions: ${list(allowed)}.`
       : `File extension "${printable(ext)}" is not allowed for ${label}. Allowed extensions: ${list(allowed)}.`,
+
+  storageFailed: (label: string): string =>
+    `The image could not be stored: the storage service did not accept it. Nothing was saved to ${label}; try again in a moment.`,
 
   nameTooLong: (label: string, allowed: readonly string[]): string =>
     `The file name is longer than 255 characters, so its extension was cut off on the way in. Rename the file and upload it to ${label} again. Allowed extensions: ${list(allowed)}.`,
@@ -121,6 +125,8 @@ export const uploadErrors = {
       message: messages.fileMissing(label, allowed),
       status: 400,
     }),
+  storageFailed: (collection: string, label: string) =>
+    new ImageUploadError({ code: 'STORAGE_FAILED', collection, message: messages.storageFailed(label), status: 503 }),
   nameTooLong: (collection: string, label: string, allowed: readonly string[]) =>
     new ImageUploadError({ code: 'NAME_TOO_LONG', collection, message: messages.nameTooLong(label, allowed), status: 400 }),
   fileTooLarge: (collection: string, bytes: number, label: string, maxBytes: number) =>

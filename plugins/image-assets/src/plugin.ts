@@ -1,6 +1,7 @@
 import type { Config } from 'payload'
 
 import { imageCollection } from './collections/imageCollection.js'
+import { guardStorage } from './hooks/guardStorage.js'
 import { ImageAssetsConfigError, messages } from './errors.js'
 import { type ImageAssetsPluginOptions, resolveOptions } from './options.js'
 import { s3StoragePlugin } from './storage/s3.js'
@@ -14,7 +15,7 @@ import { s3StoragePlugin } from './storage/s3.js'
  */
 export const imageAssetsPlugin =
   (options: ImageAssetsPluginOptions = {}) =>
-  (config: Config): Config | Promise<Config> => {
+  async (config: Config): Promise<Config> => {
     const resolved = resolveOptions(options)
     const existing = config.collections ?? []
     for (const { slug } of resolved.collections) {
@@ -37,5 +38,15 @@ export const imageAssetsPlugin =
         responseOnLimit: config.upload?.responseOnLimit ?? messages.requestTooLarge(config.upload?.limits?.fileSize ?? maxBytes),
       },
     }
-    return s3StoragePlugin(resolved.storage, resolved.collections)(withCollections)
+    const stored = await s3StoragePlugin(resolved.storage, resolved.collections)(withCollections)
+    const bySlug = new Map(resolved.collections.map((c) => [c.slug, c]))
+    return {
+      ...stored,
+      collections: stored.collections?.map((collection) => {
+        const resolvedCollection = bySlug.get(collection.slug)
+        if (!resolvedCollection) return collection
+        const afterChange = collection.hooks?.afterChange?.map((hook) => guardStorage(hook, resolvedCollection))
+        return { ...collection, hooks: { ...collection.hooks, afterChange } }
+      }),
+    }
   }
