@@ -49,6 +49,8 @@ describe('resolveOptions', () => {
     ['a bad animation mode', { limits: { animation: 'loop' as never } }, 'Expected "refuse" or "first-frame" for limits.animation but received "loop"'],
     ['a zero pixel limit', { collections: { media: { limits: { maxPixels: 0 } } } }, 'Expected an integer between 1 and 1000000000 for collections.media.limits.maxPixels but received 0'],
     ['a negative byte limit', { limits: { maxBytes: -1 } }, 'Expected an integer between 1 and 2147483647 for limits.maxBytes but received -1'],
+    ['a zero concurrency', { processing: { concurrency: 0 } }, 'Expected an integer between 1 and 1024 for processing.concurrency (IMAGE_PROCESSING_CONCURRENCY) but received 0'],
+    ['a negative queue', { processing: { queueDepth: -1 } }, 'Expected an integer between 0 and 100000 for processing.queueDepth (IMAGE_PROCESSING_QUEUE_DEPTH) but received -1'],
     ['a zero timeout', { limits: { timeoutSeconds: 0 } }, 'Expected an integer between 1 and 3600 for limits.timeoutSeconds but received 0'],
     ['a fractional side limit', { limits: { maxSide: 10.5 } }, 'Expected an integer between 1 and 100000 for limits.maxSide but received 10.5'],
   ]

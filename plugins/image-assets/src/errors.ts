@@ -9,6 +9,7 @@ import { ValidationError } from 'payload'
  */
 
 export type ImageUploadErrorCode =
+  | 'BUSY'
   | 'EXTENSION_NOT_ALLOWED'
   | 'FILE_MISSING'
   | 'FILE_TOO_LARGE'
@@ -57,6 +58,9 @@ export const messages = {
     ext === ''
       ? `A file without an extension is not allowed for ${label}. Allowed extensions: ${list(allowed)}.`
       : `File extension "${printable(ext)}" is not allowed for ${label}. Allowed extensions: ${list(allowed)}.`,
+
+  busy: (label: string): string =>
+    `The server is busy processing other images. Nothing was saved to ${label}; try again in a few seconds.`,
 
   storageFailed: (label: string): string =>
     `The image could not be stored: the storage service did not accept it. Nothing was saved to ${label}; try again in a moment.`,
@@ -125,6 +129,8 @@ export const uploadErrors = {
       message: messages.fileMissing(label, allowed),
       status: 400,
     }),
+  busy: (collection: string, label: string) =>
+    new ImageUploadError({ code: 'BUSY', collection, message: messages.busy(label), status: 503 }),
   storageFailed: (collection: string, label: string) =>
     new ImageUploadError({ code: 'STORAGE_FAILED', collection, message: messages.storageFailed(label), status: 503 }),
   nameTooLong: (collection: string, label: string, allowed: readonly string[]) =>

@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os'
+
 import type { CollectionConfig, Field } from 'payload'
 
 import { ImageAssetsConfigError, messages } from './errors.js'
@@ -84,6 +86,12 @@ export type ImageAssetsPluginOptions = {
    * @default {} (the four built-in collections with their presets)
    */
   collections?: Record<string, false | ImageCollectionOptions>
+  /**
+   * Bounded work, shared by all the plugin's collections: images processed at once, and uploads
+   * allowed to wait; beyond that an upload gets HTTP 503 at once.
+   * @default { concurrency: IMAGE_PROCESSING_CONCURRENCY ?? the number of CPUs, queueDepth: IMAGE_PROCESSING_QUEUE_DEPTH ?? 16 }
+   */
+  processing?: { concurrency?: number; queueDepth?: number }
   /** Header limits for every collection that does not set its own. @default see `ImageLimits` */
   limits?: ImageLimits
   /** S3 bucket settings; see `StorageOptions`. @default read from the environment */
@@ -116,6 +124,7 @@ export type ResolvedStorage = {
 
 export type ResolvedOptions = {
   collections: ResolvedCollection[]
+  processing: { concurrency: number; queueDepth: number }
   storage: ResolvedStorage
 }
 
@@ -141,6 +150,10 @@ const extensions = (path: string, value: unknown): string[] => {
       : fail(`${path}[${i}]`, `one of ${Object.keys(FORMAT_BY_EXTENSION).join(', ')}`, ext)
   })
 }
+
+/** An integer from an environment variable; anything else is passed on for the validator to name. */
+const envInteger = (value: string | undefined): number | undefined =>
+  value === undefined || value === '' ? undefined : /^-?\d+$/.test(value) ? Number(value) : (value as unknown as number)
 
 const optionalString = (path: string, value: unknown): string | undefined =>
   value === undefined || value === '' ? undefined : typeof value === 'string' ? value : fail(path, 'a string', value)
@@ -251,5 +264,24 @@ export const resolveOptions = (options: ImageAssetsPluginOptions = {}, env: Env 
       const input = requested[slug]
       return input === false ? [] : [resolveCollection(slug, input ?? {}, defaults)]
     })
-  return { collections, storage: resolveStorage(options.storage, env) }
+  const processing = options.processing ?? {}
+  if (typeof processing !== 'object' || processing === null) fail('processing', 'an object', processing)
+  return {
+    collections,
+    processing: {
+      concurrency: integer(
+        'processing.concurrency (IMAGE_PROCESSING_CONCURRENCY)',
+        processing.concurrency ?? envInteger(env.IMAGE_PROCESSING_CONCURRENCY) ?? availableParallelism(),
+        1,
+        1024,
+      ),
+      queueDepth: integer(
+        'processing.queueDepth (IMAGE_PROCESSING_QUEUE_DEPTH)',
+        processing.queueDepth ?? envInteger(env.IMAGE_PROCESSING_QUEUE_DEPTH) ?? 16,
+        0,
+        100_000,
+      ),
+    },
+    storage: resolveStorage(options.storage, env),
+  }
 }

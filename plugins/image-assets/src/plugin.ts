@@ -2,6 +2,7 @@ import type { Config } from 'payload'
 
 import { imageCollection } from './collections/imageCollection.js'
 import { guardStorage } from './hooks/guardStorage.js'
+import { WorkLimiter } from './image/limiter.js'
 import { ImageAssetsConfigError, messages } from './errors.js'
 import { type ImageAssetsPluginOptions, resolveOptions } from './options.js'
 import { s3StoragePlugin } from './storage/s3.js'
@@ -27,10 +28,11 @@ export const imageAssetsPlugin =
     }
     // Payload's multipart parser aborts oversize uploads with 413 before they are buffered; unless
     // the app set its own limit, make it the largest of the plugin's per-collection limits.
+    const limiter = new WorkLimiter(resolved.processing.concurrency, resolved.processing.queueDepth)
     const maxBytes = Math.max(...resolved.collections.map((c) => c.limits.maxBytes))
     const withCollections: Config = {
       ...config,
-      collections: [...existing, ...resolved.collections.map(imageCollection)],
+      collections: [...existing, ...resolved.collections.map((c) => imageCollection(c, limiter))],
       upload: {
         ...config.upload,
         abortOnLimit: config.upload?.abortOnLimit ?? true,

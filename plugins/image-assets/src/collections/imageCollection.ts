@@ -3,6 +3,7 @@ import type { Access, CollectionConfig } from 'payload'
 import { attachImageHook } from '../hooks/attachImage.js'
 import { processUploadHook } from '../hooks/processUpload.js'
 import { FORMAT_NAMES, formatsFor } from '../image/formats.js'
+import type { WorkLimiter } from '../image/limiter.js'
 import type { ResolvedCollection } from '../options.js'
 
 const loggedIn: Access = ({ req }) => Boolean(req.user)
@@ -11,7 +12,7 @@ const anyone: Access = () => true
 const MIME_TYPES = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp' } as const
 
 /** The upload collection for one resolved preset. */
-export const imageCollection = (collection: ResolvedCollection): CollectionConfig => {
+export const imageCollection = (collection: ResolvedCollection, limiter: WorkLimiter): CollectionConfig => {
   const formats = formatsFor(collection.allowedExtensions)
   const { height, quality, width } = collection.preset
   return {
@@ -39,8 +40,8 @@ export const imageCollection = (collection: ResolvedCollection): CollectionConfi
       ...collection.fields,
     ],
     hooks: {
-      beforeChange: [attachImageHook(collection)],
-      beforeOperation: [processUploadHook(collection)],
+      beforeChange: [attachImageHook(collection, limiter)],
+      beforeOperation: [processUploadHook(collection, limiter)],
     },
     labels: collection.labels,
     upload: {

@@ -1,5 +1,7 @@
 import type { CollectionBeforeChangeHook } from 'payload'
 
+import { uploadErrors } from '../errors.js'
+import type { WorkLimiter } from '../image/limiter.js'
 import { assertAllowedName, processImage } from '../image/pipeline.js'
 import type { ResolvedCollection } from '../options.js'
 import { displayFilename, objectFilename } from '../storage/keys.js'
@@ -14,12 +16,15 @@ import { readUpload, takePending } from './pending.js'
  * change that sets a filename without a new file must still name an allowed extension.
  */
 export const attachImageHook =
-  (collection: ResolvedCollection): CollectionBeforeChangeHook =>
+  (collection: ResolvedCollection, limiter: WorkLimiter): CollectionBeforeChangeHook =>
   async ({ data, originalDoc, req }) => {
     let pending = takePending(req)
     if (!pending && req.file) {
       const file = req.file
-      pending = { image: await processImage({ data: await readUpload(file), name: file.name }, collection), originalName: file.name }
+      const data = await readUpload(file)
+      const done = await limiter.run(() => processImage({ data, name: file.name }, collection))
+      if (!done) throw uploadErrors.busy(collection.slug, collection.label)
+      pending = { image: done.value, originalName: file.name }
     }
     if (!pending) {
       if (typeof data.filename === 'string' && data.filename !== originalDoc?.filename) {

@@ -1,6 +1,7 @@
 import type { CollectionBeforeOperationHook } from 'payload'
 
 import { uploadErrors } from '../errors.js'
+import type { WorkLimiter } from '../image/limiter.js'
 import { assertAllowedName, assertAllowedSize, processImage } from '../image/pipeline.js'
 import type { ResolvedCollection } from '../options.js'
 import { discardUpload, readUpload, setPending } from './pending.js'
@@ -13,7 +14,7 @@ import { discardUpload, readUpload, setPending } from './pending.js'
  * upload step does not decode and re-encode it (it re-processes every WebP when `sharp` is set).
  */
 export const processUploadHook =
-  (collection: ResolvedCollection): CollectionBeforeOperationHook =>
+  (collection: ResolvedCollection, limiter: WorkLimiter): CollectionBeforeOperationHook =>
   async ({ args, operation, req }) => {
     if (operation !== 'create' && operation !== 'update') return args
     const file = req.file
@@ -31,7 +32,10 @@ export const processUploadHook =
       await discardUpload(file)
       throw error
     }
-    const image = await processImage({ data: await readUpload(file), name: file.name }, collection)
+    const data = await readUpload(file)
+    const done = await limiter.run(() => processImage({ data, name: file.name }, collection))
+    if (!done) throw uploadErrors.busy(collection.slug, collection.label)
+    const image = done.value
     setPending(req, { image, originalName: file.name })
     req.file = undefined
     // A multipart request with a file and no `_payload` field has no data; give the hooks an object.
