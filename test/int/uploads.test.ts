@@ -105,6 +105,27 @@ describe('REST uploads become WebP inside their box, stored in S3', () => {
     expect(bottom[0]).toBeLessThan(60)
   })
 
+  it('CMYK JPEG, 16-bit PNG and Display P3 PNG come out as 8-bit sRGB WebP', async () => {
+    const base = sharp(photo).resize(400)
+    const inputs: Array<[string, Buffer]> = [
+      ['cmyk.jpg', await base.clone().toColourspace('cmyk').jpeg().toBuffer()],
+      ['deep.png', await base.clone().toColourspace('rgb16').png().toBuffer()],
+      ['p3.png', await base.clone().withIccProfile('p3').png().toBuffer()],
+    ]
+    expect((await sharp(inputs[0][1]).metadata()).space).toBe('cmyk')
+    expect((await sharp(inputs[1][1]).metadata()).depth).toBe('ushort')
+    expect((await sharp(inputs[2][1]).metadata()).icc).toBeDefined()
+    for (const [name, data] of inputs) {
+      const { body, status } = await uploadREST(app, 'media', { data, name })
+      expect(status, name).toBe(201)
+      const meta = await sharp(await objectBytes(`media/${body.doc.filename}`)).metadata()
+      expect([meta.format, meta.space, meta.depth, meta.icc], name).toEqual(['webp', 'srgb', 'uchar', undefined])
+      // The colours survive the conversion: the mean stays close to the source's.
+      const [source, stored] = await Promise.all([sharp(photo).resize(400).stats(), sharp(await objectBytes(`media/${body.doc.filename}`)).stats()])
+      for (let c = 0; c < 3; c++) expect(Math.abs(source.channels[c].mean - stored.channels[c].mean), name).toBeLessThan(name === 'p3.png' ? 25 : 8)
+    }
+  })
+
   it('accepts a WebP upload and a JPEG whose name says .png (the bytes decide)', async () => {
     const webp = await sharp(photo).resize(300).webp().toBuffer()
     const first = await uploadREST(app, 'category-images', { data: webp, name: 'already.webp' })
@@ -116,8 +137,62 @@ describe('REST uploads become WebP inside their box, stored in S3', () => {
   })
 })
 
+const extraRefusals = () => [
+    {
+      collection: 'media',
+      file: async () => ({ data: Buffer.alloc(0), name: 'empty.png' }),
+      message: "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+      what: 'an empty file',
+    },
+    {
+      collection: 'media',
+      file: async () => ({ data: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="10" height="10"/></svg>'), name: 'logo.png', type: 'image/png' }),
+      message: "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+      what: 'an SVG named .png',
+    },
+    {
+      collection: 'media',
+      file: async () => ({ data: await sharp(photo).resize(64).tiff().toBuffer(), name: 'scan.jpg' }),
+      message: "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+      what: 'a TIFF renamed .jpg',
+    },
+    {
+      collection: 'media',
+      file: async () => ({ data: await sharp(photo).resize(64).avif({ effort: 0 }).toBuffer(), name: 'photo.webp' }),
+      message: "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+      what: 'an AVIF renamed .webp',
+    },
+    {
+      collection: 'media',
+      file: async () => ({ data: await smallGIF(), name: 'anim.png' }),
+      message: "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+      what: 'a GIF renamed .png',
+    },
+    {
+      collection: 'media',
+      file: async () => ({ data: (await sharp(photo).resize(800).png().toBuffer()).subarray(0, 3000), name: 'cut.png' }),
+      message: 'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
+      status: 422,
+      what: 'a truncated PNG',
+    },
+    {
+      collection: 'media',
+      file: async () => ({ data: (await sharp(photo).resize(800).webp().toBuffer()).subarray(0, 3000), name: 'cut.webp' }),
+      message: 'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
+      status: 422,
+      what: 'a truncated WebP',
+    },
+    {
+      collection: 'media',
+      file: async () => ({ data: pngClaiming(100, 100), name: 'header-only.png' }),
+      message: 'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
+      status: 422,
+      what: 'a header-only PNG',
+    },
+]
+
 describe('refused uploads get a 400 with a clear message and leave nothing behind', () => {
-  const refusals = [
+  const refusals: Array<{ collection: string; file: () => Promise<{ data: Buffer; name: string; type?: string }>; message: string; status?: number; what: string }> = [
     {
       collection: 'avatars',
       file: async () => ({ data: await smallGIF(), name: 'party.gif', type: 'image/gif' }),
@@ -181,6 +256,7 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
     },
   ]
 
+  refusals.push(...extraRefusals())
   for (const refusal of refusals) {
     it(`${refusal.what} → ${refusal.status ?? 400}`, async () => {
       const rowsBefore = await rowCount(refusal.collection)
