@@ -32,8 +32,8 @@ export default buildConfig({
   plugins: [
     // Storage settings come from S3_* and MEDIA_BASE_URL; see the README.
     imageAssetsPlugin({
-      // An avatar is shown at 240 x 200 at most: 5 MB of source is plenty.
-      collections: { avatars: { limits: { maxBytes: 5 * 1024 * 1024 } } },
+      // An avatar is shown at 240 x 200 at most: a phone photo (15 MB) is the most it needs.
+      collections: { avatars: { limits: { maxBytes: 15 * 1024 * 1024 } } },
     }),
   ],
   secret,

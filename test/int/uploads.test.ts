@@ -274,9 +274,9 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
   it('a file over the collection byte limit gets 413 before it is decoded', async () => {
     const rowsBefore = await rowCount('avatars')
     const keysBefore = await app.listKeys()
-    const { body, status } = await uploadREST(app, 'avatars', { data: Buffer.alloc(6 * 1024 * 1024, 0xff), name: 'huge.jpg' })
+    const { body, status } = await uploadREST(app, 'avatars', { data: Buffer.alloc(16 * 1024 * 1024, 0xff), name: 'huge.jpg' })
     expect(status).toBe(413)
-    const message = 'The file is 6 MB; Avatars accepts files up to 5 MB. Upload a smaller file.'
+    const message = 'The file is 16 MB; Avatars accepts files up to 15 MB. Upload a smaller file.'
     expect(body.errors[0].message).toBe(message)
     expect(body.errors[0].data.errors).toEqual([{ message, path: 'file' }])
     expect(await rowCount('avatars')).toBe(rowsBefore)
