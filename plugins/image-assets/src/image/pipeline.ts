@@ -30,9 +30,10 @@ export const assertAllowedSize = (bytes: number, collection: ResolvedCollection)
 }
 
 /**
- * The whole image path for one upload: guard (name), inspect (real format from the bytes, then
- * dimensions and frames from the header against the collection's limits), transform (one decode, one WebP encode). Throws an `ImageUploadError` for anything that cannot
- * become a clean WebP; nothing is written by this module.
+ * The whole image path for one upload: guard (name, size), inspect (real format from the bytes,
+ * then dimensions and frames from the header against the collection's limits), transform (one
+ * decode, one WebP encode). Throws an `ImageUploadError` for anything that cannot become a clean
+ * WebP; nothing is written by this module.
  */
 export const processImage = async (
   upload: { data: Buffer; name: string },
@@ -42,22 +43,20 @@ export const processImage = async (
   assertAllowedSize(upload.data.length, collection)
 
   const allowedFormats = formatsFor(collection.allowedExtensions)
-  const format = sniffFormat(upload.data)
-  if (!format || !allowedFormats.includes(format)) {
-    throw uploadErrors.formatNotAllowed(
+  const formatNotAllowed = () =>
+    uploadErrors.formatNotAllowed(
       collection.slug,
       collection.label,
       allowedFormats.map((f) => FORMAT_NAMES[f]),
       collection.allowedExtensions,
     )
-  }
+  const format = sniffFormat(upload.data)
+  if (!format || !allowedFormats.includes(format)) throw formatNotAllowed()
 
   const header = await readHeader(upload.data)
   if (!header) throw uploadErrors.imageUndecodable(collection.slug, collection.label)
   // The loader libvips chose must be the one the signature named: no other decoder runs on uploads.
-  if (header.format !== format) {
-    throw uploadErrors.formatNotAllowed(collection.slug, collection.label, allowedFormats.map((f) => FORMAT_NAMES[f]), collection.allowedExtensions)
-  }
+  if (header.format !== format) throw formatNotAllowed()
   const { animation, maxPixels, maxSide, timeoutSeconds } = collection.limits
   if (Math.max(header.width, header.height) > maxSide) {
     throw uploadErrors.imageSideTooLong(collection.slug, header.width, header.height, collection.label, maxSide)
