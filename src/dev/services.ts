@@ -68,6 +68,16 @@ export const startEmbeddedPostgres = async (args: {
   }
 }
 
+/**
+ * A PostgreSQL server to create throw-away databases on (tests, benchmark): the server of
+ * `DATABASE_URI` when set, else an embedded one with its data in `dataDir`, on a free port.
+ */
+export const scratchPostgres = async (dataDir: string): Promise<RunningService<{ adminURI: string }>> => {
+  if (process.env.DATABASE_URI) return { adminURI: process.env.DATABASE_URI, stop: async () => undefined }
+  const pg = await startEmbeddedPostgres({ dataDir, database: 'postgres', port: await freePort() })
+  return { adminURI: pg.uri, stop: pg.stop }
+}
+
 const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`
 
 /** Creates `database` on the server of `adminURI` unless it exists. */

@@ -15,7 +15,7 @@ import { BUILT_IN_COLLECTIONS, encodeWebP } from 'payload-image-assets'
 import sharp from 'sharp'
 
 import { runtimeEnv } from '../../scripts/runtime-env.mjs'
-import { ensureDatabase, freePort, S3RVER_CREDENTIALS, startEmbeddedPostgres, startS3rver } from '../../src/dev/services'
+import { ensureDatabase, freePort, S3RVER_CREDENTIALS, scratchPostgres, startS3rver } from '../../src/dev/services'
 import { ensureCorpus, GENERATED_24MP } from './corpus'
 import { ensurePrerequisites, sharedBenchFile } from './prerequisites'
 import { watchTreeRss } from './proc'
@@ -131,20 +131,17 @@ const main = async () => {
   const log = (line: string) => console.log(`[bench ${Math.round((Date.now() - started) / 1000)} s] ${line}`)
 
   try {
-    let adminURI = process.env.DATABASE_URI
-    if (!adminURI) {
-      const pg = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), database: 'postgres', port: await freePort() })
-      stops.push(pg.stop)
-      adminURI = pg.uri
-    }
+    const pg = await scratchPostgres(path.join(tmp, 'pg'))
+    stops.push(pg.stop)
+    const { adminURI } = pg
     const s3 = await startS3rver({ buckets: [], directory: path.join(tmp, 's3'), port: await freePort() })
     stops.push(s3.stop)
     const s3Client = new S3Client({ credentials: S3RVER_CREDENTIALS, endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1' })
 
     const envFor = async (name: string, extra: Env = {}): Promise<Env> => {
       const id = `${name}_${randomBytes(3).toString('hex')}`
-      await ensureDatabase(adminURI!, `bench_${id}`)
-      const uri = new URL(adminURI!)
+      await ensureDatabase(adminURI, `bench_${id}`)
+      const uri = new URL(adminURI)
       uri.pathname = `/bench_${id}`
       const bucket = `bench-${id.replace(/_/g, '-')}`
       await s3Client.send(new CreateBucketCommand({ Bucket: bucket }))

@@ -8,7 +8,7 @@ import path from 'node:path'
 
 import type { TestProject } from 'vitest/node'
 
-import { freePort, startEmbeddedPostgres, startS3rver } from '../../src/dev/services'
+import { freePort, scratchPostgres, startS3rver } from '../../src/dev/services'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -22,16 +22,12 @@ export default async function setup(project: TestProject) {
   const tmp = await mkdtemp(path.join(path.resolve('test/.tmp'), 'run-'))
   const stops: Array<() => Promise<void>> = []
 
-  let pgAdminURI = process.env.DATABASE_URI
-  if (!pgAdminURI) {
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'postgres'), database: 'postgres', port: await freePort() })
-    stops.push(pg.stop)
-    pgAdminURI = pg.uri
-  }
+  const pg = await scratchPostgres(path.join(tmp, 'postgres'))
+  stops.push(pg.stop)
   const s3 = await startS3rver({ buckets: [], directory: path.join(tmp, 's3'), port: await freePort() })
   stops.push(s3.stop)
 
-  project.provide('pgAdminURI', pgAdminURI)
+  project.provide('pgAdminURI', pg.adminURI)
   project.provide('s3Endpoint', s3.endpoint)
 
   return async () => {
