@@ -74,6 +74,7 @@ export interface Config {
     'category-images': CategoryImage;
     'product-images': ProductImage;
     media: Media;
+    'image-asset-orphans': ImageAssetOrphan;
     'payload-kv': PayloadKv;
     'payload-locked-documents': PayloadLockedDocument;
     'payload-preferences': PayloadPreference;
@@ -88,6 +89,7 @@ export interface Config {
     'category-images': CategoryImagesSelect<false> | CategoryImagesSelect<true>;
     'product-images': ProductImagesSelect<false> | ProductImagesSelect<true>;
     media: MediaSelect<false> | MediaSelect<true>;
+    'image-asset-orphans': ImageAssetOrphansSelect<false> | ImageAssetOrphansSelect<true>;
     'payload-kv': PayloadKvSelect<false> | PayloadKvSelect<true>;
     'payload-locked-documents': PayloadLockedDocumentsSelect<false> | PayloadLockedDocumentsSelect<true>;
     'payload-preferences': PayloadPreferencesSelect<false> | PayloadPreferencesSelect<true>;
@@ -165,6 +167,20 @@ export interface Avatar {
   id: number;
   alt?: string | null;
   originalFilename?: string | null;
+  originalFilesize?: number | null;
+  originalWidth?: number | null;
+  originalHeight?: number | null;
+  placeholder?: string | null;
+  variants?:
+    | {
+        [k: string]: unknown;
+      }
+    | unknown[]
+    | string
+    | number
+    | boolean
+    | null;
+  srcSet?: string | null;
   prefix?: string | null;
   _objectKey?: string | null;
   updatedAt: string;
@@ -198,6 +214,20 @@ export interface CategoryImage {
   id: number;
   alt?: string | null;
   originalFilename?: string | null;
+  originalFilesize?: number | null;
+  originalWidth?: number | null;
+  originalHeight?: number | null;
+  placeholder?: string | null;
+  variants?:
+    | {
+        [k: string]: unknown;
+      }
+    | unknown[]
+    | string
+    | number
+    | boolean
+    | null;
+  srcSet?: string | null;
   prefix?: string | null;
   _objectKey?: string | null;
   updatedAt: string;
@@ -234,6 +264,20 @@ export interface ProductImage {
   id: number;
   alt?: string | null;
   originalFilename?: string | null;
+  originalFilesize?: number | null;
+  originalWidth?: number | null;
+  originalHeight?: number | null;
+  placeholder?: string | null;
+  variants?:
+    | {
+        [k: string]: unknown;
+      }
+    | unknown[]
+    | string
+    | number
+    | boolean
+    | null;
+  srcSet?: string | null;
   prefix?: string | null;
   _objectKey?: string | null;
   updatedAt: string;
@@ -256,6 +300,20 @@ export interface Media {
   id: number;
   alt?: string | null;
   originalFilename?: string | null;
+  originalFilesize?: number | null;
+  originalWidth?: number | null;
+  originalHeight?: number | null;
+  placeholder?: string | null;
+  variants?:
+    | {
+        [k: string]: unknown;
+      }
+    | unknown[]
+    | string
+    | number
+    | boolean
+    | null;
+  srcSet?: string | null;
   prefix?: string | null;
   _objectKey?: string | null;
   updatedAt: string;
@@ -267,6 +325,21 @@ export interface Media {
   filesize?: number | null;
   width?: number | null;
   height?: number | null;
+}
+/**
+ * Objects in the bucket that no document points at any more and that could not be deleted. The reconcile command deletes them.
+ *
+ * This interface was referenced by `Config`'s JSON-Schema
+ * via the `definition` "image-asset-orphans".
+ */
+export interface ImageAssetOrphan {
+  id: number;
+  key: string;
+  collection: string;
+  reason: 'delete-failed' | 'rollback-failed';
+  error?: string | null;
+  updatedAt: string;
+  createdAt: string;
 }
 /**
  * This interface was referenced by `Config`'s JSON-Schema
@@ -319,6 +392,10 @@ export interface PayloadLockedDocument {
     | ({
         relationTo: 'media';
         value: number | Media;
+      } | null)
+    | ({
+        relationTo: 'image-asset-orphans';
+        value: number | ImageAssetOrphan;
       } | null);
   globalSlug?: string | null;
   user: {
@@ -417,6 +494,12 @@ export interface ProductsSelect<T extends boolean = true> {
 export interface AvatarsSelect<T extends boolean = true> {
   alt?: T;
   originalFilename?: T;
+  originalFilesize?: T;
+  originalWidth?: T;
+  originalHeight?: T;
+  placeholder?: T;
+  variants?: T;
+  srcSet?: T;
   prefix?: T;
   _objectKey?: T;
   updatedAt?: T;
@@ -436,6 +519,12 @@ export interface AvatarsSelect<T extends boolean = true> {
 export interface CategoryImagesSelect<T extends boolean = true> {
   alt?: T;
   originalFilename?: T;
+  originalFilesize?: T;
+  originalWidth?: T;
+  originalHeight?: T;
+  placeholder?: T;
+  variants?: T;
+  srcSet?: T;
   prefix?: T;
   _objectKey?: T;
   updatedAt?: T;
@@ -455,6 +544,12 @@ export interface CategoryImagesSelect<T extends boolean = true> {
 export interface ProductImagesSelect<T extends boolean = true> {
   alt?: T;
   originalFilename?: T;
+  originalFilesize?: T;
+  originalWidth?: T;
+  originalHeight?: T;
+  placeholder?: T;
+  variants?: T;
+  srcSet?: T;
   prefix?: T;
   _objectKey?: T;
   updatedAt?: T;
@@ -474,6 +569,12 @@ export interface ProductImagesSelect<T extends boolean = true> {
 export interface MediaSelect<T extends boolean = true> {
   alt?: T;
   originalFilename?: T;
+  originalFilesize?: T;
+  originalWidth?: T;
+  originalHeight?: T;
+  placeholder?: T;
+  variants?: T;
+  srcSet?: T;
   prefix?: T;
   _objectKey?: T;
   updatedAt?: T;
@@ -485,6 +586,18 @@ export interface MediaSelect<T extends boolean = true> {
   filesize?: T;
   width?: T;
   height?: T;
+}
+/**
+ * This interface was referenced by `Config`'s JSON-Schema
+ * via the `definition` "image-asset-orphans_select".
+ */
+export interface ImageAssetOrphansSelect<T extends boolean = true> {
+  key?: T;
+  collection?: T;
+  reason?: T;
+  error?: T;
+  updatedAt?: T;
+  createdAt?: T;
 }
 /**
  * This interface was referenced by `Config`'s JSON-Schema

@@ -19,6 +19,9 @@ export type ImageUploadErrorCode =
   | 'IMAGE_TOO_LARGE'
   | 'IMAGE_UNDECODABLE'
   | 'NAME_TOO_LONG'
+  | 'REMOTE_URL_DISABLED'
+  | 'REMOTE_URL_FAILED'
+  | 'REMOTE_URL_NOT_ALLOWED'
   | 'STORAGE_FAILED'
 
 export class ImageUploadError extends ValidationError {
@@ -95,6 +98,18 @@ export const messages = {
   imageUndecodable: (label: string): string =>
     `The image could not be decoded: it is truncated or corrupt. Upload a complete image to ${label}.`,
 
+  remoteURLDisabled: (label: string, allowed: readonly string[]): string =>
+    `Creating an image from a URL is switched off for ${label}. Upload the file itself. Allowed extensions: ${list(allowed)}.`,
+
+  remoteURLNotAllowed: (reason: string, label: string): string =>
+    `The URL cannot be used: ${reason}. Nothing was saved to ${label}; upload the file itself or use an allowed URL.`,
+
+  remoteURLFailed: (reason: string, label: string): string =>
+    `The image could not be fetched from the URL: ${reason}. Nothing was saved to ${label}.`,
+
+  remoteURLTooLarge: (label: string, maxBytes: number): string =>
+    `The file at the URL is larger than ${mb(maxBytes)} MB, the most ${label} accepts. Use a smaller image.`,
+
   option: (path: string, expected: string, received: unknown): string =>
     `Expected ${expected} for ${path} but received ${describe(received)}`,
 } as const
@@ -167,6 +182,14 @@ export const uploadErrors = {
     }),
   imageTimeout: (collection: string, label: string, seconds: number) =>
     new ImageUploadError({ code: 'IMAGE_TIMEOUT', collection, message: messages.imageTimeout(label, seconds), status: 503 }),
+  remoteURLDisabled: (collection: string, label: string, allowed: readonly string[]) =>
+    new ImageUploadError({ code: 'REMOTE_URL_DISABLED', collection, message: messages.remoteURLDisabled(label, allowed), status: 400 }),
+  remoteURLNotAllowed: (collection: string, reason: string, label: string) =>
+    new ImageUploadError({ code: 'REMOTE_URL_NOT_ALLOWED', collection, message: messages.remoteURLNotAllowed(reason, label), status: 400 }),
+  remoteURLFailed: (collection: string, reason: string, label: string) =>
+    new ImageUploadError({ code: 'REMOTE_URL_FAILED', collection, message: messages.remoteURLFailed(reason, label), status: 422 }),
+  remoteURLTooLarge: (collection: string, label: string, maxBytes: number) =>
+    new ImageUploadError({ code: 'FILE_TOO_LARGE', collection, message: messages.remoteURLTooLarge(label, maxBytes), status: 413 }),
   imageUndecodable: (collection: string, label: string) =>
     new ImageUploadError({
       code: 'IMAGE_UNDECODABLE',

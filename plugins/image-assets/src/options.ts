@@ -7,6 +7,7 @@ import { FORMAT_BY_EXTENSION } from './image/formats.js'
 import {
   BUILT_IN_COLLECTIONS,
   DEFAULT_ALLOWED_EXTENSIONS,
+  DEFAULT_VARIANT_WIDTHS,
   DEFAULT_WEBP_EFFORT,
   type ImagePreset,
   isBuiltInSlug,
@@ -24,6 +25,11 @@ export type ImageCollectionOptions = {
    * @default the plugin's `allowedExtensions`
    */
   allowedExtensions?: string[]
+  /**
+   * How this collection's images are delivered; see `ImageAssetsPluginOptions.delivery`.
+   * @default the plugin's `delivery`
+   */
+  delivery?: DeliveryMode
   /** Extra fields for the collection, added after the plugin's own. @default [] */
   fields?: Field[]
   /** Height of the box the image is fitted inside (px). Required for a custom collection. */
@@ -32,8 +38,16 @@ export type ImageCollectionOptions = {
   labels?: { plural: string; singular: string }
   /** Limits checked from the image header before decoding. @default the plugin's `limits` */
   limits?: ImageLimits
+  /** Store a ~16 px blurred WebP preview as a data URL on each document. @default true */
+  placeholder?: boolean
   /** WebP quality, 1 to 100. Required for a custom collection. */
   quality?: number
+  /**
+   * Widths of the responsive variants stored beside the main image (never wider than it;
+   * duplicates dropped), or `false` for none.
+   * @default avatars [64, 128, 240], category-images [320, 800], product-images [320, 640, 1024], media [640, 1280, 1920], custom [320, 640, 1280]
+   */
+  variants?: false | number[]
   /** Width of the box the image is fitted inside (px). Required for a custom collection. */
   width?: number
 }
@@ -54,6 +68,39 @@ export type StorageOptions = {
   region?: string
   /** @default process.env.S3_SECRET_ACCESS_KEY */
   secretAccessKey?: string
+}
+
+/**
+ * - `public`: documents carry the object's URL at `mediaBaseURL` (a CDN or a public bucket); objects
+ *   are cached for a year (`immutable`), and their keys change whenever their bytes do.
+ * - `signed`: a private bucket; documents carry presigned GET URLs that expire.
+ * - `proxy`: Payload's own behaviour, the app streams every image (`/api/<slug>/file/<name>`). Slow.
+ */
+export type DeliveryMode = 'proxy' | 'public' | 'signed'
+
+/** Presigned URLs in `signed` delivery. */
+export type SignedURLOptions = {
+  /** How long a URL works, in seconds (at most 7 days, S3's limit). @default 3600 */
+  expiresInSeconds?: number
+  /**
+   * URLs are signed at the start of a window of this many seconds, so that a document's URL stays
+   * the same (and cacheable) within it. A URL works for at least `expiresInSeconds - windowSeconds`.
+   * @default 600, or half of `expiresInSeconds` when that is shorter
+   */
+  windowSeconds?: number
+}
+
+/** Creating a document from a URL (`url` in the body) instead of an uploaded file. */
+export type RemoteURLOptions = {
+  /** Host names allowed to be fetched, exactly or as `*.example.com`. */
+  allowedHosts: string[]
+  /**
+   * Allow hosts that resolve to loopback, private, link-local or other non-public addresses.
+   * Only for tests and internal image hosts. @default false
+   */
+  allowPrivateAddresses?: boolean
+  /** Longest time a fetch may take, in seconds. @default 15 */
+  timeoutSeconds?: number
 }
 
 /** Limits read from the image header, before any decoding. */
@@ -87,6 +134,21 @@ export type ImageAssetsPluginOptions = {
    */
   collections?: Record<string, false | ImageCollectionOptions>
   /**
+   * libvips loaders blocked in this process with `sharp.block` (the block is process-wide):
+   * - `'memory'`: GIF, TIFF, SVG, HEIF/AVIF, PDF and the other non-JPEG/PNG/WebP loaders are blocked
+   *   for in-memory input (buffers and streams, the way uploads arrive); files on disk, `create`,
+   *   raw pixels and the JPEG, PNG and WebP loaders keep working for the rest of the app.
+   * - `'all'`: only the JPEG, PNG and WebP loaders work at all, from memory or disk.
+   * - `false`: nothing is blocked (uploads are still refused by their content's signature).
+   * @default 'memory'
+   */
+  blockDecoders?: 'all' | 'memory' | false
+  /**
+   * Delivery of every collection that does not set its own; see `DeliveryMode`.
+   * @default process.env.MEDIA_DELIVERY ?? 'public'
+   */
+  delivery?: DeliveryMode
+  /**
    * Bounded work, shared by all the plugin's collections: images processed at once, and uploads
    * allowed to wait; beyond that an upload gets HTTP 503 at once.
    * @default { concurrency: IMAGE_PROCESSING_CONCURRENCY ?? the number of CPUs, queueDepth: IMAGE_PROCESSING_QUEUE_DEPTH ?? 16 }
@@ -94,6 +156,15 @@ export type ImageAssetsPluginOptions = {
   processing?: { concurrency?: number; queueDepth?: number }
   /** Header limits for every collection that does not set its own. @default see `ImageLimits` */
   limits?: ImageLimits
+  /**
+   * Creating images from a URL instead of a file: off unless an allowlist is given. When on, only
+   * http(s) URLs on public addresses of the allowed hosts are fetched, without the user's cookies
+   * or headers, with redirects checked the same way.
+   * @default false
+   */
+  remoteURLs?: false | RemoteURLOptions
+  /** Presigned URLs in `signed` delivery; see `SignedURLOptions`. */
+  signedURLs?: SignedURLOptions
   /** S3 bucket settings; see `StorageOptions`. @default read from the environment */
   storage?: StorageOptions
   /** WebP encoder effort, 0 (fastest) to 6 (smallest). @default 6 */
@@ -103,14 +174,17 @@ export type ImageAssetsPluginOptions = {
 export type ResolvedCollection = {
   access: CollectionConfig['access']
   allowedExtensions: readonly string[]
+  delivery: DeliveryMode
   effort: number
   fields: Field[]
   /** The plural label, used in messages ("not allowed for Avatars"). */
   label: string
   labels: { plural: string; singular: string }
   limits: Required<ImageLimits>
+  placeholder: boolean
   preset: ImagePreset
   slug: string
+  variantWidths: number[]
 }
 
 export type ResolvedStorage = {
@@ -122,9 +196,14 @@ export type ResolvedStorage = {
   region: string
 }
 
+export type ResolvedRemoteURLs = Required<RemoteURLOptions>
+
 export type ResolvedOptions = {
+  blockDecoders: 'all' | 'memory' | false
   collections: ResolvedCollection[]
   processing: { concurrency: number; queueDepth: number }
+  remoteURLs: false | ResolvedRemoteURLs
+  signedURLs: Required<SignedURLOptions>
   storage: ResolvedStorage
 }
 
@@ -169,6 +248,42 @@ const url = (path: string, value: string | undefined): string | undefined => {
   return fail(path, 'an absolute http(s) URL', value)
 }
 
+const DELIVERY_MODES = ['public', 'signed', 'proxy'] as const
+
+const deliveryMode = (path: string, value: unknown): DeliveryMode =>
+  DELIVERY_MODES.includes(value as DeliveryMode) ? (value as DeliveryMode) : fail(path, '"public", "signed" or "proxy"', value)
+
+const HOST_PATTERN = /^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/
+
+const resolveRemoteURLs = (input: unknown): false | ResolvedRemoteURLs => {
+  if (input === undefined || input === false) return false
+  if (typeof input !== 'object' || input === null) return fail('remoteURLs', 'false or an object with allowedHosts', input)
+  const { allowedHosts, allowPrivateAddresses, timeoutSeconds } = input as RemoteURLOptions
+  if (!Array.isArray(allowedHosts) || allowedHosts.length === 0) {
+    fail('remoteURLs.allowedHosts', 'a non-empty array of host names such as ["images.example.com", "*.cdn.example.com"]', allowedHosts)
+  }
+  const hosts = allowedHosts.map((host: unknown, i) =>
+    typeof host === 'string' && HOST_PATTERN.test(host.toLowerCase())
+      ? host.toLowerCase()
+      : fail(`remoteURLs.allowedHosts[${i}]`, 'a host name such as "images.example.com" or "*.example.com"', host),
+  )
+  if (allowPrivateAddresses !== undefined && typeof allowPrivateAddresses !== 'boolean') {
+    fail('remoteURLs.allowPrivateAddresses', 'a boolean', allowPrivateAddresses)
+  }
+  return {
+    allowedHosts: hosts,
+    allowPrivateAddresses: allowPrivateAddresses ?? false,
+    timeoutSeconds: integer('remoteURLs.timeoutSeconds', timeoutSeconds ?? 15, 1, 300),
+  }
+}
+
+const variantWidths = (path: string, value: unknown, base: readonly number[]): number[] => {
+  if (value === undefined) return [...base]
+  if (value === false) return []
+  if (!Array.isArray(value)) return fail(path, 'an array of widths in pixels, or false', value)
+  return [...new Set(value.map((w: unknown, i) => integer(`${path}[${i}]`, w, 16, 16383)))].sort((a, b) => a - b)
+}
+
 const SLUG = /^[a-z0-9][a-z0-9-_]*$/
 
 export const DEFAULT_LIMITS: Readonly<Required<ImageLimits>> = {
@@ -196,7 +311,7 @@ const resolveLimits = (path: string, input: ImageLimits | undefined, base: Requi
 const resolveCollection = (
   slug: string,
   input: ImageCollectionOptions,
-  defaults: { allowedExtensions: string[]; effort: number; limits: Required<ImageLimits> },
+  defaults: { allowedExtensions: string[]; delivery: DeliveryMode; effort: number; limits: Required<ImageLimits> },
 ): ResolvedCollection => {
   const path = `collections.${slug}`
   if (!SLUG.test(slug)) fail(`${path}`, 'a slug of lower-case letters, digits, "-" and "_"', slug)
@@ -210,11 +325,14 @@ const resolveCollection = (
       input.allowedExtensions === undefined
         ? defaults.allowedExtensions
         : extensions(`${path}.allowedExtensions`, input.allowedExtensions),
+    delivery: deliveryMode(`${path}.delivery`, input.delivery ?? defaults.delivery),
     effort: defaults.effort,
     fields: input.fields ?? [],
     label: labels.plural,
     labels,
     limits: resolveLimits(`${path}.limits`, input.limits, defaults.limits),
+    placeholder: input.placeholder === undefined ? true : typeof input.placeholder === 'boolean' ? input.placeholder : fail(`${path}.placeholder`, 'a boolean', input.placeholder),
+    variantWidths: variantWidths(`${path}.variants`, input.variants, builtIn?.variantWidths ?? DEFAULT_VARIANT_WIDTHS),
     preset: {
       height: integer(`${path}.height`, input.height ?? builtIn?.preset.height, 1, 16383),
       quality: integer(`${path}.quality`, input.quality ?? builtIn?.preset.quality, 1, 100),
@@ -253,6 +371,7 @@ export const resolveOptions = (options: ImageAssetsPluginOptions = {}, env: Env 
       options.allowedExtensions === undefined
         ? [...DEFAULT_ALLOWED_EXTENSIONS]
         : extensions('allowedExtensions', options.allowedExtensions),
+    delivery: deliveryMode('delivery (MEDIA_DELIVERY)', options.delivery ?? (env.MEDIA_DELIVERY || undefined) ?? 'public'),
     effort: integer('webpEffort', options.webpEffort ?? DEFAULT_WEBP_EFFORT, 0, 6),
     limits: resolveLimits('limits', options.limits, DEFAULT_LIMITS),
   }
@@ -266,7 +385,16 @@ export const resolveOptions = (options: ImageAssetsPluginOptions = {}, env: Env 
     })
   const processing = options.processing ?? {}
   if (typeof processing !== 'object' || processing === null) fail('processing', 'an object', processing)
+  const blockDecoders = options.blockDecoders ?? 'memory'
+  if (blockDecoders !== 'memory' && blockDecoders !== 'all' && blockDecoders !== false) {
+    fail('blockDecoders', '"memory", "all" or false', blockDecoders)
+  }
+  const signed = options.signedURLs ?? {}
+  if (typeof signed !== 'object' || signed === null) fail('signedURLs', 'an object', signed)
+  const expiresInSeconds = integer('signedURLs.expiresInSeconds', signed.expiresInSeconds ?? 3600, 1, 604_800)
+  const windowSeconds = integer('signedURLs.windowSeconds', signed.windowSeconds ?? Math.min(600, Math.floor(expiresInSeconds / 2)), 0, expiresInSeconds - 1)
   return {
+    blockDecoders,
     collections,
     processing: {
       concurrency: integer(
@@ -282,6 +410,8 @@ export const resolveOptions = (options: ImageAssetsPluginOptions = {}, env: Env 
         100_000,
       ),
     },
+    remoteURLs: resolveRemoteURLs(options.remoteURLs),
+    signedURLs: { expiresInSeconds, windowSeconds },
     storage: resolveStorage(options.storage, env),
   }
 }

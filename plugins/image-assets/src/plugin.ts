@@ -1,10 +1,13 @@
-import type { Config } from 'payload'
+import type { CollectionConfig, Config } from 'payload'
 
 import { imageCollection } from './collections/imageCollection.js'
-import { guardStorage } from './hooks/guardStorage.js'
+import { blockDecoders } from './image/decoders.js'
 import { WorkLimiter } from './image/limiter.js'
 import { ImageAssetsConfigError, messages } from './errors.js'
 import { type ImageAssetsPluginOptions, resolveOptions } from './options.js'
+import { deliveryFor } from './storage/delivery.js'
+import { ObjectStore } from './storage/objects.js'
+import { ORPHANS_SLUG, orphansCollection } from './storage/orphans.js'
 import { s3StoragePlugin } from './storage/s3.js'
 
 /**
@@ -19,20 +22,25 @@ export const imageAssetsPlugin =
   async (config: Config): Promise<Config> => {
     const resolved = resolveOptions(options)
     const existing = config.collections ?? []
-    for (const { slug } of resolved.collections) {
+    for (const slug of [...resolved.collections.map((c) => c.slug), ORPHANS_SLUG]) {
       if (existing.some((c) => c.slug === slug)) {
         throw new ImageAssetsConfigError(
           `the collection "${slug}" already exists in the config. Rename yours, or switch the plugin's off with collections: { "${slug}": false }.`,
         )
       }
     }
+    blockDecoders(resolved.blockDecoders)
+    const limiter = new WorkLimiter(resolved.processing.concurrency, resolved.processing.queueDepth)
+    const store = new ObjectStore(resolved.storage)
+    const ours = resolved.collections.map((c) =>
+      imageCollection(c, { delivery: deliveryFor(c, resolved, store), limiter, remoteURLs: resolved.remoteURLs, store }),
+    )
     // Payload's multipart parser aborts oversize uploads with 413 before they are buffered; unless
     // the app set its own limit, make it the largest of the plugin's per-collection limits.
-    const limiter = new WorkLimiter(resolved.processing.concurrency, resolved.processing.queueDepth)
     const maxBytes = Math.max(...resolved.collections.map((c) => c.limits.maxBytes))
     const withCollections: Config = {
       ...config,
-      collections: [...existing, ...resolved.collections.map((c) => imageCollection(c, limiter))],
+      collections: [...existing, ...ours, orphansCollection],
       upload: {
         ...config.upload,
         abortOnLimit: config.upload?.abortOnLimit ?? true,
@@ -40,15 +48,23 @@ export const imageAssetsPlugin =
         responseOnLimit: config.upload?.responseOnLimit ?? messages.requestTooLarge(config.upload?.limits?.fileSize ?? maxBytes),
       },
     }
-    const stored = await s3StoragePlugin(resolved.storage, resolved.collections)(withCollections)
-    const bySlug = new Map(resolved.collections.map((c) => [c.slug, c]))
-    return {
-      ...stored,
-      collections: stored.collections?.map((collection) => {
-        const resolvedCollection = bySlug.get(collection.slug)
-        if (!resolvedCollection) return collection
-        const afterChange = collection.hooks?.afterChange?.map((hook) => guardStorage(hook, resolvedCollection))
-        return { ...collection, hooks: { ...collection.hooks, afterChange } }
-      }),
+    const stored = await s3StoragePlugin(resolved, store)(withCollections)
+    // The storage adapter gives the collections their URL fields, admin thumbnails and (in proxy
+    // mode) the file route; the plugin's own hooks write and delete the objects, so the adapter's
+    // write and delete hooks are left out.
+    const before = new Map(ours.map((c) => [c.slug, c]))
+    const withoutAdapterWrites = (collection: CollectionConfig): CollectionConfig => {
+      const own = before.get(collection.slug)
+      if (!own) return collection
+      const keep = <T>(hooks: T[] | undefined, ownHooks: T[] | undefined) => hooks?.filter((hook) => ownHooks?.includes(hook))
+      return {
+        ...collection,
+        hooks: {
+          ...collection.hooks,
+          afterChange: keep(collection.hooks?.afterChange, own.hooks?.afterChange),
+          afterDelete: keep(collection.hooks?.afterDelete, own.hooks?.afterDelete),
+        },
+      }
     }
+    return { ...stored, collections: stored.collections?.map(withoutAdapterWrites) }
   }

@@ -19,25 +19,29 @@ export type BuiltInSlug =
   | typeof MEDIA_SLUG
   | typeof PRODUCT_IMAGES_SLUG
 
-type BuiltIn = { labels: { plural: string; singular: string }; preset: ImagePreset }
+type BuiltIn = { labels: { plural: string; singular: string }; preset: ImagePreset; variantWidths: readonly number[] }
 
 /** The four built-in collections and their presets (from the seed article's settings). */
 export const BUILT_IN_COLLECTIONS: Readonly<Record<BuiltInSlug, BuiltIn>> = {
   [AVATARS_SLUG]: {
     labels: { plural: 'Avatars', singular: 'Avatar' },
     preset: { height: 200, quality: 85, width: 240 },
+    variantWidths: [64, 128, 240],
   },
   [CATEGORY_IMAGES_SLUG]: {
     labels: { plural: 'Category Images', singular: 'Category Image' },
     preset: { height: 800, quality: 90, width: 800 },
+    variantWidths: [320, 800],
   },
   [PRODUCT_IMAGES_SLUG]: {
     labels: { plural: 'Product Images', singular: 'Product Image' },
     preset: { height: 840, quality: 75, width: 1024 },
+    variantWidths: [320, 640, 1024],
   },
   [MEDIA_SLUG]: {
     labels: { plural: 'Media', singular: 'Media' },
     preset: { height: 1080, quality: 75, width: 1920 },
+    variantWidths: [640, 1280, 1920],
   },
 }
 
@@ -49,3 +53,9 @@ export const DEFAULT_WEBP_EFFORT = 6
 
 /** Extensions accepted on upload, compared case-insensitively. */
 export const DEFAULT_ALLOWED_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp']
+
+/** Variant widths of a custom collection that sets none. */
+export const DEFAULT_VARIANT_WIDTHS: readonly number[] = [320, 640, 1280]
+
+/** Width of the blurred placeholder stored on each document, in pixels. */
+export const PLACEHOLDER_WIDTH = 16

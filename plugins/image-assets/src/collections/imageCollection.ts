@@ -1,20 +1,45 @@
-import type { Access, CollectionConfig } from 'payload'
+import type { Access, CollectionConfig, FieldHook } from 'payload'
 
 import { attachImageHook } from '../hooks/attachImage.js'
 import { processUploadHook } from '../hooks/processUpload.js'
+import { removeImageHook, storeImageHook } from '../hooks/storeImage.js'
 import { FORMAT_NAMES, formatsFor } from '../image/formats.js'
 import type { WorkLimiter } from '../image/limiter.js'
-import type { ResolvedCollection } from '../options.js'
+import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
+import type { Delivery } from '../storage/delivery.js'
+import type { ObjectStore } from '../storage/objects.js'
 
 const loggedIn: Access = ({ req }) => Boolean(req.user)
 const anyone: Access = () => true
+const never = () => false
 
 const MIME_TYPES = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp' } as const
 
+type StoredVariant = { filename: string; filesize: number; height: number; url?: string; width: number }
+
+/** The variants as stored, with the URL each is delivered at (the same function as the main URL). */
+const variantsWithURLs = async (doc: { prefix?: unknown; variants?: unknown }, slug: string, delivery: Delivery): Promise<StoredVariant[]> => {
+  const variants = Array.isArray(doc.variants) ? (doc.variants as StoredVariant[]) : []
+  const prefix = typeof doc.prefix === 'string' && doc.prefix !== '' ? doc.prefix : slug
+  return Promise.all(variants.map(async (v) => ({ ...v, url: await delivery.url(prefix, v.filename) })))
+}
+
 /** The upload collection for one resolved preset. */
-export const imageCollection = (collection: ResolvedCollection, limiter: WorkLimiter): CollectionConfig => {
+export const imageCollection = (
+  collection: ResolvedCollection,
+  services: { delivery: Delivery; limiter: WorkLimiter; remoteURLs: false | ResolvedRemoteURLs; store: ObjectStore },
+): CollectionConfig => {
+  const { delivery, limiter, remoteURLs, store } = services
   const formats = formatsFor(collection.allowedExtensions)
   const { height, quality, width } = collection.preset
+  const variantsAfterRead: FieldHook = async ({ data }) => (data ? variantsWithURLs(data, collection.slug, delivery) : [])
+  const srcSetAfterRead: FieldHook = async ({ data }) => {
+    if (!data || typeof data.filename !== 'string' || delivery.mode === 'proxy') return null
+    const prefix = typeof data.prefix === 'string' && data.prefix !== '' ? data.prefix : collection.slug
+    const entries = [...(await variantsWithURLs(data, collection.slug, delivery)), { url: await delivery.url(prefix, data.filename), width: data.width }]
+    return entries.filter((e) => e.url && e.width).map((e) => `${e.url} ${e.width}w`).join(', ')
+  }
+  const readOnly = { access: { create: never, update: never }, admin: { readOnly: true } }
   return {
     slug: collection.slug,
     access: { create: loggedIn, delete: loggedIn, read: anyone, update: loggedIn, ...collection.access },
@@ -33,15 +58,23 @@ export const imageCollection = (collection: ResolvedCollection, limiter: WorkLim
       {
         name: 'originalFilename',
         type: 'text',
-        access: { create: () => false, update: () => false },
+        ...readOnly,
         admin: { condition: (data) => Boolean(data?.originalFilename), readOnly: true },
         label: 'Original filename',
       },
+      { name: 'originalFilesize', type: 'number', ...readOnly, admin: { hidden: true }, label: 'Original size (bytes)' },
+      { name: 'originalWidth', type: 'number', ...readOnly, admin: { hidden: true } },
+      { name: 'originalHeight', type: 'number', ...readOnly, admin: { hidden: true } },
+      { name: 'placeholder', type: 'text', ...readOnly, admin: { hidden: true } },
+      { name: 'variants', type: 'json', ...readOnly, admin: { hidden: true }, hooks: { afterRead: [variantsAfterRead] } },
+      { name: 'srcSet', type: 'text', admin: { hidden: true }, hooks: { afterRead: [srcSetAfterRead] }, virtual: true },
       ...collection.fields,
     ],
     hooks: {
-      beforeChange: [attachImageHook(collection, limiter)],
-      beforeOperation: [processUploadHook(collection, limiter)],
+      afterChange: [storeImageHook(collection, store)],
+      afterDelete: [removeImageHook(collection, store)],
+      beforeChange: [attachImageHook(collection, limiter, delivery)],
+      beforeOperation: [processUploadHook(collection, limiter, remoteURLs)],
     },
     labels: collection.labels,
     upload: {
@@ -49,6 +82,7 @@ export const imageCollection = (collection: ResolvedCollection, limiter: WorkLim
       filesRequiredOnCreate: false,
       focalPoint: false,
       mimeTypes: formats.map((f) => MIME_TYPES[f]),
+      pasteURL: false,
     },
   }
 }

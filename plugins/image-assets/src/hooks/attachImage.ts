@@ -1,31 +1,45 @@
-import type { CollectionBeforeChangeHook } from 'payload'
+import type { CollectionBeforeChangeHook, PayloadRequest } from 'payload'
 
 import { uploadErrors } from '../errors.js'
 import type { WorkLimiter } from '../image/limiter.js'
 import { assertAllowedName, processImage } from '../image/pipeline.js'
 import type { ResolvedCollection } from '../options.js'
-import { displayFilename, objectFilename } from '../storage/keys.js'
+import type { Delivery } from '../storage/delivery.js'
+import { contentDisposition } from '../storage/headers.js'
+import { displayFilename, objectFilename, objectKey } from '../storage/keys.js'
+import type { StoredObject } from '../storage/objects.js'
 import { readUpload, takePending } from './pending.js'
 
+const writes = new WeakMap<PayloadRequest, StoredObject[]>()
+
+/** The objects `attachImage` prepared for this request, once (for `storeImage` to write). */
+export const takeWrites = (req: PayloadRequest): StoredObject[] | undefined => {
+  const value = writes.get(req)
+  writes.delete(req)
+  return value
+}
+
 /**
- * beforeChange: records the processed WebP on the document (record) and hands its bytes to the
- * storage adapter, which writes them after this hook.
+ * beforeChange: records the processed image on the document (record) and prepares its objects
+ * (main WebP and variants, with their keys and headers) for `storeImage`, which writes them after
+ * the database write.
  *
  * It is also an enforcement point of its own: a file that reached Payload some other way than the
- * REST/Local API upload (a duplicate, a URL fetch) goes through the same pipeline here, and a
- * change that sets a filename without a new file must still name an allowed extension.
+ * REST/Local API upload goes through the same pipeline here, and a change that sets a filename
+ * without a new file must still name an allowed extension.
  */
 export const attachImageHook =
-  (collection: ResolvedCollection, limiter: WorkLimiter): CollectionBeforeChangeHook =>
+  (collection: ResolvedCollection, limiter: WorkLimiter, delivery: Delivery): CollectionBeforeChangeHook =>
   async ({ data, originalDoc, req }) => {
     let pending = takePending(req)
     if (!pending && req.file) {
       const file = req.file
-      const data = await readUpload(file)
-      const done = await limiter.run(() => processImage({ data, name: file.name }, collection))
+      const bytes = await readUpload(file)
+      const done = await limiter.run(() => processImage({ data: bytes, name: file.name }, collection))
       if (!done) throw uploadErrors.busy(collection.slug, collection.label)
       pending = { image: done.value, originalName: file.name }
     }
+    req.file = undefined
     if (!pending) {
       if (typeof data.filename === 'string' && data.filename !== originalDoc?.filename) {
         assertAllowedName(data.filename, collection)
@@ -33,15 +47,31 @@ export const attachImageHook =
       return data
     }
     const { image, originalName } = pending
+    const prefix = collection.slug
+    const display = displayFilename(originalName)
     const filename = objectFilename(image.data)
-    req.file = { data: image.data, mimetype: image.mimeType, name: filename, size: image.data.length }
+    const variants = image.variants.map((variant) => ({ ...variant, filename: objectFilename(variant.data) }))
+    const object = (name: string, body: Buffer): StoredObject => ({
+      body,
+      cacheControl: delivery.cacheControl,
+      contentDisposition: contentDisposition(display || 'image', '.webp'),
+      contentType: image.mimeType,
+      key: objectKey(prefix, name),
+    })
+    writes.set(req, [object(filename, image.data), ...variants.map((v) => object(v.filename, v.data))])
     return {
       ...data,
       filename,
       filesize: image.data.length,
       height: image.height,
       mimeType: image.mimeType,
-      originalFilename: displayFilename(originalName),
+      originalFilename: display,
+      originalFilesize: image.original.bytes,
+      originalHeight: image.original.height,
+      originalWidth: image.original.width,
+      placeholder: image.placeholder || null,
+      prefix,
+      variants: variants.map(({ filename, data: bytes, height, width }) => ({ filename, filesize: bytes.length, height, width })),
       width: image.width,
     }
   }

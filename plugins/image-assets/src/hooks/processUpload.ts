@@ -1,10 +1,37 @@
-import type { CollectionBeforeOperationHook } from 'payload'
+import type { CollectionBeforeOperationHook, PayloadRequest } from 'payload'
 
 import { uploadErrors } from '../errors.js'
 import type { WorkLimiter } from '../image/limiter.js'
 import { assertAllowedName, assertAllowedSize, processImage } from '../image/pipeline.js'
-import type { ResolvedCollection } from '../options.js'
+import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
+import { fetchRemoteImage, RemoteFetchError } from '../remote/fetch.js'
 import { discardUpload, readUpload, setPending } from './pending.js'
+import { retryLater } from './retryAfter.js'
+
+type OperationArgs = { data?: Record<string, unknown>; draft?: boolean; duplicateFromID?: unknown }
+
+/** Creation from a URL (`url` in the body): refused unless switched on, then fetched under the allowlist. */
+const fetchFromURL = async (url: string, collection: ResolvedCollection, remote: false | ResolvedRemoteURLs) => {
+  if (!remote) throw uploadErrors.remoteURLDisabled(collection.slug, collection.label, collection.allowedExtensions)
+  try {
+    return await fetchRemoteImage(url, remote, collection.limits.maxBytes)
+  } catch (error) {
+    if (!(error instanceof RemoteFetchError)) throw error
+    const { refusal } = error
+    if (refusal.kind === 'too-large') throw uploadErrors.remoteURLTooLarge(collection.slug, collection.label, collection.limits.maxBytes)
+    if (refusal.kind === 'not-allowed') throw uploadErrors.remoteURLNotAllowed(collection.slug, refusal.reason, collection.label)
+    throw uploadErrors.remoteURLFailed(collection.slug, refusal.reason, collection.label)
+  }
+}
+
+const runPipeline = async (req: PayloadRequest, upload: { data: Buffer; name: string }, collection: ResolvedCollection, limiter: WorkLimiter) => {
+  const done = await limiter.run(() => processImage(upload, collection))
+  if (!done) {
+    retryLater(req, 5)
+    throw uploadErrors.busy(collection.slug, collection.label)
+  }
+  setPending(req, { image: done.value, originalName: upload.name })
+}
 
 /**
  * beforeOperation (create, update): runs the image pipeline before Payload sees the file.
@@ -14,13 +41,21 @@ import { discardUpload, readUpload, setPending } from './pending.js'
  * upload step does not decode and re-encode it (it re-processes every WebP when `sharp` is set).
  */
 export const processUploadHook =
-  (collection: ResolvedCollection, limiter: WorkLimiter): CollectionBeforeOperationHook =>
+  (collection: ResolvedCollection, limiter: WorkLimiter, remote: false | ResolvedRemoteURLs): CollectionBeforeOperationHook =>
   async ({ args, operation, req }) => {
     if (operation !== 'create' && operation !== 'update') return args
+    const { data, draft, duplicateFromID } = args as OperationArgs
     const file = req.file
     if (!file) {
-      const isDuplicate = operation === 'create' && Boolean((args as { duplicateFromID?: unknown }).duplicateFromID)
-      if (operation === 'create' && !isDuplicate && !(args as { draft?: boolean }).draft) {
+      if (typeof data?.url === 'string' && data.url !== '') {
+        const fetched = await fetchFromURL(data.url, collection, remote)
+        const name = typeof data.filename === 'string' && data.filename !== '' ? data.filename : fetched.name
+        assertAllowedName(name, collection)
+        await runPipeline(req, { data: fetched.data, name }, collection, limiter)
+        const { filename: _filename, url: _url, ...rest } = data
+        return { ...args, data: rest }
+      }
+      if (operation === 'create' && !duplicateFromID && !draft) {
         throw uploadErrors.fileMissing(collection.slug, collection.label, collection.allowedExtensions)
       }
       return args
@@ -32,12 +67,9 @@ export const processUploadHook =
       await discardUpload(file)
       throw error
     }
-    const data = await readUpload(file)
-    const done = await limiter.run(() => processImage({ data, name: file.name }, collection))
-    if (!done) throw uploadErrors.busy(collection.slug, collection.label)
-    const image = done.value
-    setPending(req, { image, originalName: file.name })
+    const bytes = await readUpload(file)
+    await runPipeline(req, { data: bytes, name: file.name }, collection, limiter)
     req.file = undefined
     // A multipart request with a file and no `_payload` field has no data; give the hooks an object.
-    return { ...args, data: (args as { data?: object }).data ?? {} }
+    return { ...args, data: data ?? {} }
   }

@@ -1,14 +1,19 @@
 import { uploadErrors } from '../errors.js'
 import type { ResolvedCollection } from '../options.js'
-import { FORMAT_NAMES, formatsFor } from './formats.js'
+import { FORMAT_NAMES, formatsFor, type InputFormat } from './formats.js'
 import { extensionOf, isAllowedExtension } from './guard.js'
 import { readHeader, sniffFormat } from './inspect.js'
-import { encodeWebP } from './transform.js'
+import { encodeImageSet, type EncodedImage } from './transform.js'
+import { PLACEHOLDER_WIDTH } from '../presets.js'
 
+/** What an upload became: the main WebP, its variants, a placeholder, and what the original was. */
 export type ProcessedImage = {
   data: Buffer
   height: number
   mimeType: 'image/webp'
+  original: { bytes: number; format: InputFormat; height: number; width: number }
+  placeholder: string
+  variants: EncodedImage[]
   width: number
 }
 
@@ -32,7 +37,7 @@ export const assertAllowedSize = (bytes: number, collection: ResolvedCollection)
 /**
  * The whole image path for one upload: guard (name, size), inspect (real format from the bytes,
  * then dimensions and frames from the header against the collection's limits), transform (one
- * decode, one WebP encode). Throws an `ImageUploadError` for anything that cannot become a clean
+ * decode; the main WebP, its variants and a placeholder encoded from it). Throws an `ImageUploadError` for anything that cannot become a clean
  * WebP; nothing is written by this module.
  */
 export const processImage = async (
@@ -70,8 +75,21 @@ export const processImage = async (
 
   try {
     // The header was checked; the decoder's own pixel limit stays on as a second guard.
-    const encoded = await encodeWebP(upload.data, collection.preset, collection.effort, format, maxPixels, timeoutSeconds)
-    return { ...encoded, mimeType: 'image/webp' }
+    const { main, placeholder, variants } = await encodeImageSet(upload.data, collection.preset, {
+      effort: collection.effort,
+      format,
+      maxPixels,
+      placeholderWidth: collection.placeholder ? PLACEHOLDER_WIDTH : 0,
+      timeoutSeconds,
+      variantWidths: collection.variantWidths,
+    })
+    return {
+      ...main,
+      mimeType: 'image/webp',
+      original: { bytes: upload.data.length, format, height: header.height, width: header.width },
+      placeholder,
+      variants,
+    }
   } catch (error) {
     if (error instanceof Error && error.message.startsWith('timeout')) {
       throw uploadErrors.imageTimeout(collection.slug, collection.label, timeoutSeconds)

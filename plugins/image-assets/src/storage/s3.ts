@@ -1,33 +1,38 @@
 import { s3Storage } from '@payloadcms/storage-s3'
 import type { Plugin } from 'payload'
 
-import type { ResolvedCollection, ResolvedStorage } from '../options.js'
-import { objectKey } from './keys.js'
-import { mediaURL } from './url.js'
+import type { ResolvedOptions } from '../options.js'
+import { deliveryFor } from './delivery.js'
+import type { ObjectStore } from './objects.js'
 
 /**
  * store: every plugin collection goes to one bucket through `@payloadcms/storage-s3`, under a
- * prefix named after its slug. `disablePayloadAccessControl` keeps the app from streaming media:
- * documents carry the object's own URL at the media origin.
+ * prefix named after its slug. In `public` and `signed` delivery `disablePayloadAccessControl`
+ * keeps the app from streaming media: documents carry the delivery URL (CDN, bucket, or presigned).
+ * In `proxy` delivery Payload's file route streams the object, as it does by default.
  */
-export const s3StoragePlugin = (storage: ResolvedStorage, collections: readonly ResolvedCollection[]): Plugin =>
+export const s3StoragePlugin = (options: ResolvedOptions, store: ObjectStore): Plugin =>
   s3Storage({
-    bucket: storage.bucket,
+    bucket: options.storage.bucket,
     collections: Object.fromEntries(
-      collections.map(({ slug }) => [
-        slug,
-        {
-          disablePayloadAccessControl: true as const,
-          generateFileURL: ({ filename, prefix }: { filename: string; prefix?: string }) =>
-            mediaURL(storage, objectKey(prefix || slug, filename)),
-          prefix: slug,
-        },
-      ]),
+      options.collections.map((collection) => {
+        const delivery = deliveryFor(collection, options, store)
+        if (delivery.mode === 'proxy') return [collection.slug, { prefix: collection.slug }]
+        return [
+          collection.slug,
+          {
+            disablePayloadAccessControl: true as const,
+            generateFileURL: async ({ filename, prefix }: { filename: string; prefix?: string }) =>
+              (await delivery.url(prefix ?? collection.slug, filename)) ?? '',
+            prefix: collection.slug,
+          },
+        ]
+      }),
     ),
     config: {
-      credentials: storage.credentials,
-      endpoint: storage.endpoint,
-      forcePathStyle: storage.forcePathStyle,
-      region: storage.region,
+      credentials: options.storage.credentials,
+      endpoint: options.storage.endpoint,
+      forcePathStyle: options.storage.forcePathStyle,
+      region: options.storage.region,
     },
   })
