@@ -30,7 +30,12 @@ export type TestApp = {
 
 export const TEST_USER = { email: 'editor@example.com', password: 'editor-password' }
 
-export const startTestApp = async (env: Record<string, string | undefined> = {}): Promise<TestApp> => {
+export type TestAppOptions = {
+  /** Lets the app reach its database another way (a fault-injecting proxy); the test's own SQL stays direct. */
+  routeDatabase?: (direct: URL) => URL
+}
+
+export const startTestApp = async (env: Record<string, string | undefined> = {}, options: TestAppOptions = {}): Promise<TestApp> => {
   const adminURI = inject('pgAdminURI')
   const s3Endpoint = inject('s3Endpoint')
   const id = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
@@ -45,7 +50,7 @@ export const startTestApp = async (env: Record<string, string | undefined> = {})
 
   delete process.env.MEDIA_BASE_URL
   Object.assign(process.env, {
-    DATABASE_URI: databaseURI.toString(),
+    DATABASE_URI: (options.routeDatabase?.(new URL(databaseURI)) ?? databaseURI).toString(),
     PAYLOAD_SECRET: `test-secret-${id}`,
     S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
     S3_BUCKET: bucket,
@@ -108,7 +113,7 @@ export const uploadREST = async (
   collection: string,
   file: { data: Buffer; name: string; type?: string },
   data: Record<string, unknown> = {},
-): Promise<{ body: any; status: number }> => {
+): Promise<{ body: any; headers: Headers; status: number }> => {
   const form = new FormData()
   form.append('file', new Blob([new Uint8Array(file.data)], { type: file.type ?? 'application/octet-stream' }), file.name)
   form.append('_payload', JSON.stringify(data))
@@ -117,5 +122,5 @@ export const uploadREST = async (
     headers: { Authorization: `JWT ${app.token}` },
     method: 'POST',
   })
-  return { body: await response.json(), status: response.status }
+  return { body: await response.json(), headers: response.headers, status: response.status }
 }

@@ -28,6 +28,7 @@ it('20 parallel 40 MP uploads: the overflow gets 503, the rest is stored, the se
   expect(refused.length).toBeGreaterThan(0)
   for (const r of refused) {
     expect(r.status).toBe(503)
+    expect(r.headers.get('retry-after')).toBe('5')
     expect(r.body.errors[0].message).toBe('The server is busy processing other images. Nothing was saved to Media; try again in a few seconds.')
   }
   expect((await app.sql('select id from media')).length).toBe(accepted.length)

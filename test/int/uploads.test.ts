@@ -69,6 +69,26 @@ describe('REST uploads become WebP inside their box, stored in S3', () => {
       const head = await app.s3.send(new HeadObjectCommand({ Bucket: app.bucket, Key: key }))
       expect(head.ContentType).toBe('image/webp')
       expect(head.ContentLength).toBe(bytes.length)
+      expect(head.CacheControl).toBe('public, max-age=31536000, immutable')
+      expect(head.ContentDisposition).toBe(`inline; filename="Holiday Photo.webp"; filename*=UTF-8''Holiday%20Photo.webp`)
+
+      // Variants: every preset width below the main one, each a WebP from the same decode, listed in srcSet.
+      const wanted = BUILT_IN_COLLECTIONS[slug as keyof typeof BUILT_IN_COLLECTIONS].variantWidths.filter((w) => w < width)
+      expect(doc.variants.map((v: { width: number }) => v.width)).toEqual(wanted)
+      for (const variant of doc.variants) {
+        expect(variant.url).toBe(`${app.s3Endpoint}/${app.bucket}/${slug}/${variant.filename}`)
+        const variantBytes = Buffer.from(await (await fetch(variant.url)).arrayBuffer())
+        const variantMeta = await sharp(variantBytes).metadata()
+        expect([variantMeta.format, variantMeta.width, variantMeta.height, variantBytes.length]).toEqual(['webp', variant.width, variant.height, variant.filesize])
+        expect(variant.height).toBe(Math.round((variant.width * height) / width))
+      }
+      expect(doc.srcSet).toBe([...doc.variants.map((v: { url: string; width: number }) => `${v.url} ${v.width}w`), `${doc.url} ${width}w`].join(', '))
+      // The placeholder: a tiny WebP data URL; the original's size is recorded.
+      expect(doc.placeholder).toMatch(/^data:image\/webp;base64,/)
+      const tiny = await sharp(Buffer.from(doc.placeholder.split(',')[1], 'base64')).metadata()
+      expect(Math.max(tiny.width!, tiny.height!)).toBe(16)
+      expect(doc.placeholder.length).toBeLessThan(600)
+      expect([doc.originalFilesize, doc.originalWidth, doc.originalHeight]).toEqual([photo.length, 4000, 3000])
 
       const [row] = await app.sql(`select filename, mime_type, width::int, height::int, filesize::int, prefix from "${TABLES[slug]}" where id = $1`, [doc.id])
       expect(row).toMatchObject({ filename: doc.filename, height, mime_type: 'image/webp', prefix: slug, width })

@@ -98,6 +98,8 @@ export const messages = {
   imageUndecodable: (label: string): string =>
     `The image could not be decoded: it is truncated or corrupt. Upload a complete image to ${label}.`,
 
+  databaseDown: (): string => 'The database is unavailable, so nothing was saved. Try again in a moment.',
+
   remoteURLDisabled: (label: string, allowed: readonly string[]): string =>
     `Creating an image from a URL is switched off for ${label}. Upload the file itself. Allowed extensions: ${list(allowed)}.`,
 

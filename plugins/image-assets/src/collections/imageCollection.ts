@@ -1,6 +1,7 @@
 import type { Access, CollectionConfig, FieldHook } from 'payload'
 
 import { attachImageHook } from '../hooks/attachImage.js'
+import { databaseDownHook } from '../hooks/databaseDown.js'
 import { processUploadHook } from '../hooks/processUpload.js'
 import { removeImageHook, storeImageHook } from '../hooks/storeImage.js'
 import { FORMAT_NAMES, formatsFor } from '../image/formats.js'
@@ -73,6 +74,7 @@ export const imageCollection = (
     hooks: {
       afterChange: [storeImageHook(collection, store)],
       afterDelete: [removeImageHook(collection, store)],
+      afterError: [databaseDownHook],
       beforeChange: [attachImageHook(collection, limiter, delivery)],
       beforeOperation: [processUploadHook(collection, limiter, remoteURLs)],
     },

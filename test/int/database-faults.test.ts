@@ -1,0 +1,67 @@
+/**
+ * The database failing: refusing the insert, and down altogether. No object may be left in the
+ * bucket, the answer is a clear 5xx, and the server answers again once the database is back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { inject } from 'vitest'
+
+import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
+import { startTCPProxy } from '../helpers/faultyProxy'
+import { gradientJPEG } from '../helpers/images'
+
+let photo: Buffer
+
+beforeAll(async () => {
+  photo = await gradientJPEG(2000, 1500, [10, 90, 160], [250, 220, 120])
+})
+
+describe('the database failing', () => {
+  let app: TestApp
+  let db: Awaited<ReturnType<typeof startTCPProxy>>
+
+  beforeAll(async () => {
+    const admin = new URL(inject('pgAdminURI'))
+    db = await startTCPProxy(admin.hostname, Number(admin.port || 5432))
+    app = await startTestApp({}, {
+      routeDatabase: (direct) => {
+        const routed = new URL(direct)
+        routed.hostname = '127.0.0.1'
+        routed.port = String(db.port)
+        routed.search = ''
+        return routed
+      },
+    })
+  })
+  afterAll(async () => {
+    await app?.stop()
+    await db?.stop()
+  })
+
+  it('the database refusing the insert: a 5xx, no row and no object', async () => {
+    await app.sql(`create function refuse_insert() returns trigger language plpgsql as $$ begin raise exception 'refused by test'; end $$`)
+    await app.sql('create trigger refuse before insert on media for each row execute function refuse_insert()')
+    try {
+      const { body, status } = await uploadREST(app, 'media', { data: photo, name: 'x.jpg' })
+      expect(status).toBeGreaterThanOrEqual(500)
+      expect(JSON.stringify(body)).not.toMatch(/refused by test|node_modules|at .*\.js:\d+/)
+      expect(await app.sql('select id from media')).toEqual([])
+      expect(await app.listKeys()).toEqual([])
+    } finally {
+      await app.sql('drop trigger refuse on media')
+    }
+  })
+
+  it('the database down: 503 with a clear message, no object, and the server answers again once it is back', async () => {
+    db.down()
+    const { body, headers, status } = await uploadREST(app, 'media', { data: photo, name: 'x.jpg' })
+    expect(status).toBe(503)
+    expect(headers.get('retry-after')).toBe('5')
+    expect(body.errors[0].message).toBe('The database is unavailable, so nothing was saved. Try again in a moment.')
+    expect(JSON.stringify(body)).not.toMatch(/ECONN|node_modules|127\.0\.0\.1/)
+    expect(await app.listKeys()).toEqual([])
+    db.up()
+    const again = await uploadREST(app, 'media', { data: photo, name: 'x.jpg' })
+    expect(again.status).toBe(201)
+    expect((await app.sql('select id from media')).length).toBe(1)
+  })
+})

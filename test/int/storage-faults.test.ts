@@ -1,0 +1,83 @@
+/**
+ * All or nothing: S3 failing on the first or the second write of an upload, and deletes that keep failing. In every failure the
+ * request fails with a clear 5xx, no row is left, no object is left, and the server keeps answering.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { inject } from 'vitest'
+
+import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
+import { startFaultyS3 } from '../helpers/faultyProxy'
+import { gradientJPEG } from '../helpers/images'
+
+const STORAGE_FAILED = 'The image could not be stored: the storage service did not accept it. Nothing was saved to Product Images; try again in a moment.'
+
+let photo: Buffer
+
+beforeAll(async () => {
+  photo = await gradientJPEG(2000, 1500, [10, 90, 160], [250, 220, 120])
+})
+
+describe('S3 failing part-way', () => {
+  let app: TestApp
+  let s3: Awaited<ReturnType<typeof startFaultyS3>>
+
+  beforeAll(async () => {
+    s3 = await startFaultyS3(inject('s3Endpoint'))
+    app = await startTestApp({ S3_ENDPOINT: s3.url })
+  })
+  afterAll(async () => {
+    await app?.stop()
+    await s3?.stop()
+  })
+
+  for (const [what, failPutsAfter] of [['the first write', 0], ['the second write', 1]] as const) {
+    it(`S3 failing on ${what}: 503 with Retry-After, no row, and the object already written is deleted`, async () => {
+      s3.set({ failPutsAfter })
+      const { body, headers, status } = await uploadREST(app, 'product-images', { data: photo, name: 'chair.jpg' })
+      expect(status).toBe(503)
+      expect(headers.get('retry-after')).toBe('10')
+      expect(body.errors[0].message).toBe(STORAGE_FAILED)
+      expect(body.errors[0].data.errors).toEqual([{ message: STORAGE_FAILED, path: 'file' }])
+      expect(JSON.stringify(body)).not.toMatch(/ECONN|InternalError|node_modules|127\.0\.0\.1/)
+      expect(await app.sql('select id from product_images')).toEqual([])
+      expect(await app.listKeys()).toEqual([])
+      expect(await app.sql('select key from image_asset_orphans')).toEqual([])
+    })
+  }
+
+  it('with S3 healthy again the same upload stores the main image and every variant', async () => {
+    s3.set({})
+    const { body, status } = await uploadREST(app, 'product-images', { data: photo, name: 'chair.jpg' })
+    expect(status).toBe(201)
+    const keys = await app.listKeys()
+    expect(keys.sort()).toEqual([body.doc.filename, ...body.doc.variants.map((v: { filename: string }) => v.filename)].map((f) => `product-images/${f}`).sort())
+    expect(keys.length).toBe(3)
+  })
+
+  it('deletes that keep failing are retried, then recorded for reconcile; the document is still deleted', async () => {
+    s3.set({})
+    const { body } = await uploadREST(app, 'category-images', { data: photo, name: 'sofa.jpg' })
+    const keys = await app.listKeys('category-images/')
+    expect(keys.length).toBe(2)
+    s3.set({ failDeletes: true })
+    const deleted = await fetch(`${app.baseURL}/api/category-images/${body.doc.id}`, { headers: { Authorization: `JWT ${app.token}` }, method: 'DELETE' })
+    expect(deleted.status).toBe(200)
+    expect(await app.sql('select id from category_images where id = $1', [body.doc.id])).toEqual([])
+    const orphans = await app.sql<{ collection: string; key: string; reason: string }>('select key, collection, reason from image_asset_orphans order by key')
+    expect(orphans).toEqual(keys.sort().map((key) => ({ collection: 'category-images', key, reason: 'delete-failed' })))
+    expect((await app.listKeys('category-images/')).sort()).toEqual(keys.sort())
+  })
+
+  it('a replacement whose old objects cannot be deleted succeeds and records them', async () => {
+    s3.set({})
+    const { body } = await uploadREST(app, 'avatars', { data: photo, name: 'me.jpg' })
+    const oldKeys = (await app.listKeys('avatars/')).sort()
+    s3.set({ failDeletes: true })
+    const form = new FormData()
+    form.append('file', new Blob([new Uint8Array(await gradientJPEG(900, 900, [200, 0, 0], [0, 0, 200]))]), 'me-again.jpg')
+    const replaced = await fetch(`${app.baseURL}/api/avatars/${body.doc.id}`, { body: form, headers: { Authorization: `JWT ${app.token}` }, method: 'PATCH' })
+    expect(replaced.status).toBe(200)
+    const recorded = await app.sql<{ key: string }>("select key from image_asset_orphans where collection = 'avatars' order by key")
+    expect(recorded.map((r) => r.key)).toEqual(oldKeys)
+  })
+})
