@@ -1,3 +1,6 @@
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3'
 import { BUILT_IN_COLLECTIONS, encodeWebP, ImageUploadError } from 'payload-image-assets'
 import sharp from 'sharp'
@@ -321,6 +324,35 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
     expect((await response.json()).errors[0].message).toBe(
       'No file was uploaded. Media needs an image file. Allowed extensions: .jpg, .jpeg, .png, .webp.',
     )
+  })
+
+  it('creating from a URL is switched off by default: refused without fetching anything', async () => {
+    let fetched = 0
+    const host = http.createServer((_req, res) => {
+      fetched++
+      res.end()
+    })
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve))
+    const url = `http://localhost:${(host.address() as AddressInfo).port}/photo.jpg`
+    try {
+      for (const body of [{ url }, { filename: 'photo.jpg', url }]) {
+        const response = await fetch(`${app.baseURL}/api/media`, {
+          body: JSON.stringify(body),
+          headers: { Authorization: `JWT ${app.token}`, 'Content-Type': 'application/json' },
+          method: 'POST',
+        })
+        expect(response.status).toBe(400)
+        expect((await response.json()).errors[0].message).toBe(
+          'Creating an image from a URL is switched off for Media. Upload the file itself. Allowed extensions: .jpg, .jpeg, .png, .webp.',
+        )
+      }
+      // Payload's own paste-URL proxy is off too.
+      const paste = await fetch(`${app.baseURL}/api/media/paste-url?src=${encodeURIComponent(url)}`, { headers: { Authorization: `JWT ${app.token}` } })
+      expect(paste.status).toBe(400)
+      expect(fetched).toBe(0)
+    } finally {
+      await new Promise((resolve) => host.close(resolve))
+    }
   })
 
   it('an anonymous upload is refused', async () => {

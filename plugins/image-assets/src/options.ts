@@ -160,7 +160,7 @@ export type ImageAssetsPluginOptions = {
    * Creating images from a URL instead of a file: off unless an allowlist is given. When on, only
    * http(s) URLs on public addresses of the allowed hosts are fetched, without the user's cookies
    * or headers, with redirects checked the same way.
-   * @default false
+   * @default false, or the hosts in IMAGE_REMOTE_URL_HOSTS (comma-separated; IMAGE_REMOTE_URL_ALLOW_PRIVATE=true for allowPrivateAddresses)
    */
   remoteURLs?: false | RemoteURLOptions
   /** Presigned URLs in `signed` delivery; see `SignedURLOptions`. */
@@ -254,6 +254,13 @@ const deliveryMode = (path: string, value: unknown): DeliveryMode =>
   DELIVERY_MODES.includes(value as DeliveryMode) ? (value as DeliveryMode) : fail(path, '"public", "signed" or "proxy"', value)
 
 const HOST_PATTERN = /^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/
+
+/** `remoteURLs` from the environment: IMAGE_REMOTE_URL_HOSTS (comma-separated) switches it on. */
+const remoteURLsFromEnv = (env: Env): RemoteURLOptions | undefined => {
+  const hosts = (env.IMAGE_REMOTE_URL_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean)
+  if (hosts.length === 0) return undefined
+  return { allowedHosts: hosts, allowPrivateAddresses: /^(1|true|yes)$/i.test(env.IMAGE_REMOTE_URL_ALLOW_PRIVATE ?? '') }
+}
 
 const resolveRemoteURLs = (input: unknown): false | ResolvedRemoteURLs => {
   if (input === undefined || input === false) return false
@@ -410,7 +417,7 @@ export const resolveOptions = (options: ImageAssetsPluginOptions = {}, env: Env 
         100_000,
       ),
     },
-    remoteURLs: resolveRemoteURLs(options.remoteURLs),
+    remoteURLs: resolveRemoteURLs(options.remoteURLs ?? remoteURLsFromEnv(env)),
     signedURLs: { expiresInSeconds, windowSeconds },
     storage: resolveStorage(options.storage, env),
   }

@@ -8,6 +8,10 @@ import { fetchRemoteImage, RemoteFetchError } from '../remote/fetch.js'
 import { discardUpload, readUpload, setPending } from './pending.js'
 import { retryLater } from './retryAfter.js'
 
+/** A 1 x 1 PNG: what Payload's own upload step sees instead of fetching a URL. */
+const STAND_IN_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64')
+const standInFile = (): NonNullable<PayloadRequest['file']> => ({ data: STAND_IN_PNG, mimetype: 'image/png', name: 'stand-in.png', size: STAND_IN_PNG.length })
+
 type OperationArgs = { data?: Record<string, unknown>; draft?: boolean; duplicateFromID?: unknown }
 
 /** Creation from a URL (`url` in the body): refused unless switched on, then fetched under the allowlist. */
@@ -47,12 +51,17 @@ export const processUploadHook =
     const { data, draft, duplicateFromID } = args as OperationArgs
     const file = req.file
     if (!file) {
-      if (typeof data?.url === 'string' && data.url !== '') {
-        const fetched = await fetchFromURL(data.url, collection, remote)
-        const name = typeof data.filename === 'string' && data.filename !== '' ? data.filename : fetched.name
+      // Payload strips `url` and `filename` from untrusted data before this hook; the request keeps them.
+      const submitted = { ...(req.data as Record<string, unknown> | undefined), ...data }
+      if (typeof submitted.url === 'string' && submitted.url !== '') {
+        const fetched = await fetchFromURL(submitted.url, collection, remote)
+        const name = typeof submitted.filename === 'string' && submitted.filename !== '' ? submitted.filename : fetched.name
         assertAllowedName(name, collection)
         await runPipeline(req, { data: fetched.data, name }, collection, limiter)
-        const { filename: _filename, url: _url, ...rest } = data
+        // With `url` and `filename` both submitted Payload would fetch the URL itself, without the
+        // allowlist; a stand-in file stops that (beforeChange replaces it with the processed image).
+        req.file = standInFile()
+        const { filename: _filename, url: _url, ...rest } = data ?? {}
         return { ...args, data: rest }
       }
       if (operation === 'create' && !duplicateFromID && !draft) {

@@ -1,0 +1,111 @@
+/**
+ * Creating an image from a URL, switched on with an allowlist (IMAGE_REMOTE_URL_HOSTS). The image
+ * host here is a local server, so private addresses are allowed for this app; the refusal of
+ * private addresses is proven in test/unit/remote.test.ts.
+ */
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+import sharp from 'sharp'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+
+import { startTestApp, type TestApp } from '../helpers/app'
+import { gradientJPEG, smallGIF } from '../helpers/images'
+
+let app: TestApp
+let host: http.Server
+let origin: string
+const seen: http.IncomingHttpHeaders[] = []
+let photo: Buffer
+
+beforeAll(async () => {
+  photo = await gradientJPEG(1200, 900, [0, 120, 200], [255, 200, 0])
+  const gif = await smallGIF()
+  host = http.createServer((req, res) => {
+    seen.push(req.headers)
+    if (req.url === '/photo.jpg') return res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(photo)
+    if (req.url === '/party.jpg') return res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(gif)
+    if (req.url === '/huge.jpg') return res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(Buffer.alloc(16 * 1024 * 1024, 0xff))
+    if (req.url === '/elsewhere') return res.writeHead(302, { Location: `http://127.0.0.1:${(host.address() as AddressInfo).port}/photo.jpg` }).end()
+    if (req.url === '/hop') return res.writeHead(302, { Location: '/photo.jpg' }).end()
+    res.writeHead(404).end('not here')
+  })
+  await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve))
+  origin = `http://localhost:${(host.address() as AddressInfo).port}`
+  app = await startTestApp({ IMAGE_REMOTE_URL_ALLOW_PRIVATE: 'true', IMAGE_REMOTE_URL_HOSTS: 'localhost' })
+})
+
+afterAll(async () => {
+  await app?.stop()
+  await new Promise((resolve) => host?.close(resolve))
+})
+
+const createFrom = async (collection: string, url: string) => {
+  const response = await fetch(`${app.baseURL}/api/${collection}`, {
+    body: JSON.stringify({ alt: 'from a URL', url }),
+    headers: { Authorization: `JWT ${app.token}`, 'Content-Type': 'application/json', Cookie: 'payload-token=secret-session' },
+    method: 'POST',
+  })
+  return { body: await response.json(), status: response.status }
+}
+
+it('an allowed URL becomes a WebP like an upload; no cookie, token or client header is forwarded', async () => {
+  seen.length = 0
+  const { body, status } = await createFrom('product-images', `${origin}/photo.jpg`)
+  expect(status, JSON.stringify(body)).toBe(201)
+  expect([body.doc.width, body.doc.height, body.doc.mimeType, body.doc.originalFilename]).toEqual([1024, 768, 'image/webp', 'photo.jpg'])
+  const stored = await sharp(Buffer.from(await (await fetch(body.doc.url)).arrayBuffer())).metadata()
+  expect([stored.format, stored.width]).toEqual(['webp', 1024])
+  expect(seen).toHaveLength(1)
+  expect(seen[0].cookie).toBeUndefined()
+  expect(seen[0].authorization).toBeUndefined()
+  expect(JSON.stringify(seen[0])).not.toMatch(/secret-session|JWT/)
+})
+
+it('with url and filename both given, the URL is fetched once, by the plugin, and the name kept for display', async () => {
+  seen.length = 0
+  const response = await fetch(`${app.baseURL}/api/media`, {
+    body: JSON.stringify({ filename: 'chosen name.jpg', url: `${origin}/photo.jpg` }),
+    headers: { Authorization: `JWT ${app.token}`, 'Content-Type': 'application/json' },
+    method: 'POST',
+  })
+  const body = await response.json()
+  expect(response.status, JSON.stringify(body)).toBe(201)
+  expect(body.doc.originalFilename).toBe('chosen name.jpg')
+  expect(body.doc.filename).toMatch(/^[0-9a-f]{16}-[0-9a-f]{8}\.webp$/)
+  expect(seen).toHaveLength(1)
+})
+
+it('a redirect on the same host is followed', async () => {
+  const { body, status } = await createFrom('category-images', `${origin}/hop`)
+  expect(status, JSON.stringify(body)).toBe(201)
+})
+
+const refusals: Array<[string, () => string, number, string, string]> = [
+  ['a host not on the allowlist', () => `http://127.0.0.1:${(host.address() as AddressInfo).port}/photo.jpg`, 400, 'media',
+    'The URL cannot be used: the host "127.0.0.1" is not on the allowlist (localhost). Nothing was saved to Media; upload the file itself or use an allowed URL.'],
+  ['a redirect to a host not on the allowlist', () => `${origin}/elsewhere`, 400, 'media',
+    'The URL cannot be used: the host "127.0.0.1" is not on the allowlist (localhost). Nothing was saved to Media; upload the file itself or use an allowed URL.'],
+  ['a file: URL', () => 'file:///etc/passwd', 400, 'media',
+    'The URL cannot be used: only http and https URLs are fetched, not file. Nothing was saved to Media; upload the file itself or use an allowed URL.'],
+  ['a URL with credentials', () => `http://user:pass@localhost:${(host.address() as AddressInfo).port}/photo.jpg`, 400, 'media',
+    'The URL cannot be used: URLs with credentials are not fetched. Nothing was saved to Media; upload the file itself or use an allowed URL.'],
+  ['a URL that answers 404', () => `${origin}/missing.jpg`, 422, 'media',
+    'The image could not be fetched from the URL: the server answered HTTP 404. Nothing was saved to Media.'],
+  ['a GIF behind a .jpg URL', () => `${origin}/party.jpg`, 400, 'avatars',
+    "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Avatars. Allowed extensions: .jpg, .jpeg, .png, .webp."],
+  ['a file over the byte limit', () => `${origin}/huge.jpg`, 413, 'avatars',
+    'The file at the URL is larger than 15 MB, the most Avatars accepts. Use a smaller image.'],
+]
+
+for (const [what, url, status, collection, message] of refusals) {
+  it(`${what} → ${status}, nothing saved`, async () => {
+    const rowsBefore = (await app.sql(`select id from ${collection.replace('-', '_')}`)).length
+    const keysBefore = await app.listKeys()
+    const result = await createFrom(collection, url())
+    expect(result.status).toBe(status)
+    expect(result.body.errors[0].message).toBe(message)
+    expect((await app.sql(`select id from ${collection.replace('-', '_')}`)).length).toBe(rowsBefore)
+    expect(await app.listKeys()).toEqual(keysBefore)
+  })
+}
