@@ -40,4 +40,6 @@ export default buildConfig({
   sharp,
   telemetry: false,
   typescript: { outputFile: path.resolve(dirname, 'src/payload-types.ts') },
+  // UPLOAD_TEMP_DIR: uploads are streamed to files there instead of being held in memory.
+  ...(process.env.UPLOAD_TEMP_DIR ? { upload: { tempFileDir: process.env.UPLOAD_TEMP_DIR, useTempFiles: true } } : {}),
 })

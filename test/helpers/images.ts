@@ -1,4 +1,6 @@
 /** Test images generated from raw pixels with sharp (nothing downloaded). */
+import { deflateSync } from 'node:zlib'
+
 import sharp from 'sharp'
 
 export { gradientJPEG } from '../../src/dev/seed'
@@ -92,4 +94,53 @@ export const animatedWebP = async (frames: number): Promise<Buffer> => {
     ),
   )
   return sharp(images, { join: { animated: true } }).webp({ effort: 0 }).toBuffer()
+}
+
+/**
+ * A real decompression bomb: a 1-bit grey PNG of `width` x `height` zero pixels, whose few hundred
+ * kilobytes inflate to `width` x `height` pixels (16000 x 16000 is 256 megapixels).
+ */
+export const pngBomb = (width: number, height: number): Buffer => {
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(width, 0)
+  ihdr.writeUInt32BE(height, 4)
+  ihdr.set([1, 0, 0, 0, 0], 8)
+  const rows = Buffer.alloc((1 + Math.ceil(width / 8)) * height)
+  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(rows, { level: 9 })), pngChunk('IEND', Buffer.alloc(0))])
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
+
+/** The chunks of a PNG, in order. */
+const pngChunks = (png: Buffer): Array<{ data: Buffer; type: string }> => {
+  const chunks: Array<{ data: Buffer; type: string }> = []
+  for (let at = 8; at + 12 <= png.length; ) {
+    const length = png.readUInt32BE(at)
+    chunks.push({ data: png.subarray(at + 8, at + 8 + length), type: png.toString('ascii', at + 4, at + 8) })
+    at += 12 + length
+  }
+  return chunks
+}
+
+/** A valid PNG with a zTXt chunk whose text inflates to `inflatedBytes` (a zlib bomb in metadata). */
+export const pngWithZTXtBomb = async (inflatedBytes: number): Promise<Buffer> => {
+  const png = await sharp({ create: { background: '#c63', channels: 3, height: 64, width: 64 } }).png().toBuffer()
+  const text = Buffer.concat([Buffer.from('Comment\0', 'latin1'), Buffer.from([0]), deflateSync(Buffer.alloc(inflatedBytes, 0x41), { level: 9 })])
+  const [ihdr, ...rest] = pngChunks(png)
+  return Buffer.concat([PNG_SIGNATURE, pngChunk(ihdr.type, ihdr.data), pngChunk('zTXt', text), ...rest.map((c) => pngChunk(c.type, c.data))])
+}
+
+/** A PNG whose IDAT chunk carries a wrong CRC. */
+export const pngWithBadIDATCRC = async (): Promise<Buffer> => {
+  const png = Buffer.from(await sharp({ create: { background: '#3c6', channels: 3, height: 64, width: 64 } }).png().toBuffer())
+  let at = 8
+  for (;;) {
+    const length = png.readUInt32BE(at)
+    if (png.toString('ascii', at + 4, at + 8) === 'IDAT') {
+      const crc = at + 8 + length
+      png.writeUInt32BE(png.readUInt32BE(crc) ^ 0xffffffff, crc)
+      return png
+    }
+    at += 12 + length
+  }
 }

@@ -4,10 +4,36 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Readable } from 'node:stream'
 
 import { GRAPHQL_POST } from '@payloadcms/next/routes'
 import { handleEndpoints, type SanitizedConfig } from 'payload'
+
+/**
+ * The request body as a web stream. Unlike `Readable.toWeb`, it stops cleanly when the handler
+ * answers before reading everything (an aborted oversize upload) and the stream is cancelled.
+ */
+const bodyOf = (req: IncomingMessage): ReadableStream<Uint8Array> => {
+  let done = false
+  return new ReadableStream<Uint8Array>({
+    cancel() {
+      done = true
+      req.resume()
+    },
+    start(controller) {
+      req.on('data', (chunk: Buffer) => {
+        if (!done) controller.enqueue(new Uint8Array(chunk))
+      })
+      req.on('end', () => {
+        if (!done) controller.close()
+        done = true
+      })
+      req.on('error', (error) => {
+        if (!done) controller.error(error)
+        done = true
+      })
+    },
+  })
+}
 
 const toRequest = (req: IncomingMessage, origin: string): Request => {
   const headers = new Headers()
@@ -17,7 +43,7 @@ const toRequest = (req: IncomingMessage, origin: string): Request => {
   }
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD'
   return new Request(new URL(req.url ?? '/', origin), {
-    body: hasBody ? (Readable.toWeb(req) as ReadableStream) : undefined,
+    body: hasBody ? bodyOf(req) : undefined,
     duplex: 'half',
     headers,
     method: req.method,

@@ -1,13 +1,16 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import http from 'node:http'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3'
 import { BUILT_IN_COLLECTIONS, encodeWebP, ImageUploadError } from 'payload-image-assets'
 import sharp from 'sharp'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 
 import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
-import { animatedWebP, gradientJPEG, pixelAt, pngClaiming, sidewaysJPEGWithGPS, smallGIF, transparentPNG } from '../helpers/images'
+import { animatedWebP, gradientJPEG, pixelAt, pngBomb, pngClaiming, pngWithBadIDATCRC, pngWithZTXtBomb, sidewaysJPEGWithGPS, smallGIF, transparentPNG } from '../helpers/images'
 
 const TABLES: Record<string, string> = {
   avatars: 'avatars',
@@ -18,14 +21,22 @@ const TABLES: Record<string, string> = {
 
 let app: TestApp
 let photo: Buffer
+/** Uploads are streamed to temp files here (UPLOAD_TEMP_DIR); nothing may stay behind. */
+let tempDir: string
 
 beforeAll(async () => {
-  app = await startTestApp()
+  tempDir = await mkdtemp(path.join(tmpdir(), 'pia-uploads-'))
+  app = await startTestApp({ UPLOAD_TEMP_DIR: tempDir })
   photo = await gradientJPEG(4000, 3000, [20, 60, 140], [240, 200, 120])
 })
 
 afterAll(async () => {
   await app?.stop()
+  await rm(tempDir, { force: true, recursive: true })
+})
+
+afterEach(async () => {
+  expect(await readdir(tempDir)).toEqual([])
 })
 
 const rowCount = async (collection: string) =>
@@ -204,6 +215,27 @@ const extraRefusals = () => [
       message: 'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
       status: 422,
       what: 'a truncated WebP',
+    },
+    {
+      collection: 'media',
+      file: async () => ({ data: pngBomb(16000, 16000), name: 'bomb16k.png' }),
+      message: 'The image is 16000 x 16000 pixels; the longest side Media accepts is 12000 pixels. Upload a smaller image.',
+      status: 422,
+      what: 'a 16000 x 16000 PNG bomb',
+    },
+    {
+      collection: 'media',
+      file: async () => ({ data: pngBomb(20000, 20000), name: 'bomb20k.png' }),
+      message: 'The image is 20000 x 20000 pixels; the longest side Media accepts is 12000 pixels. Upload a smaller image.',
+      status: 422,
+      what: 'a 20000 x 20000 PNG bomb',
+    },
+    {
+      collection: 'media',
+      file: async () => ({ data: await pngWithBadIDATCRC(), name: 'crc.png' }),
+      message: 'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
+      status: 422,
+      what: 'a PNG with a bad IDAT CRC',
     },
     {
       collection: 'media',
@@ -411,6 +443,17 @@ describe('hostile names and polyglots', () => {
       'The file name is longer than 255 characters, so its extension was cut off on the way in. Rename the file and upload it to Media again. Allowed extensions: .jpg, .jpeg, .png, .webp.',
     )
     expect(await rowCount('media')).toBe(rowsBefore)
+  })
+
+  it('a zTXt zlib bomb (200 MB of text in 200 KB) is not inflated into the result: the image is stored, its text is not', async () => {
+    const data = await pngWithZTXtBomb(200 * 1024 * 1024)
+    expect(data.length).toBeLessThan(300 * 1024)
+    const { body, status } = await uploadREST(app, 'media', { data, name: 'ztxt.png' })
+    expect(status).toBe(201)
+    expect([body.doc.width, body.doc.height]).toEqual([64, 64])
+    const stored = await objectBytes(`media/${body.doc.filename}`)
+    expect(stored.length).toBeLessThan(2000)
+    expect((await sharp(stored).metadata()).comments).toBeUndefined()
   })
 
   it('HTML appended to a PNG, or script in a JPEG comment, does not survive: the stored bytes are a fresh encode', async () => {

@@ -69,16 +69,20 @@ export const processUploadHook =
       }
       return args
     }
+    // From here the plugin owns the upload: a temp file is removed once read or refused, and
+    // `req.file` is detached so that Payload neither re-processes nor unlinks it again.
+    let bytes: Buffer
     try {
       assertAllowedName(file.name, collection)
       assertAllowedSize(file.size, collection)
+      bytes = await readUpload(file)
     } catch (error) {
       await discardUpload(file)
       throw error
+    } finally {
+      req.file = undefined
     }
-    const bytes = await readUpload(file)
     await runPipeline(req, { data: bytes, name: file.name }, collection, limiter)
-    req.file = undefined
     // A multipart request with a file and no `_payload` field has no data; give the hooks an object.
     return { ...args, data: data ?? {} }
   }
