@@ -100,6 +100,9 @@ export const messages = {
 
   databaseDown: (): string => 'The database is unavailable, so nothing was saved. Try again in a moment.',
 
+  databaseRefused: (): string =>
+    "The database refused to save the change, so nothing was saved. Try again; if it keeps happening, tell the site's administrator.",
+
   remoteURLDisabled: (label: string, allowed: readonly string[]): string =>
     `Creating an image from a URL is switched off for ${label}. Upload the file itself. Allowed extensions: ${list(allowed)}.`,
 

@@ -14,14 +14,26 @@ const isConnectionFailure = (error: unknown, depth = 0): boolean => {
   return isConnectionFailure(cause, depth + 1)
 }
 
+/** A query the database refused (Drizzle wraps node-postgres errors, which carry a SQLSTATE code). */
+const isQueryFailure = (error: unknown, depth = 0): boolean => {
+  if (!error || typeof error !== 'object' || depth > 5) return false
+  const { cause, code, name } = error as { cause?: unknown; code?: unknown; name?: unknown }
+  if (name === 'DrizzleQueryError' || (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code))) return true
+  return isQueryFailure(cause, depth + 1)
+}
+
 /**
  * afterError: a request that failed because the database could not be reached answers 503 with a
- * clear message and `Retry-After`, instead of a bare 500. Other errors are left as they are.
+ * clear message and `Retry-After`; one whose write the database refused answers 500 with a clear
+ * message instead of "Something went wrong.". Neither shows the query or the driver's error.
+ * Other errors are left as they are.
  */
 export const databaseDownHook: CollectionAfterErrorHook = ({ error, req }) => {
   const status = (error as { status?: number }).status ?? 500
-  if (status !== 500 || !isConnectionFailure(error)) return
-  retryLater(req, 5)
-  const message = messages.databaseDown()
-  return { response: { errors: [{ message }] }, status: 503 }
+  if (status !== 500) return
+  if (isConnectionFailure(error)) {
+    retryLater(req, 5)
+    return { response: { errors: [{ message: messages.databaseDown() }] }, status: 503 }
+  }
+  if (isQueryFailure(error)) return { response: { errors: [{ message: messages.databaseRefused() }] }, status: 500 }
 }
