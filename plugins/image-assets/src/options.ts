@@ -80,12 +80,12 @@ export type DeliveryMode = 'proxy' | 'public' | 'signed'
 
 /** Presigned URLs in `signed` delivery. */
 export type SignedURLOptions = {
-  /** How long a URL works, in seconds (at most 7 days, S3's limit). @default 3600 */
+  /** How long a URL works, in seconds (at most 7 days, S3's limit). @default process.env.MEDIA_SIGNED_URL_EXPIRES_IN ?? 3600 */
   expiresInSeconds?: number
   /**
    * URLs are signed at the start of a window of this many seconds, so that a document's URL stays
    * the same (and cacheable) within it. A URL works for at least `expiresInSeconds - windowSeconds`.
-   * @default 600, or half of `expiresInSeconds` when that is shorter
+   * @default process.env.MEDIA_SIGNED_URL_WINDOW ?? 600, or half of `expiresInSeconds` when that is shorter
    */
   windowSeconds?: number
 }
@@ -398,8 +398,18 @@ export const resolveOptions = (options: ImageAssetsPluginOptions = {}, env: Env 
   }
   const signed = options.signedURLs ?? {}
   if (typeof signed !== 'object' || signed === null) fail('signedURLs', 'an object', signed)
-  const expiresInSeconds = integer('signedURLs.expiresInSeconds', signed.expiresInSeconds ?? 3600, 1, 604_800)
-  const windowSeconds = integer('signedURLs.windowSeconds', signed.windowSeconds ?? Math.min(600, Math.floor(expiresInSeconds / 2)), 0, expiresInSeconds - 1)
+  const expiresInSeconds = integer(
+    'signedURLs.expiresInSeconds (MEDIA_SIGNED_URL_EXPIRES_IN)',
+    signed.expiresInSeconds ?? envInteger(env.MEDIA_SIGNED_URL_EXPIRES_IN) ?? 3600,
+    1,
+    604_800,
+  )
+  const windowSeconds = integer(
+    'signedURLs.windowSeconds (MEDIA_SIGNED_URL_WINDOW)',
+    signed.windowSeconds ?? envInteger(env.MEDIA_SIGNED_URL_WINDOW) ?? Math.min(600, Math.floor(expiresInSeconds / 2)),
+    0,
+    expiresInSeconds - 1,
+  )
   return {
     blockDecoders,
     collections,
