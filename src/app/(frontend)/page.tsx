@@ -12,14 +12,24 @@ type Image = {
   width?: null | number
 }
 
-/** A card is the full width of a phone (one column) and about 240 px in the grid on wider screens. */
-const CARD_SIZES = '(max-width: 520px) calc(100vw - 32px), 240px'
+/** Two cards side by side on a phone; about 300 px in the grid on wider screens. */
+const CARD_SIZES = '(max-width: 520px) calc(50vw - 22px), 300px'
+/** The featured product is a card on a phone and spans the whole page from 900 px on. */
+const FEATURED_SIZES = '(max-width: 520px) calc(50vw - 22px), (max-width: 899px) 300px, min(1168px, calc(100vw - 32px))'
+
+const STYLES = `
+main { box-sizing: border-box; font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1200px; padding: 0 16px; }
+.grid { display: grid; gap: 12px; grid-template-columns: repeat(2, minmax(0, 1fr)); list-style: none; padding: 0; }
+.grid img { background-size: cover; display: block; height: auto; width: 100%; }
+@media (min-width: 521px) { .grid { grid-template-columns: repeat(auto-fill, minmax(240px, 1fr)); } }
+@media (min-width: 900px) { .featured { grid-column: 1 / -1; } }
+`
 
 /**
  * An image from the plugin: `srcSet` lists the variants and the main WebP, so the browser fetches
  * the smallest one that fills the card; the blurred placeholder shows until it arrives.
  */
-const Picture = ({ image, label }: { image: unknown; label: string }) => {
+const Picture = ({ image, label, sizes = CARD_SIZES }: { image: unknown; label: string; sizes?: string }) => {
   if (!image || typeof image !== 'object') return null
   const { alt, height, placeholder, srcSet, url, width } = image as Image
   if (!url) return null
@@ -30,16 +40,10 @@ const Picture = ({ image, label }: { image: unknown; label: string }) => {
       decoding="async"
       height={height ?? undefined}
       loading="lazy"
-      sizes={srcSet ? CARD_SIZES : undefined}
+      sizes={srcSet ? sizes : undefined}
       src={url}
       srcSet={srcSet || undefined}
-      style={{
-        backgroundImage: placeholder ? `url("${placeholder}")` : undefined,
-        backgroundSize: 'cover',
-        height: 'auto',
-        maxWidth: '100%',
-        width: '100%',
-      }}
+      style={placeholder ? { backgroundImage: `url("${placeholder}")` } : undefined}
       width={width ?? undefined}
     />
   )
@@ -48,17 +52,19 @@ const Picture = ({ image, label }: { image: unknown; label: string }) => {
 const Home = async () => {
   const payload = await getPayload({ config })
   const [categories, products] = await Promise.all([
-    payload.find({ collection: 'categories', depth: 1, limit: 50 }),
-    payload.find({ collection: 'products', depth: 1, limit: 100 }),
+    payload.find({ collection: 'categories', depth: 1, limit: 50, sort: 'name' }),
+    payload.find({ collection: 'products', depth: 1, limit: 100, sort: 'createdAt' }),
   ])
   return (
     <main>
+      <style>{STYLES}</style>
       <h1>Demo store</h1>
       <p>
-        Every image below was uploaded through the admin or API and stored as WebP in the bucket. <a href="/admin">Open the admin</a>.
+        Every image below was uploaded through the admin or API and stored as WebP in the bucket, with smaller variants
+        for small screens. <a href="/admin">Open the admin</a>.
       </p>
       <h2>Categories</h2>
-      <ul style={{ display: 'grid', gap: 16, gridTemplateColumns: 'repeat(auto-fill, minmax(220px, 1fr))', listStyle: 'none', padding: 0 }}>
+      <ul className="grid">
         {categories.docs.map((category) => (
           <li key={category.id}>
             <Picture image={category.image} label={category.name} />
@@ -67,10 +73,10 @@ const Home = async () => {
         ))}
       </ul>
       <h2>Products</h2>
-      <ul style={{ display: 'grid', gap: 16, gridTemplateColumns: 'repeat(auto-fill, minmax(220px, 1fr))', listStyle: 'none', padding: 0 }}>
-        {products.docs.map((product) => (
-          <li key={product.id}>
-            <Picture image={product.image} label={product.name} />
+      <ul className="grid">
+        {products.docs.map((product, index) => (
+          <li className={index === 0 ? 'featured' : undefined} data-product={product.id} key={product.id}>
+            <Picture image={product.image} label={product.name} sizes={index === 0 ? FEATURED_SIZES : CARD_SIZES} />
             <strong>{product.name}</strong>
             {typeof product.price === 'number' ? <span> · {product.price.toFixed(2)}</span> : null}
           </li>

@@ -1,0 +1,140 @@
+/**
+ * The production build (`next build`, then `next start`) against a real database and bucket:
+ * the app's static files are served like WhiteNoise does (hashed assets immutable for a year,
+ * other files revalidated with a 304, text compressed), and in `public` delivery no request for an
+ * image's bytes reaches the app: a real browser fetches them from the bucket, choosing the variant
+ * that fits its viewport.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import http from 'node:http'
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { freePort } from '../../src/dev/services'
+import { startTestApp, type TestApp } from '../helpers/app'
+import { launchChromium, screenshot } from '../helpers/browser'
+import { gradientJPEG } from '../helpers/images'
+
+let app: TestApp
+let server: ChildProcess
+let origin: string
+let output = ''
+
+const run = (command: string, args: string[], env: NodeJS.ProcessEnv) =>
+  new Promise<void>((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stdout?.on('data', (chunk) => (output += chunk))
+    child.stderr?.on('data', (chunk) => (output += chunk))
+    child.on('error', reject)
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}:\n${output.slice(-4000)}`))))
+  })
+
+beforeAll(async () => {
+  // The test's own Payload pushes the schema into a fresh database (production does not push).
+  app = await startTestApp()
+  const category = await app.payload.create({ collection: 'category-images', data: { alt: 'Chairs' }, file: await file('chairs.jpg', 1600, 1200) })
+  const chairs = await app.payload.create({ collection: 'categories', data: { image: category.id, name: 'Chairs' } })
+  for (const [i, name] of ['Oak chair', 'Lamp', 'Rug', 'Shelf'].entries()) {
+    const image = await app.payload.create({ collection: 'product-images', data: { alt: name }, file: await file(`${i}.jpg`, 2400, 1800, i) })
+    await app.payload.create({ collection: 'products', data: { category: chairs.id, image: image.id, name, price: 10 + i } })
+  }
+  const env: NodeJS.ProcessEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' }
+  for (const name of ['VITEST', 'VITEST_POOL_ID', 'VITEST_WORKER_ID']) delete env[name]
+  await run('npx', ['next', 'build'], env)
+  const port = await freePort()
+  origin = `http://127.0.0.1:${port}`
+  server = spawn('node', ['scripts/start.mjs', '-p', String(port), '-H', '127.0.0.1'], { detached: true, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  server.stdout?.on('data', (chunk) => (output += chunk))
+  server.stderr?.on('data', (chunk) => (output += chunk))
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline && (await fetch(`${origin}/robots.txt`).then((r) => r.status, () => 0)) !== 200) {
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+}, 600_000)
+
+afterAll(async () => {
+  if (server?.pid) process.kill(-server.pid, 'SIGTERM')
+  await app?.stop()
+})
+
+async function file(name: string, width: number, height: number, seed = 0) {
+  const data = await gradientJPEG(width, height, [20 + seed * 40, 60, 140], [240, 200 - seed * 30, 120])
+  return { data, mimetype: 'image/jpeg', name, size: data.length }
+}
+
+describe('static files of the app', () => {
+  it('hashed assets are cached for a year as immutable, and text assets are compressed', async () => {
+    const page = await fetch(`${origin}/`)
+    expect(page.status, output.slice(-2000)).toBe(200)
+    const html = await page.text()
+    const assets = [...new Set([...html.matchAll(/\/_next\/static\/[^"'\s)]+\.(?:js|css)/g)].map((m) => m[0]))]
+    expect(assets.length).toBeGreaterThan(0)
+    for (const asset of assets.slice(0, 5)) {
+      const response = await fetch(`${origin}${asset}`, { headers: { 'Accept-Encoding': 'gzip, br' } })
+      expect(response.status, asset).toBe(200)
+      expect(response.headers.get('cache-control'), asset).toBe('public, max-age=31536000, immutable')
+      expect(response.headers.get('content-encoding'), asset).toMatch(/^(gzip|br)$/)
+    }
+  })
+
+  it('other files are revalidated: ETag or Last-Modified, and a 304 to a conditional request', async () => {
+    const first = await fetch(`${origin}/robots.txt`)
+    expect(first.status).toBe(200)
+    expect(await first.text()).toContain('Disallow: /admin')
+    expect(first.headers.get('cache-control')).toMatch(/max-age=0|no-cache/)
+    const etag = first.headers.get('etag')
+    const lastModified = first.headers.get('last-modified')
+    expect(etag ?? lastModified).toBeTruthy()
+    // A browser's revalidation (node's fetch would add `Cache-Control: no-cache`, which forbids a 304).
+    const status = await new Promise<number>((resolve, reject) => {
+      http
+        .get(`${origin}/robots.txt`, { headers: etag ? { 'If-None-Match': etag } : { 'If-Modified-Since': lastModified! } }, (response) => {
+          response.resume()
+          resolve(response.statusCode ?? 0)
+        })
+        .on('error', reject)
+    })
+    expect(status).toBe(304)
+  })
+})
+
+describe('the storefront in Chromium', () => {
+  for (const [width, expected] of [[375, 'small'], [1440, 'large']] as const) {
+    it(`at ${width} px it loads the ${expected} images from the bucket, none from the app`, async () => {
+      const browser = await launchChromium()
+      try {
+        const page = await browser.newPage({ deviceScaleFactor: 1, viewport: { height: 900, width } })
+        const fetched: Array<{ type: string; url: string }> = []
+        page.on('request', (request) => fetched.push({ type: request.resourceType(), url: request.url() }))
+        await page.goto(`${origin}/`, { waitUntil: 'networkidle' })
+        await page.evaluate(async () => {
+          window.scrollTo(0, document.body.scrollHeight)
+          await new Promise((resolve) => setTimeout(resolve, 500))
+        })
+        await page.waitForLoadState('networkidle')
+        await screenshot(page, `storefront-${width}`)
+
+        const images = fetched.filter((r) => r.type === 'image' && !r.url.startsWith('data:'))
+        expect(images.length).toBeGreaterThan(0)
+        // No image bytes come from the app's origin: every image is fetched from the bucket.
+        expect(images.filter((r) => r.url.startsWith(origin))).toEqual([])
+        expect(fetched.filter((r) => r.url.startsWith(origin) && /\.webp|\/file\//.test(r.url))).toEqual([])
+
+        const products = await app.payload.find({ collection: 'products', depth: 1, sort: 'createdAt' })
+        const urls = new Set(images.map((r) => r.url))
+        for (const [index, product] of products.docs.entries()) {
+          const image = product.image as { url: string; variants: Array<{ url: string; width: number }> }
+          const small = image.variants.find((v) => v.width === 320)!.url
+          if (width === 375) {
+            expect(urls.has(small), `${product.name} small`).toBe(true)
+            expect(urls.has(image.url), `${product.name} main`).toBe(false)
+          } else if (index === 0) {
+            expect(urls.has(image.url), 'featured main').toBe(true)
+          }
+        }
+      } finally {
+        await browser.close()
+      }
+    })
+  }
+})
