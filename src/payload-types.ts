@@ -181,6 +181,7 @@ export interface Avatar {
     | boolean
     | null;
   srcSet?: string | null;
+  saving?: string | null;
   prefix?: string | null;
   _objectKey?: string | null;
   updatedAt: string;
@@ -228,6 +229,7 @@ export interface CategoryImage {
     | boolean
     | null;
   srcSet?: string | null;
+  saving?: string | null;
   prefix?: string | null;
   _objectKey?: string | null;
   updatedAt: string;
@@ -278,6 +280,7 @@ export interface ProductImage {
     | boolean
     | null;
   srcSet?: string | null;
+  saving?: string | null;
   prefix?: string | null;
   _objectKey?: string | null;
   updatedAt: string;
@@ -314,6 +317,7 @@ export interface Media {
     | boolean
     | null;
   srcSet?: string | null;
+  saving?: string | null;
   prefix?: string | null;
   _objectKey?: string | null;
   updatedAt: string;
@@ -500,6 +504,7 @@ export interface AvatarsSelect<T extends boolean = true> {
   placeholder?: T;
   variants?: T;
   srcSet?: T;
+  saving?: T;
   prefix?: T;
   _objectKey?: T;
   updatedAt?: T;
@@ -525,6 +530,7 @@ export interface CategoryImagesSelect<T extends boolean = true> {
   placeholder?: T;
   variants?: T;
   srcSet?: T;
+  saving?: T;
   prefix?: T;
   _objectKey?: T;
   updatedAt?: T;
@@ -550,6 +556,7 @@ export interface ProductImagesSelect<T extends boolean = true> {
   placeholder?: T;
   variants?: T;
   srcSet?: T;
+  saving?: T;
   prefix?: T;
   _objectKey?: T;
   updatedAt?: T;
@@ -575,6 +582,7 @@ export interface MediaSelect<T extends boolean = true> {
   placeholder?: T;
   variants?: T;
   srcSet?: T;
+  saving?: T;
   prefix?: T;
   _objectKey?: T;
   updatedAt?: T;

@@ -11,8 +11,8 @@ import http from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { freePort } from '../../src/dev/services'
-import { startTestApp, type TestApp } from '../helpers/app'
-import { launchChromium, screenshot } from '../helpers/browser'
+import { startTestApp, TEST_USER, type TestApp } from '../helpers/app'
+import { launchChromium, logIn, screenshot } from '../helpers/browser'
 import { gradientJPEG } from '../helpers/images'
 
 let app: TestApp
@@ -137,4 +137,47 @@ describe('the storefront in Chromium', () => {
       }
     })
   }
+})
+
+describe('the admin UI in Chromium', () => {
+  it('an editor uploads a JPEG for a product and sees the WebP and its saving; the dashboard shows the totals', async () => {
+    const browser = await launchChromium()
+    try {
+      const page = await browser.newPage({ viewport: { height: 900, width: 1280 } })
+      page.setDefaultTimeout(60_000)
+      await logIn(page, origin, TEST_USER.email, TEST_USER.password)
+
+      const photo = await gradientJPEG(3000, 2000, [180, 40, 40], [40, 40, 180])
+      await page.goto(`${origin}/admin/collections/product-images/create`)
+      await page.setInputFiles('input[type="file"]', { buffer: photo, mimeType: 'image/jpeg', name: 'sofa.jpg' })
+      await page.click('#action-save')
+      await page.waitForURL(/\/admin\/collections\/product-images\/\d+/)
+      const id = page.url().match(/product-images\/(\d+)/)![1]
+      const doc = await app.payload.findByID({ collection: 'product-images', id })
+      expect([doc.mimeType, doc.width, doc.height, doc.originalFilesize]).toEqual(['image/webp', 1024, 683, photo.length])
+      const saving = doc.saving as string
+      expect(saving).toMatch(/^saved \d+% \(.+ → .+\)$/)
+      await page.locator('#field-saving').filter({ has: page.locator(`[value="${saving}"]`) }).or(page.locator(`input[value="${saving}"]`)).first().waitFor({ state: 'attached' })
+      await page.getByText(doc.filename!).first().waitFor()
+      await screenshot(page, 'admin-product-image-uploaded')
+
+      // The list view shows each image's saving.
+      await page.goto(`${origin}/admin/collections/product-images`)
+      await page.getByText(saving).first().waitFor()
+      await screenshot(page, 'admin-product-images-list')
+
+      // The dashboard shows the totals per collection.
+      await page.goto(`${origin}/admin`)
+      const row = page.locator('.image-savings tr[data-collection="product-images"]')
+      await row.waitFor()
+      const cells = await row.locator('td').allTextContents()
+      const products = await app.payload.find({ collection: 'product-images', limit: 100 })
+      expect(cells[0]).toBe('Product Images')
+      expect(Number(cells[1])).toBe(products.totalDocs)
+      expect(cells[4]).toMatch(/^saved \d+%/)
+      await screenshot(page, 'admin-dashboard-savings')
+    } finally {
+      await browser.close()
+    }
+  })
 })

@@ -40,6 +40,13 @@ export const imageAssetsPlugin =
     const maxBytes = Math.max(...resolved.collections.map((c) => c.limits.maxBytes))
     const withCollections: Config = {
       ...config,
+      admin: {
+        ...config.admin,
+        components: {
+          ...config.admin?.components,
+          beforeDashboard: [...(config.admin?.components?.beforeDashboard ?? []), 'payload-image-assets/admin#ImageSavings'],
+        },
+      },
       collections: [...existing, ...ours, orphansCollection],
       upload: {
         ...config.upload,

@@ -1,5 +1,6 @@
 import type { Access, CollectionConfig, FieldHook } from 'payload'
 
+import { describeSaving } from '../admin/savings.js'
 import { attachImageHook } from '../hooks/attachImage.js'
 import { databaseDownHook } from '../hooks/databaseDown.js'
 import { processUploadHook } from '../hooks/processUpload.js'
@@ -40,12 +41,14 @@ export const imageCollection = (
     const entries = [...(await variantsWithURLs(data, collection.slug, delivery)), { url: await delivery.url(prefix, data.filename), width: data.width }]
     return entries.filter((e) => e.url && e.width).map((e) => `${e.url} ${e.width}w`).join(', ')
   }
+  const savingAfterRead: FieldHook = ({ data }) =>
+    data?.originalFilesize && data?.filesize ? describeSaving(data.originalFilesize, data.filesize) : null
   const readOnly = { access: { create: never, update: never }, admin: { readOnly: true } }
   return {
     slug: collection.slug,
     access: { create: loggedIn, delete: loggedIn, read: anyone, update: loggedIn, ...collection.access },
     admin: {
-      defaultColumns: ['filename', 'originalFilename', 'alt', 'width', 'height', 'filesize'],
+      defaultColumns: ['filename', 'originalFilename', 'alt', 'width', 'height', 'filesize', 'saving'],
       description: `Images are fitted inside ${width} x ${height} px and stored as WebP (quality ${quality}). Accepted: ${formats.map((f) => FORMAT_NAMES[f]).join(', ')} (${collection.allowedExtensions.join(', ')}).`,
       group: 'Images',
       useAsTitle: 'originalFilename',
@@ -69,6 +72,14 @@ export const imageCollection = (
       { name: 'placeholder', type: 'text', ...readOnly, admin: { hidden: true } },
       { name: 'variants', type: 'json', ...readOnly, admin: { hidden: true }, hooks: { afterRead: [variantsAfterRead] } },
       { name: 'srcSet', type: 'text', admin: { hidden: true }, hooks: { afterRead: [srcSetAfterRead] }, virtual: true },
+      {
+        name: 'saving',
+        type: 'text',
+        admin: { condition: (data) => Boolean(data?.originalFilesize), readOnly: true },
+        hooks: { afterRead: [savingAfterRead] },
+        label: 'Saving',
+        virtual: true,
+      },
       ...collection.fields,
     ],
     hooks: {

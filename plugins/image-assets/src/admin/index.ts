@@ -1,0 +1,1 @@
+export { ImageSavings } from './ImageSavings.js'
