@@ -32,8 +32,12 @@ export default buildConfig({
   plugins: [
     // Storage settings come from S3_* and MEDIA_BASE_URL; see the README.
     imageAssetsPlugin({
-      // An avatar is shown at 240 x 200 at most: a phone photo (15 MB) is the most it needs.
-      collections: { avatars: { limits: { maxBytes: 15 * 1024 * 1024 } } },
+      collections: {
+        // An avatar is shown at 240 x 200 at most: a phone photo (15 MB) is the most it needs.
+        avatars: { limits: { maxBytes: 15 * 1024 * 1024 } },
+        // The storefront's product pictures offer AVIF to browsers that take it, WebP to the rest.
+        'product-images': { avif: true },
+      },
     }),
   ],
   secret,

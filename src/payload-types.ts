@@ -181,6 +181,16 @@ export interface Avatar {
     | boolean
     | null;
   srcSet?: string | null;
+  avif?:
+    | {
+        [k: string]: unknown;
+      }
+    | unknown[]
+    | string
+    | number
+    | boolean
+    | null;
+  avifSrcSet?: string | null;
   saving?: string | null;
   prefix?: string | null;
   _objectKey?: string | null;
@@ -229,6 +239,16 @@ export interface CategoryImage {
     | boolean
     | null;
   srcSet?: string | null;
+  avif?:
+    | {
+        [k: string]: unknown;
+      }
+    | unknown[]
+    | string
+    | number
+    | boolean
+    | null;
+  avifSrcSet?: string | null;
   saving?: string | null;
   prefix?: string | null;
   _objectKey?: string | null;
@@ -280,6 +300,16 @@ export interface ProductImage {
     | boolean
     | null;
   srcSet?: string | null;
+  avif?:
+    | {
+        [k: string]: unknown;
+      }
+    | unknown[]
+    | string
+    | number
+    | boolean
+    | null;
+  avifSrcSet?: string | null;
   saving?: string | null;
   prefix?: string | null;
   _objectKey?: string | null;
@@ -317,6 +347,16 @@ export interface Media {
     | boolean
     | null;
   srcSet?: string | null;
+  avif?:
+    | {
+        [k: string]: unknown;
+      }
+    | unknown[]
+    | string
+    | number
+    | boolean
+    | null;
+  avifSrcSet?: string | null;
   saving?: string | null;
   prefix?: string | null;
   _objectKey?: string | null;
@@ -504,6 +544,8 @@ export interface AvatarsSelect<T extends boolean = true> {
   placeholder?: T;
   variants?: T;
   srcSet?: T;
+  avif?: T;
+  avifSrcSet?: T;
   saving?: T;
   prefix?: T;
   _objectKey?: T;
@@ -530,6 +572,8 @@ export interface CategoryImagesSelect<T extends boolean = true> {
   placeholder?: T;
   variants?: T;
   srcSet?: T;
+  avif?: T;
+  avifSrcSet?: T;
   saving?: T;
   prefix?: T;
   _objectKey?: T;
@@ -556,6 +600,8 @@ export interface ProductImagesSelect<T extends boolean = true> {
   placeholder?: T;
   variants?: T;
   srcSet?: T;
+  avif?: T;
+  avifSrcSet?: T;
   saving?: T;
   prefix?: T;
   _objectKey?: T;
@@ -582,6 +628,8 @@ export interface MediaSelect<T extends boolean = true> {
   placeholder?: T;
   variants?: T;
   srcSet?: T;
+  avif?: T;
+  avifSrcSet?: T;
   saving?: T;
   prefix?: T;
   _objectKey?: T;

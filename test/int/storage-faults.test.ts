@@ -50,8 +50,10 @@ describe('S3 failing part-way', () => {
     const { body, status } = await uploadREST(app, 'product-images', { data: photo, name: 'chair.jpg' })
     expect(status).toBe(201)
     const keys = await app.listKeys()
-    expect(keys.sort()).toEqual([body.doc.filename, ...body.doc.variants.map((v: { filename: string }) => v.filename)].map((f) => `product-images/${f}`).sort())
-    expect(keys.length).toBe(3)
+    const names = [body.doc.filename, ...[...body.doc.variants, ...body.doc.avif].map((v: { filename: string }) => v.filename)]
+    expect(keys.sort()).toEqual(names.map((f) => `product-images/${f}`).sort())
+    // Main image, two WebP variants, and the three AVIF versions the reference app asks for.
+    expect(keys.length).toBe(6)
   })
 
   it('deletes that keep failing are retried, then recorded for reconcile; the document is still deleted', async () => {

@@ -38,6 +38,12 @@ export type ImageCollectionOptions = {
   labels?: { plural: string; singular: string }
   /** Limits checked from the image header before decoding. @default the plugin's `limits` */
   limits?: ImageLimits
+  /**
+   * Also store AVIF versions of the main image and every variant, for `<picture>` sources
+   * (`avif` and `avifSrcSet` on the document). AVIF encodes are slower than WebP.
+   * @default false
+   */
+  avif?: boolean
   /** Store a ~16 px blurred WebP preview as a data URL on each document. @default true */
   placeholder?: boolean
   /** WebP quality, 1 to 100. Required for a custom collection. */
@@ -180,6 +186,7 @@ export type ResolvedCollection = {
   /** The plural label, used in messages ("not allowed for Avatars"). */
   label: string
   labels: { plural: string; singular: string }
+  avif: boolean
   limits: Required<ImageLimits>
   placeholder: boolean
   preset: ImagePreset
@@ -338,6 +345,7 @@ const resolveCollection = (
     label: labels.plural,
     labels,
     limits: resolveLimits(`${path}.limits`, input.limits, defaults.limits),
+    avif: input.avif === undefined ? false : typeof input.avif === 'boolean' ? input.avif : fail(`${path}.avif`, 'a boolean', input.avif),
     placeholder: input.placeholder === undefined ? true : typeof input.placeholder === 'boolean' ? input.placeholder : fail(`${path}.placeholder`, 'a boolean', input.placeholder),
     variantWidths: variantWidths(`${path}.variants`, input.variants, builtIn?.variantWidths ?? DEFAULT_VARIANT_WIDTHS),
     preset: {

@@ -5,6 +5,7 @@ export const dynamic = 'force-dynamic'
 
 type Image = {
   alt?: null | string
+  avifSrcSet?: null | string
   height?: null | number
   placeholder?: null | string
   srcSet?: null | string
@@ -26,14 +27,15 @@ main { box-sizing: border-box; font-family: system-ui, sans-serif; margin: 0 aut
 `
 
 /**
- * An image from the plugin: `srcSet` lists the variants and the main WebP, so the browser fetches
- * the smallest one that fills the card; the blurred placeholder shows until it arrives.
+ * An image from the plugin: `srcSet` lists the variants and the main WebP (and `avifSrcSet` the
+ * same widths in AVIF, when the collection stores them), so the browser fetches the smallest one
+ * that fills the card; the blurred placeholder shows until it arrives.
  */
 const Picture = ({ image, label, sizes = CARD_SIZES }: { image: unknown; label: string; sizes?: string }) => {
   if (!image || typeof image !== 'object') return null
-  const { alt, height, placeholder, srcSet, url, width } = image as Image
+  const { alt, avifSrcSet, height, placeholder, srcSet, url, width } = image as Image
   if (!url) return null
-  return (
+  const img = (
     // eslint-disable-next-line @next/next/no-img-element
     <img
       alt={alt || label}
@@ -46,6 +48,14 @@ const Picture = ({ image, label, sizes = CARD_SIZES }: { image: unknown; label: 
       style={placeholder ? { backgroundImage: `url("${placeholder}")` } : undefined}
       width={width ?? undefined}
     />
+  )
+  if (!avifSrcSet) return img
+  // AVIF for browsers that decode it (smaller at the same quality), the WebP srcSet for the rest.
+  return (
+    <picture>
+      <source sizes={sizes} srcSet={avifSrcSet} type="image/avif" />
+      {img}
+    </picture>
   )
 }
 

@@ -19,9 +19,9 @@ const MIME_TYPES = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp' } 
 
 type StoredVariant = { filename: string; filesize: number; height: number; url?: string; width: number }
 
-/** The variants as stored, with the URL each is delivered at (the same function as the main URL). */
-const variantsWithURLs = async (doc: { prefix?: unknown; variants?: unknown }, slug: string, delivery: Delivery): Promise<StoredVariant[]> => {
-  const variants = Array.isArray(doc.variants) ? (doc.variants as StoredVariant[]) : []
+/** A list of stored versions, with the URL each is delivered at (the same function as the main URL). */
+const withURLs = async (list: unknown, doc: { prefix?: unknown }, slug: string, delivery: Delivery): Promise<StoredVariant[]> => {
+  const variants = Array.isArray(list) ? (list as StoredVariant[]) : []
   const prefix = typeof doc.prefix === 'string' && doc.prefix !== '' ? doc.prefix : slug
   return Promise.all(variants.map(async (v) => ({ ...v, url: await delivery.url(prefix, v.filename) })))
 }
@@ -34,12 +34,16 @@ export const imageCollection = (
   const { delivery, limiter, remoteURLs, store } = services
   const formats = formatsFor(collection.allowedExtensions)
   const { height, quality, width } = collection.preset
-  const variantsAfterRead: FieldHook = async ({ data }) => (data ? variantsWithURLs(data, collection.slug, delivery) : [])
+  const variantsAfterRead: FieldHook = async ({ data }) => (data ? withURLs(data.variants, data, collection.slug, delivery) : [])
+  const avifAfterRead: FieldHook = async ({ data }) => (data?.avif ? withURLs(data.avif, data, collection.slug, delivery) : null)
+  const srcSetOf = (entries: Array<{ url?: string; width?: number }>) =>
+    entries.filter((e) => e.url && e.width).map((e) => `${e.url} ${e.width}w`).join(', ')
+  const avifSrcSetAfterRead: FieldHook = async ({ data }) =>
+    data?.avif && delivery.mode !== 'proxy' ? srcSetOf(await withURLs(data.avif, data, collection.slug, delivery)) || null : null
   const srcSetAfterRead: FieldHook = async ({ data }) => {
     if (!data || typeof data.filename !== 'string' || delivery.mode === 'proxy') return null
     const prefix = typeof data.prefix === 'string' && data.prefix !== '' ? data.prefix : collection.slug
-    const entries = [...(await variantsWithURLs(data, collection.slug, delivery)), { url: await delivery.url(prefix, data.filename), width: data.width }]
-    return entries.filter((e) => e.url && e.width).map((e) => `${e.url} ${e.width}w`).join(', ')
+    return srcSetOf([...(await withURLs(data.variants, data, collection.slug, delivery)), { url: await delivery.url(prefix, data.filename), width: data.width }])
   }
   const savingAfterRead: FieldHook = ({ data }) =>
     data?.originalFilesize && data?.filesize ? describeSaving(data.originalFilesize, data.filesize) : null
@@ -72,6 +76,8 @@ export const imageCollection = (
       { name: 'placeholder', type: 'text', ...readOnly, admin: { hidden: true } },
       { name: 'variants', type: 'json', ...readOnly, admin: { hidden: true }, hooks: { afterRead: [variantsAfterRead] } },
       { name: 'srcSet', type: 'text', admin: { hidden: true }, hooks: { afterRead: [srcSetAfterRead] }, virtual: true },
+      { name: 'avif', type: 'json', ...readOnly, admin: { hidden: true }, hooks: { afterRead: [avifAfterRead] } },
+      { name: 'avifSrcSet', type: 'text', admin: { hidden: true }, hooks: { afterRead: [avifSrcSetAfterRead] }, virtual: true },
       {
         name: 'saving',
         type: 'text',

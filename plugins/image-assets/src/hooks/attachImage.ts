@@ -51,14 +51,20 @@ export const attachImageHook =
     const display = displayFilename(originalName)
     const filename = objectFilename(image.data)
     const variants = image.variants.map((variant) => ({ ...variant, filename: objectFilename(variant.data) }))
-    const object = (name: string, body: Buffer): StoredObject => ({
+    const avif = image.avif.map((version) => ({ ...version, filename: objectFilename(version.data, '.avif') }))
+    const object = (name: string, body: Buffer, type: 'avif' | 'webp' = 'webp'): StoredObject => ({
       body,
       cacheControl: delivery.cacheControl,
-      contentDisposition: contentDisposition(display || 'image', '.webp'),
-      contentType: image.mimeType,
+      contentDisposition: contentDisposition(display || 'image', `.${type}`),
+      contentType: `image/${type}`,
       key: objectKey(prefix, name),
     })
-    writes.set(req, [object(filename, image.data), ...variants.map((v) => object(v.filename, v.data))])
+    writes.set(req, [
+      object(filename, image.data),
+      ...variants.map((v) => object(v.filename, v.data)),
+      ...avif.map((v) => object(v.filename, v.data, 'avif')),
+    ])
+    const listed = (list: typeof variants) => list.map(({ filename, data: bytes, height, width }) => ({ filename, filesize: bytes.length, height, width }))
     return {
       ...data,
       filename,
@@ -71,7 +77,8 @@ export const attachImageHook =
       originalWidth: image.original.width,
       placeholder: image.placeholder || null,
       prefix,
-      variants: variants.map(({ filename, data: bytes, height, width }) => ({ filename, filesize: bytes.length, height, width })),
+      avif: avif.length > 0 ? listed(avif) : null,
+      variants: listed(variants),
       width: image.width,
     }
   }

@@ -8,6 +8,7 @@ import { PLACEHOLDER_WIDTH } from '../presets.js'
 
 /** What an upload became: the main WebP, its variants, a placeholder, and what the original was. */
 export type ProcessedImage = {
+  avif: EncodedImage[]
   data: Buffer
   height: number
   mimeType: 'image/webp'
@@ -75,7 +76,8 @@ export const processImage = async (
 
   try {
     // The header was checked; the decoder's own pixel limit stays on as a second guard.
-    const { main, placeholder, variants } = await encodeImageSet(upload.data, collection.preset, {
+    const { avif, main, placeholder, variants } = await encodeImageSet(upload.data, collection.preset, {
+      avif: collection.avif,
       effort: collection.effort,
       format,
       maxPixels,
@@ -85,6 +87,7 @@ export const processImage = async (
     })
     return {
       ...main,
+      avif,
       mimeType: 'image/webp',
       original: { bytes: upload.data.length, format, height: header.height, width: header.width },
       placeholder,
