@@ -35,8 +35,9 @@ export default buildConfig({
       collections: {
         // An avatar is shown at 240 x 200 at most: a phone photo (15 MB) is the most it needs.
         avatars: { limits: { maxBytes: 15 * 1024 * 1024 } },
-        // The storefront's product pictures offer AVIF to browsers that take it, WebP to the rest.
-        'product-images': { avif: true },
+        // The storefront's product pictures offer AVIF to browsers that take it, WebP to the rest;
+        // their originals are kept (privately) so that a redesign can re-process them from source.
+        'product-images': { avif: true, keepOriginal: true },
       },
     }),
   ],

@@ -171,6 +171,9 @@ export interface Avatar {
   originalWidth?: number | null;
   originalHeight?: number | null;
   placeholder?: string | null;
+  fingerprint?: string | null;
+  originalKey?: string | null;
+  objectKeys?: string[] | null;
   variants?:
     | {
         [k: string]: unknown;
@@ -229,6 +232,9 @@ export interface CategoryImage {
   originalWidth?: number | null;
   originalHeight?: number | null;
   placeholder?: string | null;
+  fingerprint?: string | null;
+  originalKey?: string | null;
+  objectKeys?: string[] | null;
   variants?:
     | {
         [k: string]: unknown;
@@ -290,6 +296,9 @@ export interface ProductImage {
   originalWidth?: number | null;
   originalHeight?: number | null;
   placeholder?: string | null;
+  fingerprint?: string | null;
+  originalKey?: string | null;
+  objectKeys?: string[] | null;
   variants?:
     | {
         [k: string]: unknown;
@@ -337,6 +346,9 @@ export interface Media {
   originalWidth?: number | null;
   originalHeight?: number | null;
   placeholder?: string | null;
+  fingerprint?: string | null;
+  originalKey?: string | null;
+  objectKeys?: string[] | null;
   variants?:
     | {
         [k: string]: unknown;
@@ -542,6 +554,9 @@ export interface AvatarsSelect<T extends boolean = true> {
   originalWidth?: T;
   originalHeight?: T;
   placeholder?: T;
+  fingerprint?: T;
+  originalKey?: T;
+  objectKeys?: T;
   variants?: T;
   srcSet?: T;
   avif?: T;
@@ -570,6 +585,9 @@ export interface CategoryImagesSelect<T extends boolean = true> {
   originalWidth?: T;
   originalHeight?: T;
   placeholder?: T;
+  fingerprint?: T;
+  originalKey?: T;
+  objectKeys?: T;
   variants?: T;
   srcSet?: T;
   avif?: T;
@@ -598,6 +616,9 @@ export interface ProductImagesSelect<T extends boolean = true> {
   originalWidth?: T;
   originalHeight?: T;
   placeholder?: T;
+  fingerprint?: T;
+  originalKey?: T;
+  objectKeys?: T;
   variants?: T;
   srcSet?: T;
   avif?: T;
@@ -626,6 +647,9 @@ export interface MediaSelect<T extends boolean = true> {
   originalWidth?: T;
   originalHeight?: T;
   placeholder?: T;
+  fingerprint?: T;
+  originalKey?: T;
+  objectKeys?: T;
   variants?: T;
   srcSet?: T;
   avif?: T;

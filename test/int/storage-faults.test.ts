@@ -2,6 +2,7 @@
  * All or nothing: S3 failing on the first or the second write of an upload, and deletes that keep failing. In every failure the
  * request fails with a clear 5xx, no row is left, no object is left, and the server keeps answering.
  */
+import { GetObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
 
@@ -51,9 +52,15 @@ describe('S3 failing part-way', () => {
     expect(status).toBe(201)
     const keys = await app.listKeys()
     const names = [body.doc.filename, ...[...body.doc.variants, ...body.doc.avif].map((v: { filename: string }) => v.filename)]
-    expect(keys.sort()).toEqual(names.map((f) => `product-images/${f}`).sort())
-    // Main image, two WebP variants, and the three AVIF versions the reference app asks for.
-    expect(keys.length).toBe(6)
+    expect(keys.sort()).toEqual([...names.map((f) => `product-images/${f}`), body.doc.originalKey].sort())
+    // Main image, two WebP variants, the three AVIF versions and the kept original (the reference app asks for both).
+    expect(keys.length).toBe(7)
+    expect(body.doc.originalKey).toMatch(/^originals\/product-images\/[0-9a-f]{16}-[0-9a-f]{8}\.jpg$/)
+    expect([...body.doc.objectKeys].sort()).toEqual(keys.sort())
+    // The original is byte for byte what was uploaded, and never cached publicly.
+    const original = await app.s3.send(new GetObjectCommand({ Bucket: app.bucket, Key: body.doc.originalKey }))
+    expect(Buffer.from(await original.Body!.transformToByteArray()).equals(photo)).toBe(true)
+    expect([original.ContentType, original.CacheControl]).toEqual(['image/jpeg', 'private, no-store'])
   })
 
   it('deletes that keep failing are retried, then recorded for reconcile; the document is still deleted', async () => {

@@ -44,6 +44,13 @@ export type ImageCollectionOptions = {
    * @default false
    */
   avif?: boolean
+  /**
+   * Keep the untouched upload in the bucket under the private `originals/<slug>/` prefix (never
+   * public, whatever the delivery), so that `reoptimize` starts from the source rather than from
+   * the compressed WebP. Costs the original's bytes in storage for every image.
+   * @default false
+   */
+  keepOriginal?: boolean
   /** Store a ~16 px blurred WebP preview as a data URL on each document. @default true */
   placeholder?: boolean
   /** WebP quality, 1 to 100. Required for a custom collection. */
@@ -187,6 +194,7 @@ export type ResolvedCollection = {
   label: string
   labels: { plural: string; singular: string }
   avif: boolean
+  keepOriginal: boolean
   limits: Required<ImageLimits>
   placeholder: boolean
   preset: ImagePreset
@@ -346,6 +354,8 @@ const resolveCollection = (
     labels,
     limits: resolveLimits(`${path}.limits`, input.limits, defaults.limits),
     avif: input.avif === undefined ? false : typeof input.avif === 'boolean' ? input.avif : fail(`${path}.avif`, 'a boolean', input.avif),
+    keepOriginal:
+      input.keepOriginal === undefined ? false : typeof input.keepOriginal === 'boolean' ? input.keepOriginal : fail(`${path}.keepOriginal`, 'a boolean', input.keepOriginal),
     placeholder: input.placeholder === undefined ? true : typeof input.placeholder === 'boolean' ? input.placeholder : fail(`${path}.placeholder`, 'a boolean', input.placeholder),
     variantWidths: variantWidths(`${path}.variants`, input.variants, builtIn?.variantWidths ?? DEFAULT_VARIANT_WIDTHS),
     preset: {

@@ -74,6 +74,11 @@ export const imageCollection = (
       { name: 'originalWidth', type: 'number', ...readOnly, admin: { hidden: true } },
       { name: 'originalHeight', type: 'number', ...readOnly, admin: { hidden: true } },
       { name: 'placeholder', type: 'text', ...readOnly, admin: { hidden: true } },
+      // Operations: the settings that produced the files, the kept original, and every object key
+      // (for reoptimize and reconcile).
+      { name: 'fingerprint', type: 'text', ...readOnly, admin: { hidden: true }, index: true },
+      { name: 'originalKey', type: 'text', ...readOnly, admin: { hidden: true } },
+      { name: 'objectKeys', type: 'text', ...readOnly, admin: { hidden: true }, hasMany: true, index: true },
       { name: 'variants', type: 'json', ...readOnly, admin: { hidden: true }, hooks: { afterRead: [variantsAfterRead] } },
       { name: 'srcSet', type: 'text', admin: { hidden: true }, hooks: { afterRead: [srcSetAfterRead] }, virtual: true },
       { name: 'avif', type: 'json', ...readOnly, admin: { hidden: true }, hooks: { afterRead: [avifAfterRead] } },

@@ -7,7 +7,7 @@ import type { ProcessedImage } from '../image/pipeline.js'
 type UploadedFile = NonNullable<PayloadRequest['file']>
 
 /** An image processed in `beforeOperation`, waiting for `beforeChange` to attach it to the document. */
-export type PendingImage = { image: ProcessedImage; originalName: string }
+export type PendingImage = { image: ProcessedImage; originalName: string; source: Buffer }
 
 const pending = new WeakMap<PayloadRequest, PendingImage>()
 

@@ -34,7 +34,7 @@ const runPipeline = async (req: PayloadRequest, upload: { data: Buffer; name: st
     retryLater(req, 5)
     throw uploadErrors.busy(collection.slug, collection.label)
   }
-  setPending(req, { image: done.value, originalName: upload.name })
+  setPending(req, { image: done.value, originalName: upload.name, source: upload.data })
 }
 
 /**

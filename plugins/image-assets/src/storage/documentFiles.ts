@@ -1,0 +1,76 @@
+import { settingsFingerprint } from '../image/fingerprint.js'
+import type { ProcessedImage } from '../image/pipeline.js'
+import type { ResolvedCollection } from '../options.js'
+import type { Delivery } from './delivery.js'
+import { contentDisposition } from './headers.js'
+import { displayFilename, objectFilename, objectKey } from './keys.js'
+import type { StoredObject } from './objects.js'
+
+/** Where kept originals live: a prefix of their own, outside every public collection prefix. */
+export const ORIGINALS_PREFIX = 'originals'
+
+const ORIGINAL_TYPES = { jpeg: ['image/jpeg', '.jpg'], png: ['image/png', '.png'], webp: ['image/webp', '.webp'] } as const
+
+/**
+ * store + record: from a processed image, the objects to write (main WebP, variants, AVIF versions,
+ * and the original when the collection keeps it) and the document fields that describe them.
+ * `keptOriginal` is the key of an original already in the bucket, kept as it is (re-optimization).
+ */
+export const documentFiles = (args: {
+  collection: ResolvedCollection
+  delivery: Delivery
+  image: ProcessedImage
+  keptOriginal?: string
+  originalName: string
+  source?: Buffer
+}): { data: Record<string, unknown>; objects: StoredObject[] } => {
+  const { collection, delivery, image } = args
+  const prefix = collection.slug
+  const display = displayFilename(args.originalName)
+  const filename = objectFilename(image.data)
+  const named = (list: ProcessedImage['variants'], extension: string) => list.map((v) => ({ ...v, filename: objectFilename(v.data, extension) }))
+  const variants = named(image.variants, '.webp')
+  const avif = named(image.avif, '.avif')
+  const object = (name: string, body: Buffer, type: 'avif' | 'webp' = 'webp'): StoredObject => ({
+    body,
+    cacheControl: delivery.cacheControl,
+    contentDisposition: contentDisposition(display || 'image', `.${type}`),
+    contentType: `image/${type}`,
+    key: objectKey(prefix, name),
+  })
+  const objects = [object(filename, image.data), ...variants.map((v) => object(v.filename, v.data)), ...avif.map((v) => object(v.filename, v.data, 'avif'))]
+  let originalKey = args.keptOriginal ?? null
+  if (!originalKey && collection.keepOriginal && args.source) {
+    const [type, extension] = ORIGINAL_TYPES[image.original.format]
+    originalKey = objectKey(`${ORIGINALS_PREFIX}/${prefix}`, objectFilename(args.source, extension))
+    objects.push({
+      body: args.source,
+      cacheControl: 'private, no-store',
+      contentDisposition: contentDisposition(display || 'original', extension),
+      contentType: type,
+      key: originalKey,
+    })
+  }
+  const listed = (list: typeof variants) => list.map(({ data, filename, height, width }) => ({ filename, filesize: data.length, height, width }))
+  return {
+    data: {
+      avif: avif.length > 0 ? listed(avif) : null,
+      filename,
+      filesize: image.data.length,
+      fingerprint: settingsFingerprint(collection),
+      height: image.height,
+      mimeType: image.mimeType,
+      objectKeys: [...objects.map((o) => o.key), ...(args.keptOriginal ? [args.keptOriginal] : [])],
+      originalFilename: display,
+      originalFilesize: image.original.bytes,
+      originalHeight: image.original.height,
+      originalKey,
+      originalWidth: image.original.width,
+      placeholder: image.placeholder || null,
+      prefix,
+      variants: listed(variants),
+      width: image.width,
+    },
+    objects,
+  }
+}
