@@ -75,7 +75,9 @@ export interface Config {
     'product-images': ProductImage;
     media: Media;
     'image-asset-orphans': ImageAssetOrphan;
+    'image-asset-reoptimizations': ImageAssetReoptimization;
     'payload-kv': PayloadKv;
+    'payload-jobs': PayloadJob;
     'payload-locked-documents': PayloadLockedDocument;
     'payload-preferences': PayloadPreference;
     'payload-migrations': PayloadMigration;
@@ -90,7 +92,9 @@ export interface Config {
     'product-images': ProductImagesSelect<false> | ProductImagesSelect<true>;
     media: MediaSelect<false> | MediaSelect<true>;
     'image-asset-orphans': ImageAssetOrphansSelect<false> | ImageAssetOrphansSelect<true>;
+    'image-asset-reoptimizations': ImageAssetReoptimizationsSelect<false> | ImageAssetReoptimizationsSelect<true>;
     'payload-kv': PayloadKvSelect<false> | PayloadKvSelect<true>;
+    'payload-jobs': PayloadJobsSelect<false> | PayloadJobsSelect<true>;
     'payload-locked-documents': PayloadLockedDocumentsSelect<false> | PayloadLockedDocumentsSelect<true>;
     'payload-preferences': PayloadPreferencesSelect<false> | PayloadPreferencesSelect<true>;
     'payload-migrations': PayloadMigrationsSelect<false> | PayloadMigrationsSelect<true>;
@@ -107,7 +111,13 @@ export interface Config {
   };
   user: User;
   jobs: {
-    tasks: unknown;
+    tasks: {
+      imageAssetsReoptimize: TaskImageAssetsReoptimize;
+      inline: {
+        input: unknown;
+        output: unknown;
+      };
+    };
     workflows: unknown;
   };
 }
@@ -398,6 +408,28 @@ export interface ImageAssetOrphan {
   createdAt: string;
 }
 /**
+ * Re-optimizations after a preset change: one row per image and settings.
+ *
+ * This interface was referenced by `Config`'s JSON-Schema
+ * via the `definition` "image-asset-reoptimizations".
+ */
+export interface ImageAssetReoptimization {
+  id: number;
+  key: string;
+  collection: string;
+  document: string;
+  fingerprint: string;
+  status: 'running' | 'done';
+  worker?: string | null;
+  source?: ('original' | 'stored-webp') | null;
+  bytesBefore?: number | null;
+  bytesAfter?: number | null;
+  startedAt: string;
+  finishedAt?: string | null;
+  updatedAt: string;
+  createdAt: string;
+}
+/**
  * This interface was referenced by `Config`'s JSON-Schema
  * via the `definition` "payload-kv".
  */
@@ -413,6 +445,98 @@ export interface PayloadKv {
     | number
     | boolean
     | null;
+}
+/**
+ * This interface was referenced by `Config`'s JSON-Schema
+ * via the `definition` "payload-jobs".
+ */
+export interface PayloadJob {
+  id: number;
+  /**
+   * Input data provided to the job
+   */
+  input?:
+    | {
+        [k: string]: unknown;
+      }
+    | unknown[]
+    | string
+    | number
+    | boolean
+    | null;
+  taskStatus?:
+    | {
+        [k: string]: unknown;
+      }
+    | unknown[]
+    | string
+    | number
+    | boolean
+    | null;
+  completedAt?: string | null;
+  totalTried?: number | null;
+  /**
+   * If hasError is true this job will not be retried
+   */
+  hasError?: boolean | null;
+  /**
+   * If hasError is true, this is the error that caused it
+   */
+  error?:
+    | {
+        [k: string]: unknown;
+      }
+    | unknown[]
+    | string
+    | number
+    | boolean
+    | null;
+  /**
+   * Task execution log
+   */
+  log?:
+    | {
+        executedAt: string;
+        completedAt: string;
+        taskSlug: 'inline' | 'imageAssetsReoptimize';
+        taskID: string;
+        input?:
+          | {
+              [k: string]: unknown;
+            }
+          | unknown[]
+          | string
+          | number
+          | boolean
+          | null;
+        output?:
+          | {
+              [k: string]: unknown;
+            }
+          | unknown[]
+          | string
+          | number
+          | boolean
+          | null;
+        state: 'failed' | 'succeeded';
+        error?:
+          | {
+              [k: string]: unknown;
+            }
+          | unknown[]
+          | string
+          | number
+          | boolean
+          | null;
+        id?: string | null;
+      }[]
+    | null;
+  taskSlug?: ('inline' | 'imageAssetsReoptimize') | null;
+  queue?: string | null;
+  waitUntil?: string | null;
+  processing?: boolean | null;
+  updatedAt: string;
+  createdAt: string;
 }
 /**
  * This interface was referenced by `Config`'s JSON-Schema
@@ -452,6 +576,10 @@ export interface PayloadLockedDocument {
     | ({
         relationTo: 'image-asset-orphans';
         value: number | ImageAssetOrphan;
+      } | null)
+    | ({
+        relationTo: 'image-asset-reoptimizations';
+        value: number | ImageAssetReoptimization;
       } | null);
   globalSlug?: string | null;
   user: {
@@ -681,11 +809,61 @@ export interface ImageAssetOrphansSelect<T extends boolean = true> {
 }
 /**
  * This interface was referenced by `Config`'s JSON-Schema
+ * via the `definition` "image-asset-reoptimizations_select".
+ */
+export interface ImageAssetReoptimizationsSelect<T extends boolean = true> {
+  key?: T;
+  collection?: T;
+  document?: T;
+  fingerprint?: T;
+  status?: T;
+  worker?: T;
+  source?: T;
+  bytesBefore?: T;
+  bytesAfter?: T;
+  startedAt?: T;
+  finishedAt?: T;
+  updatedAt?: T;
+  createdAt?: T;
+}
+/**
+ * This interface was referenced by `Config`'s JSON-Schema
  * via the `definition` "payload-kv_select".
  */
 export interface PayloadKvSelect<T extends boolean = true> {
   key?: T;
   data?: T;
+}
+/**
+ * This interface was referenced by `Config`'s JSON-Schema
+ * via the `definition` "payload-jobs_select".
+ */
+export interface PayloadJobsSelect<T extends boolean = true> {
+  input?: T;
+  taskStatus?: T;
+  completedAt?: T;
+  totalTried?: T;
+  hasError?: T;
+  error?: T;
+  log?:
+    | T
+    | {
+        executedAt?: T;
+        completedAt?: T;
+        taskSlug?: T;
+        taskID?: T;
+        input?: T;
+        output?: T;
+        state?: T;
+        error?: T;
+        id?: T;
+      };
+  taskSlug?: T;
+  queue?: T;
+  waitUntil?: T;
+  processing?: T;
+  updatedAt?: T;
+  createdAt?: T;
 }
 /**
  * This interface was referenced by `Config`'s JSON-Schema
@@ -728,6 +906,19 @@ export interface CollectionsWidget {
     [k: string]: unknown;
   };
   width: 'full';
+}
+/**
+ * This interface was referenced by `Config`'s JSON-Schema
+ * via the `definition` "TaskImageAssetsReoptimize".
+ */
+export interface TaskImageAssetsReoptimize {
+  input: {
+    collection: string;
+    id: string;
+  };
+  output: {
+    status?: string | null;
+  };
 }
 /**
  * This interface was referenced by `Config`'s JSON-Schema

@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url'
+
 import type { CollectionConfig, Config } from 'payload'
 
 import { imageCollection } from './collections/imageCollection.js'
@@ -7,6 +9,9 @@ import { ImageAssetsConfigError, messages } from './errors.js'
 import { type ImageAssetsPluginOptions, resolveOptions } from './options.js'
 import { deliveryFor } from './storage/delivery.js'
 import { ObjectStore } from './storage/objects.js'
+import { LEDGER_SLUG, ledgerCollection } from './ops/ledger.js'
+import { REOPTIMIZE_TASK, reoptimizeDocument } from './ops/reoptimize.js'
+import { RUNTIME_KEY, type Runtime } from './ops/runtime.js'
 import { ORPHANS_SLUG, orphansCollection } from './storage/orphans.js'
 import { s3StoragePlugin } from './storage/s3.js'
 
@@ -22,7 +27,7 @@ export const imageAssetsPlugin =
   async (config: Config): Promise<Config> => {
     const resolved = resolveOptions(options)
     const existing = config.collections ?? []
-    for (const slug of [...resolved.collections.map((c) => c.slug), ORPHANS_SLUG]) {
+    for (const slug of [...resolved.collections.map((c) => c.slug), ORPHANS_SLUG, LEDGER_SLUG]) {
       if (existing.some((c) => c.slug === slug)) {
         throw new ImageAssetsConfigError(
           `the collection "${slug}" already exists in the config. Rename yours, or switch the plugin's off with collections: { "${slug}": false }.`,
@@ -32,9 +37,12 @@ export const imageAssetsPlugin =
     blockDecoders(resolved.blockDecoders)
     const limiter = new WorkLimiter(resolved.processing.concurrency, resolved.processing.queueDepth)
     const store = new ObjectStore(resolved.storage)
+    const deliveries = new Map(resolved.collections.map((c) => [c.slug, deliveryFor(c, resolved, store)]))
+    const runtime: Runtime = { collections: resolved.collections, deliveries, limiter, store }
     const ours = resolved.collections.map((c) =>
-      imageCollection(c, { delivery: deliveryFor(c, resolved, store), limiter, remoteURLs: resolved.remoteURLs, store }),
+      imageCollection(c, { delivery: deliveries.get(c.slug)!, limiter, remoteURLs: resolved.remoteURLs, store }),
     )
+    const script = (name: string) => fileURLToPath(new URL(`./cli/${name}.js`, import.meta.url))
     // Payload's multipart parser aborts oversize uploads with 413 before they are buffered; unless
     // the app set its own limit, make it the largest of the plugin's per-collection limits.
     const maxBytes = Math.max(...resolved.collections.map((c) => c.limits.maxBytes))
@@ -47,7 +55,32 @@ export const imageAssetsPlugin =
           beforeDashboard: [...(config.admin?.components?.beforeDashboard ?? []), 'payload-image-assets/admin#ImageSavings'],
         },
       },
-      collections: [...existing, ...ours, orphansCollection],
+      // `payload reoptimize-images` and `payload reconcile-images`.
+      bin: [...(config.bin ?? []), { key: 'reoptimize-images', scriptPath: script('reoptimize') }, { key: 'reconcile-images', scriptPath: script('reconcile') }],
+      collections: [...existing, ...ours, orphansCollection, ledgerCollection],
+      custom: { ...config.custom, [RUNTIME_KEY]: runtime },
+      // Re-optimization as a jobs-queue task: `payload reoptimize-images --queue` queues one per
+      // stale image, and any number of `payload jobs:run --queue image-assets` workers share them.
+      jobs: {
+        ...config.jobs,
+        tasks: [
+          ...(config.jobs?.tasks ?? []),
+          {
+            slug: REOPTIMIZE_TASK,
+            handler: async ({ input, req }) => {
+              const { collection, id } = input as { collection: string; id: string }
+              const result = await reoptimizeDocument(req.payload, runtime, collection, id)
+              return { output: { status: result.status } }
+            },
+            inputSchema: [
+              { name: 'collection', type: 'text', required: true },
+              { name: 'id', type: 'text', required: true },
+            ],
+            outputSchema: [{ name: 'status', type: 'text' }],
+            retries: 2,
+          },
+        ],
+      },
       upload: {
         ...config.upload,
         abortOnLimit: config.upload?.abortOnLimit ?? true,

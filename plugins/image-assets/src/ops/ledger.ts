@@ -1,0 +1,74 @@
+import { type CollectionConfig, type Payload, ValidationError } from 'payload'
+
+/**
+ * The reoptimize ledger: one row per document and settings fingerprint. Creating the row is the
+ * claim: its `key` is unique in the database, so when several workers reach the same document
+ * only one of them processes it. A claim left `running` by a crashed worker expires.
+ */
+export const LEDGER_SLUG = 'image-asset-reoptimizations'
+
+const LEASE_MS = 15 * 60 * 1000
+
+export const ledgerCollection: CollectionConfig = {
+  slug: LEDGER_SLUG,
+  access: { create: () => false, delete: () => false, read: ({ req }) => Boolean(req.user), update: () => false },
+  admin: {
+    defaultColumns: ['collection', 'document', 'status', 'bytesBefore', 'bytesAfter', 'finishedAt'],
+    description: 'Re-optimizations after a preset change: one row per image and settings.',
+    group: 'Images',
+    useAsTitle: 'key',
+  },
+  fields: [
+    { name: 'key', type: 'text', index: true, required: true, unique: true },
+    { name: 'collection', type: 'text', required: true },
+    { name: 'document', type: 'text', required: true },
+    { name: 'fingerprint', type: 'text', required: true },
+    { name: 'status', type: 'select', options: ['running', 'done'], required: true },
+    { name: 'worker', type: 'text' },
+    { name: 'source', type: 'select', options: ['original', 'stored-webp'] },
+    { name: 'bytesBefore', type: 'number' },
+    { name: 'bytesAfter', type: 'number' },
+    { name: 'startedAt', type: 'date', required: true },
+    { name: 'finishedAt', type: 'date' },
+  ],
+  labels: { plural: 'Re-optimizations', singular: 'Re-optimization' },
+}
+
+const isDuplicateKey = (error: unknown): boolean =>
+  error instanceof ValidationError || /duplicate key|unique/i.test(String((error as { message?: unknown })?.message ?? ''))
+
+export type Claim = { id: number | string; release: () => Promise<void>; finish: (data: Record<string, unknown>) => Promise<void> }
+
+/** Claims a document for one settings fingerprint; undefined when another worker holds it or did it. */
+export const claim = async (
+  payload: Payload,
+  entry: { collection: string; document: string; fingerprint: string; worker: string },
+): Promise<Claim | undefined> => {
+  const key = `${entry.collection}:${entry.document}:${entry.fingerprint}`
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const row = await payload.create({
+        collection: LEDGER_SLUG,
+        data: { ...entry, key, startedAt: new Date().toISOString(), status: 'running' },
+        overrideAccess: true,
+      })
+      return {
+        finish: async (data) => {
+          await payload.update({ collection: LEDGER_SLUG, data: { ...data, finishedAt: new Date().toISOString(), status: 'done' }, id: row.id, overrideAccess: true })
+        },
+        id: row.id,
+        release: async () => {
+          await payload.delete({ collection: LEDGER_SLUG, id: row.id, overrideAccess: true }).catch(() => undefined)
+        },
+      }
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error
+      const { docs } = await payload.find({ collection: LEDGER_SLUG, limit: 1, overrideAccess: true, where: { key: { equals: key } } })
+      const held = docs[0] as { id: number | string; startedAt: string; status: string } | undefined
+      if (!held || held.status === 'done' || Date.now() - Date.parse(held.startedAt) < LEASE_MS) return undefined
+      // A claim abandoned by a crashed worker: take it over.
+      await payload.delete({ collection: LEDGER_SLUG, id: held.id, overrideAccess: true }).catch(() => undefined)
+    }
+  }
+  return undefined
+}
