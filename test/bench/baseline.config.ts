@@ -9,7 +9,10 @@ import { BUILT_IN_COLLECTIONS } from 'payload-image-assets'
 import { buildConfig, type CollectionConfig } from 'payload'
 import sharp from 'sharp'
 
-const collections: CollectionConfig[] = Object.entries(BUILT_IN_COLLECTIONS).map(([slug, { labels, preset }]) => ({
+/** With BENCH_HAND_SIZES=1: `imageSizes` for the plugin's variant widths (below the box), WebP, same quality and effort. */
+const withSizes = process.env.BENCH_HAND_SIZES === '1'
+
+const collections: CollectionConfig[] = Object.entries(BUILT_IN_COLLECTIONS).map(([slug, { labels, preset, variantWidths }]) => ({
   slug,
   access: { create: () => true, read: () => true },
   fields: [],
@@ -18,6 +21,11 @@ const collections: CollectionConfig[] = Object.entries(BUILT_IN_COLLECTIONS).map
     crop: false,
     focalPoint: false,
     formatOptions: { format: 'webp', options: { effort: 6, quality: preset.quality } },
+    imageSizes: withSizes
+      ? variantWidths
+          .filter((w) => w < preset.width)
+          .map((w) => ({ formatOptions: { format: 'webp' as const, options: { effort: 6, quality: preset.quality } }, name: `w${w}`, width: w, withoutEnlargement: true }))
+      : undefined,
     mimeTypes: ['image/jpeg', 'image/png', 'image/webp'],
     resizeOptions: { fit: 'inside', height: preset.height, width: preset.width, withoutEnlargement: true },
   },

@@ -5,6 +5,8 @@ export type Mode = 'floor' | 'payload-hand' | 'plugin-local' | 'plugin-rest'
 export type RunRequest = { collection: string; concurrency: number; id: number; indexes: number[]; saveTo?: string; type: 'run' }
 export type RunResult = { cpuMs: number; id: number; latencies: number[]; outputs: number[]; peakRss: number; type: 'result'; wallMs: number }
 export type Measure = { cpuMs: number; id: number; peakRss: number; type: 'measured' }
+export type ReoptimizeRequest = { count: number; id: number; type: 'reoptimize' }
+export type ReoptimizeReport = { cpuMs: number; id: number; images: number; setupMs: number; type: 'reoptimized'; wallMs: number }
 
 export const mimeTypeOf = (file: string): string =>
   ({ '.jpeg': 'image/jpeg', '.jpg': 'image/jpeg', '.png': 'image/png', '.webp': 'image/webp' })[path.extname(file).toLowerCase()] ??

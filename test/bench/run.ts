@@ -17,6 +17,7 @@ import sharp from 'sharp'
 import { runtimeEnv } from '../../scripts/runtime-env.mjs'
 import { ensureDatabase, freePort, S3RVER_CREDENTIALS, scratchPostgres, startS3rver } from '../../src/dev/services'
 import { ensureCorpus, GENERATED_24MP } from './corpus'
+import { runExtras } from './extras'
 import { ensurePrerequisites, sharedBenchFile } from './prerequisites'
 import { watchTreeRss } from './proc'
 import { ssimAgainstSource } from './quality'
@@ -161,15 +162,36 @@ const main = async () => {
       })
     }
 
-    log('starting the contestants')
-    workers.push(await startWorker(CONTESTANTS.floor, 'floor', corpus, await envFor('floor')))
-    workers.push(await startWorker(CONTESTANTS.pluginLocal, 'plugin-local', corpus, await envFor('plugin_local')))
-    workers.push(await startWorker(CONTESTANTS.pluginREST, 'plugin-rest', corpus, await envFor('plugin_rest')))
     // Payload by hand runs as Payload users run it: plain Node, glibc malloc, no tuning. The
     // allocator's share of any difference is shown on its own in the levers table.
     const handEnv = await envFor('payload_hand')
     delete handEnv.LD_PRELOAD
     delete handEnv.MALLOC_ARENA_MAX
+    const extras = () =>
+      runExtras({
+        benchFiles,
+        benchIdx,
+        corpus,
+        handEnv,
+        log,
+        pluginEnv: (name, extra) => envFor(name, extra),
+        runCell: (w, preset, indexes, c) => runCell(w as Worker, preset, corpus, indexes, inputs, c),
+        startWorker: async (name, mode, env) => {
+          const w = await startWorker(name, mode, corpus, env)
+          workers.push(w)
+          return w
+        },
+      })
+    if (process.env.BENCH_ONLY === 'extras') {
+      await extras()
+      log('results written to test/bench/results/operations.md')
+      return
+    }
+
+    log('starting the contestants')
+    workers.push(await startWorker(CONTESTANTS.floor, 'floor', corpus, await envFor('floor')))
+    workers.push(await startWorker(CONTESTANTS.pluginLocal, 'plugin-local', corpus, await envFor('plugin_local')))
+    workers.push(await startWorker(CONTESTANTS.pluginREST, 'plugin-rest', corpus, await envFor('plugin_rest')))
     workers.push(await startWorker(CONTESTANTS.payloadHand, 'payload-hand', corpus, handEnv))
 
     const results: Results = {}
@@ -260,6 +282,9 @@ const main = async () => {
 
     await writeReport({ big, corpus: benchFiles, levers, outputsDir, results, started, webpDecode })
     log('results written to test/bench/results/')
+    for (const w of workers.splice(0)) w.child.kill()
+    await extras()
+    log('variants and operations figures written to test/bench/results/operations.md')
   } finally {
     for (const w of workers) w.child.kill()
     for (const stop of stops.reverse()) await stop().catch(() => undefined)

@@ -1,18 +1,20 @@
 /**
  * One benchmark contestant in its own process, so that its CPU time and peak RSS are its own.
  * Modes: `floor` (raw sharp, the plugin's encoder and nothing else), `plugin-local` (the reference
- * app's Payload with the plugin, through `payload.create`), `payload-hand` (Payload's own upload
- * path configured by hand, through `payload.create`) and `plugin-rest` (the reference app served
- * over HTTP; the parent process is the client).
+ * app's collections with the plugin, through `payload.create`; BENCH_PLUGIN_OUTPUTS picks main-only
+ * or main + variants + placeholder, see plugin.config.ts), `payload-hand` (Payload's own upload
+ * path configured by hand, through `payload.create`; BENCH_HAND_SIZES=1 adds `imageSizes` for the
+ * same variant widths) and `plugin-rest` (the same app served over HTTP; the parent process is
+ * the client).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 
-import { BUILT_IN_COLLECTIONS, encodeWebP } from 'payload-image-assets'
+import { BUILT_IN_COLLECTIONS, encodeWebP, reoptimizeAll, runtimeOf } from 'payload-image-assets'
 import { getPayload, type Payload } from 'payload'
 
 import { serveAPI } from '../helpers/serve'
-import { type Measure, mimeTypeOf, type Mode, pool, type RunRequest, type RunResult } from './protocol'
+import { type Measure, mimeTypeOf, type Mode, pool, type ReoptimizeReport, type ReoptimizeRequest, type RunRequest, type RunResult } from './protocol'
 import { peakRss, resetPeakRss } from './proc'
 
 const mode = process.argv[2] as Mode
@@ -31,7 +33,7 @@ const main = async () => {
   const inputs = await Promise.all(files.map((f) => readFile(f)))
   let payload: Payload | undefined
   if (mode === 'plugin-local' || mode === 'plugin-rest') {
-    payload = await getPayload({ config: (await import('../../payload.config')).default })
+    payload = await getPayload({ config: (await import('./plugin.config')).default })
   } else if (mode === 'payload-hand') {
     payload = await getPayload({ config: (await import('./baseline.config')).default })
   }
@@ -50,7 +52,11 @@ const main = async () => {
   }
 
   let mark = { cpu: 0 }
-  process.on('message', async (message: RunRequest | { id: number; type: 'mark' | 'measure' }) => {
+  process.on('message', async (message: ReoptimizeRequest | RunRequest | { id: number; type: 'mark' | 'measure' }) => {
+    if (message.type === 'reoptimize') {
+      send(await reoptimizeBenchmark(payload!, message.count, message.id))
+      return
+    }
     if (message.type === 'mark') {
       resetPeakRss()
       mark = { cpu: cpuMs() }
@@ -104,6 +110,35 @@ const main = async () => {
     }
     send(result)
   })
+}
+
+/**
+ * `count` small images (320 x 240 JPEGs) stored in `media`, then the preset changed and every one
+ * re-optimized from its stored WebP by `reoptimizeAll`, the work `payload reoptimize-images` does.
+ */
+async function reoptimizeBenchmark(payload: Payload, count: number, id: number): Promise<ReoptimizeReport> {
+  const sharp = (await import('sharp')).default
+  const setupStart = performance.now()
+  await pool(count, 4, async (i) => {
+    // A distinct gradient per image, from raw pixels (the plugin blocks in-memory SVG in this process).
+    const pixels = Buffer.alloc(320 * 240 * 3)
+    for (let p = 0; p < 320 * 240; p++) {
+      const x = p % 320
+      const y = Math.floor(p / 320)
+      pixels[p * 3] = (x + i) % 256
+      pixels[p * 3 + 1] = (y * 2 + i * 3) % 256
+      pixels[p * 3 + 2] = (x ^ y ^ i) % 256
+    }
+    const data = await sharp(pixels, { raw: { channels: 3, height: 240, width: 320 } }).jpeg({ quality: 85 }).toBuffer()
+    await payload.create({ collection: 'media', data: {}, file: { data, mimetype: 'image/jpeg', name: `small-${i}.jpg`, size: data.length } })
+  })
+  const setupMs = performance.now() - setupStart
+  const live = runtimeOf(payload)
+  const runtime = { ...live, collections: live.collections.map((c) => (c.slug === 'media' ? { ...c, preset: { ...c.preset, height: 200, width: 200 } } : c)) }
+  const cpuStart = cpuMs()
+  const start = performance.now()
+  const { totals } = await reoptimizeAll({ collections: ['media'], payload, runtime })
+  return { cpuMs: cpuMs() - cpuStart, id, images: totals[0].done, setupMs, type: 'reoptimized', wallMs: performance.now() - start }
 }
 
 main().catch((error) => {
