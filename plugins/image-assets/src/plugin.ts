@@ -15,6 +15,17 @@ import { RUNTIME_KEY, type Runtime } from './ops/runtime.js'
 import { ORPHANS_SLUG, orphansCollection } from './storage/orphans.js'
 import { s3StoragePlugin } from './storage/s3.js'
 
+const commandScripts = (): Array<{ key: string; scriptPath: string }> => {
+  try {
+    return [
+      { key: 'reoptimize-images', scriptPath: fileURLToPath(new URL('./cli/reoptimize.js', import.meta.url)) },
+      { key: 'reconcile-images', scriptPath: fileURLToPath(new URL('./cli/reconcile.js', import.meta.url)) },
+    ]
+  } catch {
+    return []
+  }
+}
+
 /**
  * Adds the image upload collections (avatars, category-images, product-images, media, and any
  * custom ones) and wires them to one S3 bucket.
@@ -42,7 +53,9 @@ export const imageAssetsPlugin =
     const ours = resolved.collections.map((c) =>
       imageCollection(c, { delivery: deliveries.get(c.slug)!, limiter, remoteURLs: resolved.remoteURLs, store }),
     )
-    const script = (name: string) => fileURLToPath(new URL(`./cli/${name}.js`, import.meta.url))
+    // The commands exist where the config runs as plain Node (the `payload` bin); inside a bundle
+    // (Next) `import.meta.url` may not be a file URL, and no command is needed there.
+    const scripts = commandScripts()
     // Payload's multipart parser aborts oversize uploads with 413 before they are buffered; unless
     // the app set its own limit, make it the largest of the plugin's per-collection limits.
     const maxBytes = Math.max(...resolved.collections.map((c) => c.limits.maxBytes))
@@ -56,7 +69,7 @@ export const imageAssetsPlugin =
         },
       },
       // `payload reoptimize-images` and `payload reconcile-images`.
-      bin: [...(config.bin ?? []), { key: 'reoptimize-images', scriptPath: script('reoptimize') }, { key: 'reconcile-images', scriptPath: script('reconcile') }],
+      bin: [...(config.bin ?? []), ...scripts],
       collections: [...existing, ...ours, orphansCollection, ledgerCollection],
       custom: { ...config.custom, [RUNTIME_KEY]: runtime },
       // Re-optimization as a jobs-queue task: `payload reoptimize-images --queue` queues one per
