@@ -347,6 +347,8 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
       expect(JSON.stringify(body)).not.toMatch(/node_modules|at .*\.js:\d+/)
       expect(await rowCount(refusal.collection)).toBe(rowsBefore)
       expect(await app.listKeys()).toEqual(keysBefore)
+      // The server still answers.
+      expect((await fetch(`${app.baseURL}/api/${refusal.collection}?limit=1`)).status).toBe(200)
     })
   }
 
