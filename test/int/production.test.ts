@@ -166,7 +166,7 @@ describe('the admin UI in Chromium', () => {
       await screenshot(page, 'admin-product-image-uploaded')
       // The admin's thumbnail is the same URL the API gives: the object in the bucket, not the app.
       const thumbnails = await page.locator('img').evaluateAll((imgs) => imgs.map((img) => (img as HTMLImageElement).src))
-      expect(thumbnails).toContain(doc.url)
+      expect(thumbnails, JSON.stringify(thumbnails)).toContain(doc.url)
 
       // The list view shows each image's saving.
       await page.goto(`${origin}/admin/collections/product-images`)

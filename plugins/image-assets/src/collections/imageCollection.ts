@@ -102,6 +102,9 @@ export const imageCollection = (
     },
     labels: collection.labels,
     upload: {
+      // Keys change whenever the bytes do, so the admin needs no cache-busting query; one would
+      // also break presigned URLs (`signed` delivery), whose query is signed.
+      cacheTags: false,
       crop: false,
       filesRequiredOnCreate: false,
       focalPoint: false,
