@@ -3,7 +3,7 @@
  * kept original, else from the stored WebP), interrupted and rerun, on the jobs queue with two
  * workers at once, and reconcile finding planted orphans and missing objects.
  */
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
 
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
@@ -151,6 +151,16 @@ describe('reoptimize', () => {
   })
 })
 
+describe('reoptimize, settings moved back', () => {
+  it('a preset changed back to earlier settings re-processes again (the ledger records changes, not settings)', async () => {
+    const runtime = withPreset(runtimeOf(app.payload), 'product-images', 500)
+    const { totals } = await reoptimizeAll({ collections: ['product-images'], payload: app.payload, runtime })
+    expect(totals[0]).toMatchObject({ done: 6, skipped: 0, total: 6 })
+    expect((await docsOf('product-images')).every((d) => d.width === 500)).toBe(true)
+    await expectBucketMatchesDocuments('product-images')
+  })
+})
+
 describe('reconcile', () => {
   it('finds planted orphans and missing objects; --fix deletes the orphans past the grace period and reports the missing', async () => {
     const runtime = runtimeOf(app.payload)
@@ -211,6 +221,37 @@ describe('the commands', () => {
     expect(run.stdout).toContain('Done: 1 image(s) re-optimized.')
     const again = await payloadBin(['reoptimize-images', '--collection', 'avatars'])
     expect(again.stdout).toContain('avatars: 0 re-optimized, 0 skipped, 0 failed of 0')
+
+    // Ctrl-C: the command stops after the current image and says how to continue; a rerun finishes.
+    for (let i = 0; i < 24; i++) await upload('avatars', `crowd-${i}.jpg`, i % 5)
+    await app.sql("update avatars set fingerprint = 'older-preset'")
+    // The `payload` bin itself (npx would die of the SIGINT first, as npm does in a terminal).
+    const child = spawn(process.execPath, ['node_modules/payload/bin.js', 'reoptimize-images', '--collection', 'avatars'], {
+      detached: true,
+      env: { ...process.env, NODE_ENV: 'development' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => (stdout += chunk))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk
+        // Interrupt once the first images are done.
+        if (/avatars \[#+-+\] [1-9]/.test(stderr)) resolve()
+      })
+      void exited.then(() => resolve())
+    })
+    process.kill(-child.pid!, 'SIGINT')
+    expect(await exited).toBe(1)
+    expect(stderr).toContain('Stopping after the current image')
+    const interrupted = Number(/Interrupted after (\d+) image\(s\); run the command again to continue\./.exec(stdout)?.[1])
+    expect(interrupted).toBeGreaterThan(0)
+    expect(interrupted).toBeLessThan(25)
+    const rest = await payloadBin(['reoptimize-images', '--collection', 'avatars'])
+    expect(rest.stdout, `${stdout}\n---\n${stderr}\n---\n${rest.stdout}`).toContain(`avatars: ${25 - interrupted} re-optimized, 0 skipped, 0 failed of ${25 - interrupted}`)
+    await expectBucketMatchesDocuments('avatars')
 
     const check = await payloadBin(['reconcile-images'])
     expect(check.stdout).toMatch(/0 orphaned object\(s\) \(run with --fix to delete them\); 1 missing object\(s\)/)

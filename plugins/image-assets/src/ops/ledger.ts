@@ -1,9 +1,11 @@
 import { type CollectionConfig, type Payload, ValidationError } from 'payload'
 
 /**
- * The reoptimize ledger: one row per document and settings fingerprint. Creating the row is the
- * claim: its `key` is unique in the database, so when several workers reach the same document
- * only one of them processes it. A claim left `running` by a crashed worker expires.
+ * The reoptimize ledger: one row per change of a document's files, from the stored file it had to
+ * the settings fingerprint it gets. Creating the row is the claim: its `key` is unique in the
+ * database, so when several workers reach the same document in the same state only one of them
+ * processes it; a later change (the settings moved on, or back) is a new key. A claim left
+ * `running` by a crashed worker expires.
  */
 export const LEDGER_SLUG = 'image-asset-reoptimizations'
 
@@ -42,14 +44,15 @@ export type Claim = { id: number | string; release: () => Promise<void>; finish:
 /** Claims a document for one settings fingerprint; undefined when another worker holds it or did it. */
 export const claim = async (
   payload: Payload,
-  entry: { collection: string; document: string; fingerprint: string; worker: string },
+  entry: { collection: string; document: string; fingerprint: string; from: string; worker: string },
 ): Promise<Claim | undefined> => {
-  const key = `${entry.collection}:${entry.document}:${entry.fingerprint}`
+  const { from, ...fields } = entry
+  const key = `${entry.collection}:${entry.document}:${from}:${entry.fingerprint}`
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const row = await payload.create({
         collection: LEDGER_SLUG,
-        data: { ...entry, key, startedAt: new Date().toISOString(), status: 'running' },
+        data: { ...fields, key, startedAt: new Date().toISOString(), status: 'running' },
         overrideAccess: true,
       })
       return {

@@ -64,7 +64,7 @@ export const reoptimizeDocument = async (payload: Payload, runtime: Runtime, slu
   const doc = (await payload.findByID({ collection: slug, depth: 0, disableErrors: true, id, overrideAccess: true })) as null | StoredDoc
   if (!doc?.filename) return { status: 'gone' }
   if (doc.fingerprint === fingerprint) return { status: 'up-to-date' }
-  const held = await claim(payload, { collection: slug, document: String(id), fingerprint, worker })
+  const held = await claim(payload, { collection: slug, document: String(id), fingerprint, from: doc.filename, worker })
   if (!held) return { status: 'busy' }
   try {
     const fromOriginal = Boolean(doc.originalKey)
