@@ -101,7 +101,7 @@ export const imageAssetsPlugin =
         responseOnLimit: config.upload?.responseOnLimit ?? messages.requestTooLarge(config.upload?.limits?.fileSize ?? maxBytes),
       },
     }
-    const stored = await s3StoragePlugin(resolved, store)(withCollections)
+    const stored = await s3StoragePlugin(resolved, deliveries)(withCollections)
     // The storage adapter gives the collections their URL fields, admin thumbnails and (in proxy
     // mode) the file route; the plugin's own hooks write and delete the objects, so the adapter's
     // write and delete hooks are left out.

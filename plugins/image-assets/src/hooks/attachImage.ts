@@ -1,13 +1,13 @@
 import type { CollectionBeforeChangeHook, PayloadRequest } from 'payload'
 
-import { uploadErrors } from '../errors.js'
 import type { WorkLimiter } from '../image/limiter.js'
-import { assertAllowedName, processImage } from '../image/pipeline.js'
+import { assertAllowedName } from '../image/pipeline.js'
 import type { ResolvedCollection } from '../options.js'
 import type { Delivery } from '../storage/delivery.js'
 import { documentFiles } from '../storage/documentFiles.js'
 import type { StoredObject } from '../storage/objects.js'
 import { readUpload, takePending } from './pending.js'
+import { processWithinLimit } from './processUpload.js'
 
 const writes = new WeakMap<PayloadRequest, StoredObject[]>()
 
@@ -33,10 +33,7 @@ export const attachImageHook =
     let pending = takePending(req)
     if (!pending && req.file) {
       const file = req.file
-      const bytes = await readUpload(file)
-      const done = await limiter.run(() => processImage({ data: bytes, name: file.name }, collection))
-      if (!done) throw uploadErrors.busy(collection.slug, collection.label)
-      pending = { image: done.value, originalName: file.name, source: bytes }
+      pending = await processWithinLimit(req, { data: await readUpload(file), name: file.name }, collection, limiter)
     }
     req.file = undefined
     if (!pending) {

@@ -5,7 +5,7 @@ import type { WorkLimiter } from '../image/limiter.js'
 import { assertAllowedName, assertAllowedSize, processImage } from '../image/pipeline.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
 import { fetchRemoteImage, RemoteFetchError } from '../remote/fetch.js'
-import { discardUpload, readUpload, setPending } from './pending.js'
+import { discardUpload, type PendingImage, readUpload, setPending } from './pending.js'
 import { retryLater } from './retryAfter.js'
 
 /** A 1 x 1 PNG: what Payload's own upload step sees instead of fetching a URL. */
@@ -28,14 +28,26 @@ const fetchFromURL = async (url: string, collection: ResolvedCollection, remote:
   }
 }
 
-const runPipeline = async (req: PayloadRequest, upload: { data: Buffer; name: string }, collection: ResolvedCollection, limiter: WorkLimiter) => {
+/**
+ * Runs the pipeline within the plugin's bound on image work; a full queue is a 503 with
+ * `Retry-After`. What it returns is what `attachImage` records and stores.
+ */
+export const processWithinLimit = async (
+  req: PayloadRequest,
+  upload: { data: Buffer; name: string },
+  collection: ResolvedCollection,
+  limiter: WorkLimiter,
+): Promise<PendingImage> => {
   const done = await limiter.run(() => processImage(upload, collection))
   if (!done) {
     retryLater(req, 5)
     throw uploadErrors.busy(collection.slug, collection.label)
   }
-  setPending(req, { image: done.value, originalName: upload.name, source: upload.data })
+  return { image: done.value, originalName: upload.name, source: upload.data }
 }
+
+const runPipeline = async (req: PayloadRequest, upload: { data: Buffer; name: string }, collection: ResolvedCollection, limiter: WorkLimiter) =>
+  setPending(req, await processWithinLimit(req, upload, collection, limiter))
 
 /**
  * beforeOperation (create, update): runs the image pipeline before Payload sees the file.

@@ -109,6 +109,33 @@ export const reoptimizeDocument = async (payload: Payload, runtime: Runtime, slu
   }
 }
 
+/** The requested collections, or all of the plugin's. */
+const slugsOf = (runtime: Runtime, collections?: string[]): string[] =>
+  collections?.length ? collections : runtime.collections.map((c) => c.slug)
+
+/** The ids of a collection's stale documents, in id order, a page at a time (a cursor, so work done meanwhile does not shift pages). */
+async function* staleIds(payload: Payload, collection: ResolvedCollection, pageSize: number): AsyncGenerator<number | string> {
+  const where = staleWhere(collection)
+  let after: number | string | undefined
+  for (;;) {
+    const page = await payload.find({
+      collection: collection.slug,
+      depth: 0,
+      limit: pageSize,
+      overrideAccess: true,
+      pagination: false,
+      select: { id: true },
+      sort: 'id',
+      where: after === undefined ? where : { and: [where, { id: { greater_than: after } }] },
+    })
+    if (page.docs.length === 0) return
+    for (const { id } of page.docs) {
+      after = id
+      yield id
+    }
+  }
+}
+
 export type Progress = { bytesAfter: number; bytesBefore: number; collection: string; done: number; failed: number; skipped: number; total: number }
 
 /**
@@ -124,47 +151,30 @@ export const reoptimizeAll = async (args: {
   signal?: AbortSignal
 }): Promise<{ interrupted: boolean; totals: Progress[] }> => {
   const { payload, runtime } = args
-  const slugs = args.collections?.length ? args.collections : runtime.collections.map((c) => c.slug)
   const totals: Progress[] = []
-  for (const slug of slugs) {
+  for (const slug of slugsOf(runtime, args.collections)) {
     const { collection } = collectionRuntime(runtime, slug)
-    const where = staleWhere(collection)
-    const { totalDocs } = await payload.count({ collection: slug, overrideAccess: true, where })
+    const { totalDocs } = await payload.count({ collection: slug, overrideAccess: true, where: staleWhere(collection) })
     const progress: Progress = { bytesAfter: 0, bytesBefore: 0, collection: slug, done: 0, failed: 0, skipped: 0, total: totalDocs }
     totals.push(progress)
     args.onProgress?.({ ...progress })
-    let after: number | string | undefined
-    for (;;) {
+    if (args.signal?.aborted) return { interrupted: true, totals }
+    for await (const id of staleIds(payload, collection, 25)) {
       if (args.signal?.aborted) return { interrupted: true, totals }
-      const page = await payload.find({
-        collection: slug,
-        depth: 0,
-        limit: 25,
-        overrideAccess: true,
-        pagination: false,
-        select: { id: true },
-        sort: 'id',
-        where: after === undefined ? where : { and: [where, { id: { greater_than: after } }] },
-      })
-      if (page.docs.length === 0) break
-      for (const { id } of page.docs) {
-        if (args.signal?.aborted) return { interrupted: true, totals }
-        after = id
-        try {
-          const result = await reoptimizeDocument(payload, runtime, slug, id)
-          if (result.status === 'reoptimized') {
-            progress.done++
-            progress.bytesBefore += result.bytesBefore
-            progress.bytesAfter += result.bytesAfter
-          } else {
-            progress.skipped++
-          }
-        } catch (error) {
-          progress.failed++
-          payload.logger.error({ err: error, msg: `payload-image-assets: re-optimizing ${slug} ${id} failed` })
+      try {
+        const result = await reoptimizeDocument(payload, runtime, slug, id)
+        if (result.status === 'reoptimized') {
+          progress.done++
+          progress.bytesBefore += result.bytesBefore
+          progress.bytesAfter += result.bytesAfter
+        } else {
+          progress.skipped++
         }
-        args.onProgress?.({ ...progress })
+      } catch (error) {
+        progress.failed++
+        payload.logger.error({ err: error, msg: `payload-image-assets: re-optimizing ${slug} ${id} failed` })
       }
+      args.onProgress?.({ ...progress })
     }
   }
   return { interrupted: false, totals }
@@ -173,27 +183,10 @@ export const reoptimizeAll = async (args: {
 /** Queues one jobs-queue task per stale document; workers (`payload jobs:run`) share them. */
 export const queueReoptimize = async (payload: Payload, runtime: Runtime, collections?: string[]): Promise<number> => {
   let queued = 0
-  for (const slug of collections?.length ? collections : runtime.collections.map((c) => c.slug)) {
-    const { collection } = collectionRuntime(runtime, slug)
-    let after: number | string | undefined
-    for (;;) {
-      const where = staleWhere(collection)
-      const page = await payload.find({
-        collection: slug,
-        depth: 0,
-        limit: 500,
-        overrideAccess: true,
-        pagination: false,
-        select: { id: true },
-        sort: 'id',
-        where: after === undefined ? where : { and: [where, { id: { greater_than: after } }] },
-      })
-      if (page.docs.length === 0) break
-      for (const { id } of page.docs) {
-        after = id
-        await payload.jobs.queue({ input: { collection: slug, id: String(id) }, queue: REOPTIMIZE_QUEUE, task: REOPTIMIZE_TASK })
-        queued++
-      }
+  for (const slug of slugsOf(runtime, collections)) {
+    for await (const id of staleIds(payload, collectionRuntime(runtime, slug).collection, 500)) {
+      await payload.jobs.queue({ input: { collection: slug, id: String(id) }, queue: REOPTIMIZE_QUEUE, task: REOPTIMIZE_TASK })
+      queued++
     }
   }
   return queued

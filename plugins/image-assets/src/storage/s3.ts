@@ -2,8 +2,7 @@ import { s3Storage } from '@payloadcms/storage-s3'
 import type { Plugin } from 'payload'
 
 import type { ResolvedOptions } from '../options.js'
-import { deliveryFor } from './delivery.js'
-import type { ObjectStore } from './objects.js'
+import type { Delivery } from './delivery.js'
 
 /**
  * store: every plugin collection goes to one bucket through `@payloadcms/storage-s3`, under a
@@ -11,12 +10,12 @@ import type { ObjectStore } from './objects.js'
  * keeps the app from streaming media: documents carry the delivery URL (CDN, bucket, or presigned).
  * In `proxy` delivery Payload's file route streams the object, as it does by default.
  */
-export const s3StoragePlugin = (options: ResolvedOptions, store: ObjectStore): Plugin =>
+export const s3StoragePlugin = (options: ResolvedOptions, deliveries: ReadonlyMap<string, Delivery>): Plugin =>
   s3Storage({
     bucket: options.storage.bucket,
     collections: Object.fromEntries(
       options.collections.map((collection) => {
-        const delivery = deliveryFor(collection, options, store)
+        const delivery = deliveries.get(collection.slug)!
         if (delivery.mode === 'proxy') return [collection.slug, { prefix: collection.slug }]
         return [
           collection.slug,
