@@ -74,7 +74,7 @@ export interface Config {
     'category-images': CategoryImage;
     'product-images': ProductImage;
     media: Media;
-    'image-asset-orphans': ImageAssetOrphan;
+    'image-asset-cleanup': ImageAssetCleanup;
     'image-asset-reoptimizations': ImageAssetReoptimization;
     'payload-kv': PayloadKv;
     'payload-jobs': PayloadJob;
@@ -91,7 +91,7 @@ export interface Config {
     'category-images': CategoryImagesSelect<false> | CategoryImagesSelect<true>;
     'product-images': ProductImagesSelect<false> | ProductImagesSelect<true>;
     media: MediaSelect<false> | MediaSelect<true>;
-    'image-asset-orphans': ImageAssetOrphansSelect<false> | ImageAssetOrphansSelect<true>;
+    'image-asset-cleanup': ImageAssetCleanupSelect<false> | ImageAssetCleanupSelect<true>;
     'image-asset-reoptimizations': ImageAssetReoptimizationsSelect<false> | ImageAssetReoptimizationsSelect<true>;
     'payload-kv': PayloadKvSelect<false> | PayloadKvSelect<true>;
     'payload-jobs': PayloadJobsSelect<false> | PayloadJobsSelect<true>;
@@ -393,17 +393,31 @@ export interface Media {
   height?: number | null;
 }
 /**
- * Objects in the bucket that no document points at any more and that could not be deleted. The reconcile command deletes them.
+ * Objects in the bucket that no document references any more, waiting to be deleted by the app. A row with an error is retried by itself with a growing delay.
  *
  * This interface was referenced by `Config`'s JSON-Schema
- * via the `definition` "image-asset-orphans".
+ * via the `definition` "image-asset-cleanup".
  */
-export interface ImageAssetOrphan {
+export interface ImageAssetCleanup {
   id: number;
-  key: string;
   collection: string;
-  reason: 'delete-failed' | 'rollback-failed';
-  error?: string | null;
+  document?: string | null;
+  reason: 'upload' | 'replaced' | 'deleted';
+  keys:
+    | {
+        [k: string]: unknown;
+      }
+    | unknown[]
+    | string
+    | number
+    | boolean
+    | null;
+  transition?: string | null;
+  due: string;
+  attempts?: number | null;
+  leaseUntil?: string | null;
+  lastError?: string | null;
+  doneAt?: string | null;
   updatedAt: string;
   createdAt: string;
 }
@@ -574,8 +588,8 @@ export interface PayloadLockedDocument {
         value: number | Media;
       } | null)
     | ({
-        relationTo: 'image-asset-orphans';
-        value: number | ImageAssetOrphan;
+        relationTo: 'image-asset-cleanup';
+        value: number | ImageAssetCleanup;
       } | null)
     | ({
         relationTo: 'image-asset-reoptimizations';
@@ -797,13 +811,19 @@ export interface MediaSelect<T extends boolean = true> {
 }
 /**
  * This interface was referenced by `Config`'s JSON-Schema
- * via the `definition` "image-asset-orphans_select".
+ * via the `definition` "image-asset-cleanup_select".
  */
-export interface ImageAssetOrphansSelect<T extends boolean = true> {
-  key?: T;
+export interface ImageAssetCleanupSelect<T extends boolean = true> {
   collection?: T;
+  document?: T;
   reason?: T;
-  error?: T;
+  keys?: T;
+  transition?: T;
+  due?: T;
+  attempts?: T;
+  leaseUntil?: T;
+  lastError?: T;
+  doneAt?: T;
   updatedAt?: T;
   createdAt?: T;
 }

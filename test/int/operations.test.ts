@@ -9,7 +9,7 @@ import { promisify } from 'node:util'
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { reconcile, reoptimizeAll, type Runtime, runtimeOf } from 'payload-image-assets'
 import sharp from 'sharp'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 import { startTestApp, type TestApp } from '../helpers/app'
 import { gradientJPEG } from '../helpers/images'
@@ -26,11 +26,19 @@ const withPreset = (runtime: Runtime, slug: string, width: number, height = widt
 const docsOf = async (slug: string): Promise<Doc[]> =>
   (await app.payload.find({ collection: slug as 'media', depth: 0, limit: 100, sort: 'id' })).docs as unknown as Doc[]
 
-/** Every object under the collection's prefixes is one a document references, and every referenced one exists. */
+/**
+ * Every object under the collection's prefixes is one a document references, and every referenced
+ * one exists, once the app's own clean-up has run (it deletes replaced objects after the commit).
+ */
 const expectBucketMatchesDocuments = async (slug: string) => {
-  const referenced = (await docsOf(slug)).flatMap((d) => d.objectKeys).sort()
-  const stored = [...(await app.listKeys(`${slug}/`)), ...(await app.listKeys(`originals/${slug}/`))].sort()
-  expect(stored).toEqual(referenced)
+  await vi.waitFor(
+    async () => {
+      const referenced = (await docsOf(slug)).flatMap((d) => d.objectKeys).sort()
+      const stored = [...(await app.listKeys(`${slug}/`)), ...(await app.listKeys(`originals/${slug}/`))].sort()
+      expect(stored).toEqual(referenced)
+    },
+    { interval: 200, timeout: 30_000 },
+  )
 }
 
 const upload = async (slug: string, name: string, seed: number) => {
@@ -68,10 +76,10 @@ describe('reoptimize', () => {
       const main = await app.s3.send(new GetObjectCommand({ Bucket: app.bucket, Key: `product-images/${doc.filename}` }))
       expect((await sharp(Buffer.from(await main.Body!.transformToByteArray())).metadata()).width).toBe(800)
     }
+    await expectBucketMatchesDocuments('product-images')
     const oldKeys = before.flatMap((d) => d.objectKeys.filter((k) => !k.startsWith('originals/')))
     const stored = new Set(await app.listKeys('product-images/'))
     expect(oldKeys.filter((k) => stored.has(k))).toEqual([])
-    await expectBucketMatchesDocuments('product-images')
     const ledger = await app.sql<{ source: string; status: string }>("select status, source from image_asset_reoptimizations where collection = 'product-images'")
     expect(ledger).toHaveLength(6)
     expect(ledger.every((r) => r.status === 'done' && r.source === 'original')).toBe(true)
@@ -169,23 +177,29 @@ describe('reconcile', () => {
     const [victim] = await docsOf('category-images')
     const missingKey = victim.objectKeys.find((k) => !k.endsWith(victim.filename))!
     await app.s3.send(new DeleteObjectCommand({ Bucket: app.bucket, Key: missingKey }))
-    // A failed delete recorded earlier, for an object that is still there.
+    // An upload still in progress (its keys recorded for clean-up, not yet due), with an object written.
     const recordedKey = 'avatars/aaaaaaaaaaaaaaaa-22222222.webp'
     await app.s3.send(new PutObjectCommand({ Body: Buffer.from('stray'), Bucket: app.bucket, Key: recordedKey }))
-    await app.payload.create({ collection: 'image-asset-orphans', data: { collection: 'avatars', key: recordedKey, reason: 'delete-failed' }, overrideAccess: true })
+    const row = await app.payload.db.create({
+      collection: 'image-asset-cleanup',
+      data: { attempts: 0, collection: 'avatars', due: new Date(Date.now() + 3_600_000).toISOString(), keys: [recordedKey], reason: 'upload' },
+    })
 
     const report = await reconcile({ fix: false, graceMs: 0, payload: app.payload, runtime })
     expect(report.orphans.map((o) => o.key).sort()).toEqual([...planted, recordedKey].sort())
     expect(report.recorded).toEqual({ deleted: 0, remaining: 1 })
 
-    // With --fix and a grace period, young orphans stay (an upload may still be in progress); the
-    // recorded failed delete is a known orphan and goes at once.
+    // With --fix and a grace period, young orphans stay (an upload may still be in progress), and
+    // so does the recorded upload that is not due yet.
     const young = await reconcile({ fix: true, graceMs: 3_600_000, payload: app.payload, runtime })
-    expect(young.recorded).toEqual({ deleted: 1, remaining: 0 })
-    expect(young.orphans.map((o) => o.key).sort()).toEqual([...planted].sort())
+    expect(young.recorded).toEqual({ deleted: 0, remaining: 1 })
+    expect(young.orphans.map((o) => o.key).sort()).toEqual([...planted, recordedKey].sort())
     expect(young.orphans.every((o) => o.tooRecent && !o.deleted)).toBe(true)
-    expect(await app.listKeys('avatars/aaaa')).toEqual([])
     expect(report.orphans.every((o) => !o.deleted)).toBe(true)
+    // Once it is due (the upload never finished), the app's own clean-up deletes it: no command.
+    await app.payload.db.updateOne({ collection: 'image-asset-cleanup', data: { due: new Date(Date.now() - 1000).toISOString() }, id: row.id })
+    await vi.waitFor(async () => expect(await app.listKeys('avatars/aaaa')).toEqual([]), { interval: 200, timeout: 20_000 })
+    expect(await app.sql('select id from image_asset_cleanup where id = $1', [row.id])).toEqual([])
     expect(report.missing).toEqual([{ collection: 'category-images', id: victim.id, key: missingKey }])
 
     const fixed = await reconcile({ fix: true, graceMs: 0, payload: app.payload, runtime })

@@ -61,7 +61,7 @@ describe('object names and URLs', () => {
     expect(Array.from(displayFilename(`${'x'.repeat(300)}.png`))).toHaveLength(255)
   })
 
-  const storage = { bucket: 'media', forcePathStyle: false, region: 'eu-west-1' }
+  const storage = { bucket: 'media', forcePathStyle: false, region: 'eu-west-1', timeoutSeconds: 30 }
   const cases: Array<[string, Parameters<typeof mediaURL>[0], string]> = [
     ['a CDN base URL', { ...storage, endpoint: 'http://127.0.0.1:4569', mediaBaseURL: 'https://cdn.example.com/assets' }, 'https://cdn.example.com/assets/media/a%20b.webp'],
     ['a path-style endpoint', { ...storage, endpoint: 'http://127.0.0.1:4569', forcePathStyle: true }, 'http://127.0.0.1:4569/media/media/a%20b.webp'],

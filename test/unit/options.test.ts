@@ -51,6 +51,8 @@ describe('resolveOptions', () => {
     ['a negative byte limit', { limits: { maxBytes: -1 } }, 'Expected an integer between 1 and 2147483647 for limits.maxBytes but received -1'],
     ['a zero concurrency', { processing: { concurrency: 0 } }, 'Expected an integer between 1 and 1024 for processing.concurrency (IMAGE_PROCESSING_CONCURRENCY) but received 0'],
     ['a negative queue', { processing: { queueDepth: -1 } }, 'Expected an integer between 0 and 100000 for processing.queueDepth (IMAGE_PROCESSING_QUEUE_DEPTH) but received -1'],
+    ['a zero queue wait', { processing: { maxWaitSeconds: 0 } }, 'Expected an integer between 1 and 3600 for processing.maxWaitSeconds (IMAGE_PROCESSING_MAX_WAIT_SECONDS) but received 0'],
+    ['a negative clean-up interval', { cleanup: { intervalSeconds: -1 } }, 'Expected an integer between 0 and 3600 for cleanup.intervalSeconds (IMAGE_CLEANUP_INTERVAL_SECONDS) but received -1'],
     ['a zero timeout', { limits: { timeoutSeconds: 0 } }, 'Expected an integer between 1 and 3600 for limits.timeoutSeconds but received 0'],
     ['a fractional side limit', { limits: { maxSide: 10.5 } }, 'Expected an integer between 1 and 100000 for limits.maxSide but received 10.5'],
   ]
@@ -75,6 +77,7 @@ describe('resolveStorage', () => {
           S3_FORCE_PATH_STYLE: 'true',
           S3_REGION: 'eu-west-1',
           S3_SECRET_ACCESS_KEY: 'secret',
+          S3_TIMEOUT_SECONDS: '12',
         },
       ),
     ).toEqual({
@@ -84,6 +87,7 @@ describe('resolveStorage', () => {
       forcePathStyle: true,
       mediaBaseURL: 'https://cdn.example.com',
       region: 'eu-west-1',
+      timeoutSeconds: 12,
     })
   })
 
@@ -95,6 +99,7 @@ describe('resolveStorage', () => {
       forcePathStyle: false,
       mediaBaseURL: undefined,
       region: 'us-east-1',
+      timeoutSeconds: 30,
     })
   })
 
@@ -102,6 +107,7 @@ describe('resolveStorage', () => {
     ['a missing bucket', {}, 'Expected a bucket name for storage.bucket (or the S3_BUCKET environment variable) but received undefined'],
     ['a relative media URL', { MEDIA_BASE_URL: 'cdn.example.com', S3_BUCKET: 'b' }, 'Expected an absolute http(s) URL for storage.mediaBaseURL (MEDIA_BASE_URL) but received "cdn.example.com"'],
     ['a non-http endpoint', { S3_BUCKET: 'b', S3_ENDPOINT: 'ftp://host' }, 'Expected an absolute http(s) URL for storage.endpoint (S3_ENDPOINT) but received "ftp://host"'],
+    ['a zero store deadline', { S3_BUCKET: 'b', S3_TIMEOUT_SECONDS: '0' }, 'Expected an integer between 1 and 600 for storage.timeoutSeconds (S3_TIMEOUT_SECONDS) but received 0'],
     ['a key id without a secret', { S3_ACCESS_KEY_ID: 'id', S3_BUCKET: 'b' }, 'Expected both or neither of the access key id and secret for storage.secretAccessKey (S3_SECRET_ACCESS_KEY) but received "only one"'],
   ]
   for (const [what, environment, message] of invalid) {

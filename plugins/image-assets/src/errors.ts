@@ -22,12 +22,16 @@ export type ImageUploadErrorCode =
   | 'REMOTE_URL_DISABLED'
   | 'REMOTE_URL_FAILED'
   | 'REMOTE_URL_NOT_ALLOWED'
+  | 'PROCESSING_FAILED'
   | 'STORAGE_FAILED'
+  | 'UPLOAD_CONFLICT'
 
 export class ImageUploadError extends ValidationError {
   readonly code: ImageUploadErrorCode
+  /** For 503s: when to try again, sent as `Retry-After` (REST). */
+  readonly retryAfterSeconds?: number
 
-  constructor(args: { code: ImageUploadErrorCode; collection: string; message: string; status: number }) {
+  constructor(args: { code: ImageUploadErrorCode; collection: string; message: string; retryAfterSeconds?: number; status: number }) {
     super({ collection: args.collection, errors: [{ message: args.message, path: 'file' }] })
     // Keeps Payload's handling of validation errors (log level, admin UI field mapping) and
     // what API clients check (`errors[0].name === 'ValidationError'`); `code` tells them apart.
@@ -35,6 +39,7 @@ export class ImageUploadError extends ValidationError {
     this.code = args.code
     this.message = args.message
     this.status = args.status
+    this.retryAfterSeconds = args.retryAfterSeconds
   }
 }
 
@@ -98,6 +103,12 @@ export const messages = {
   imageUndecodable: (label: string): string =>
     `The image could not be decoded: it is truncated or corrupt. Upload a complete image to ${label}.`,
 
+  processingFailed: (label: string): string =>
+    `The image could not be processed because of a problem on the server, not with the file. Nothing was saved to ${label}; try again, and if it keeps happening tell the site's administrator.`,
+
+  uploadConflict: (label: string): string =>
+    `This image was changed by another request while yours was being processed, so yours was not saved to ${label}. Reload the document and try again.`,
+
   databaseDown: (): string => 'The database is unavailable, so nothing was saved. Try again in a moment.',
 
   databaseRefused: (): string =>
@@ -150,9 +161,13 @@ export const uploadErrors = {
       status: 400,
     }),
   busy: (collection: string, label: string) =>
-    new ImageUploadError({ code: 'BUSY', collection, message: messages.busy(label), status: 503 }),
+    new ImageUploadError({ code: 'BUSY', collection, message: messages.busy(label), retryAfterSeconds: 5, status: 503 }),
   storageFailed: (collection: string, label: string) =>
-    new ImageUploadError({ code: 'STORAGE_FAILED', collection, message: messages.storageFailed(label), status: 503 }),
+    new ImageUploadError({ code: 'STORAGE_FAILED', collection, message: messages.storageFailed(label), retryAfterSeconds: 10, status: 503 }),
+  processingFailed: (collection: string, label: string) =>
+    new ImageUploadError({ code: 'PROCESSING_FAILED', collection, message: messages.processingFailed(label), status: 500 }),
+  uploadConflict: (collection: string, label: string) =>
+    new ImageUploadError({ code: 'UPLOAD_CONFLICT', collection, message: messages.uploadConflict(label), status: 409 }),
   nameTooLong: (collection: string, label: string, allowed: readonly string[]) =>
     new ImageUploadError({ code: 'NAME_TOO_LONG', collection, message: messages.nameTooLong(label, allowed), status: 400 }),
   fileTooLarge: (collection: string, bytes: number, label: string, maxBytes: number) =>
@@ -186,7 +201,7 @@ export const uploadErrors = {
       status: 422,
     }),
   imageTimeout: (collection: string, label: string, seconds: number) =>
-    new ImageUploadError({ code: 'IMAGE_TIMEOUT', collection, message: messages.imageTimeout(label, seconds), status: 503 }),
+    new ImageUploadError({ code: 'IMAGE_TIMEOUT', collection, message: messages.imageTimeout(label, seconds), retryAfterSeconds: 30, status: 503 }),
   remoteURLDisabled: (collection: string, label: string, allowed: readonly string[]) =>
     new ImageUploadError({ code: 'REMOTE_URL_DISABLED', collection, message: messages.remoteURLDisabled(label, allowed), status: 400 }),
   remoteURLNotAllowed: (collection: string, reason: string, label: string) =>

@@ -81,6 +81,12 @@ export type StorageOptions = {
   region?: string
   /** @default process.env.S3_SECRET_ACCESS_KEY */
   secretAccessKey?: string
+  /**
+   * The most one upload's store step may take, every S3 call and retry included (each call also
+   * has its own connect and response deadlines); past it the upload gets HTTP 503.
+   * @default process.env.S3_TIMEOUT_SECONDS ?? 30
+   */
+  timeoutSeconds?: number
 }
 
 /**
@@ -164,9 +170,19 @@ export type ImageAssetsPluginOptions = {
   /**
    * Bounded work, shared by all the plugin's collections: images processed at once, and uploads
    * allowed to wait; beyond that an upload gets HTTP 503 at once.
-   * @default { concurrency: IMAGE_PROCESSING_CONCURRENCY ?? the number of CPUs, queueDepth: IMAGE_PROCESSING_QUEUE_DEPTH ?? 16 }
+   * An upload waits at most `maxWaitSeconds` for its turn, then gets HTTP 503 with `Retry-After`.
+   * @default { concurrency: IMAGE_PROCESSING_CONCURRENCY ?? the number of CPUs, queueDepth: IMAGE_PROCESSING_QUEUE_DEPTH ?? 16, maxWaitSeconds: IMAGE_PROCESSING_MAX_WAIT_SECONDS ?? 30 }
    */
-  processing?: { concurrency?: number; queueDepth?: number }
+  processing?: { concurrency?: number; maxWaitSeconds?: number; queueDepth?: number }
+  /**
+   * Clean-up after commit: objects that no document references any more (replaced, deleted, or
+   * written by an upload that did not finish) are recorded in the `image-asset-cleanup` collection
+   * in the same transaction and deleted by the app itself, every `intervalSeconds` and right after
+   * each request that recorded some. `0` switches the in-app runner off (another process, or
+   * `payload reconcile-images --fix`, must then do it).
+   * @default { intervalSeconds: IMAGE_CLEANUP_INTERVAL_SECONDS ?? 5 }
+   */
+  cleanup?: { intervalSeconds?: number }
   /** Header limits for every collection that does not set its own. @default see `ImageLimits` */
   limits?: ImageLimits
   /**
@@ -209,14 +225,16 @@ export type ResolvedStorage = {
   forcePathStyle: boolean
   mediaBaseURL?: string
   region: string
+  timeoutSeconds: number
 }
 
 export type ResolvedRemoteURLs = Required<RemoteURLOptions>
 
 export type ResolvedOptions = {
   blockDecoders: 'all' | 'memory' | false
+  cleanup: { intervalSeconds: number }
   collections: ResolvedCollection[]
-  processing: { concurrency: number; queueDepth: number }
+  processing: { concurrency: number; maxWaitSeconds: number; queueDepth: number }
   remoteURLs: false | ResolvedRemoteURLs
   signedURLs: Required<SignedURLOptions>
   storage: ResolvedStorage
@@ -385,6 +403,7 @@ export const resolveStorage = (input: StorageOptions = {}, env: Env = process.en
       optionalString('storage.mediaBaseURL', input.mediaBaseURL ?? env.MEDIA_BASE_URL),
     ),
     region: optionalString('storage.region', input.region ?? env.S3_REGION) ?? 'us-east-1',
+    timeoutSeconds: integer('storage.timeoutSeconds (S3_TIMEOUT_SECONDS)', input.timeoutSeconds ?? envInteger(env.S3_TIMEOUT_SECONDS) ?? 30, 1, 600),
   }
 }
 
@@ -428,8 +447,18 @@ export const resolveOptions = (options: ImageAssetsPluginOptions = {}, env: Env 
     0,
     expiresInSeconds - 1,
   )
+  const cleanup = options.cleanup ?? {}
+  if (typeof cleanup !== 'object' || cleanup === null) fail('cleanup', 'an object', cleanup)
   return {
     blockDecoders,
+    cleanup: {
+      intervalSeconds: integer(
+        'cleanup.intervalSeconds (IMAGE_CLEANUP_INTERVAL_SECONDS)',
+        cleanup.intervalSeconds ?? envInteger(env.IMAGE_CLEANUP_INTERVAL_SECONDS) ?? 5,
+        0,
+        3600,
+      ),
+    },
     collections,
     processing: {
       concurrency: integer(
@@ -437,6 +466,12 @@ export const resolveOptions = (options: ImageAssetsPluginOptions = {}, env: Env 
         processing.concurrency ?? envInteger(env.IMAGE_PROCESSING_CONCURRENCY) ?? availableParallelism(),
         1,
         1024,
+      ),
+      maxWaitSeconds: integer(
+        'processing.maxWaitSeconds (IMAGE_PROCESSING_MAX_WAIT_SECONDS)',
+        processing.maxWaitSeconds ?? envInteger(env.IMAGE_PROCESSING_MAX_WAIT_SECONDS) ?? 30,
+        1,
+        3600,
       ),
       queueDepth: integer(
         'processing.queueDepth (IMAGE_PROCESSING_QUEUE_DEPTH)',

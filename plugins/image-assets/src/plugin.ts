@@ -12,7 +12,7 @@ import { ObjectStore } from './storage/objects.js'
 import { LEDGER_SLUG, ledgerCollection } from './ops/ledger.js'
 import { REOPTIMIZE_TASK, reoptimizeDocument } from './ops/reoptimize.js'
 import { RUNTIME_KEY, type Runtime } from './ops/runtime.js'
-import { ORPHANS_SLUG, orphansCollection } from './storage/orphans.js'
+import { CLEANUP_SLUG, cleanupCollection, startCleanup } from './storage/cleanup.js'
 import { s3StoragePlugin } from './storage/s3.js'
 
 const commandScripts = (): Array<{ key: string; scriptPath: string }> => {
@@ -38,7 +38,7 @@ export const imageAssetsPlugin =
   async (config: Config): Promise<Config> => {
     const resolved = resolveOptions(options)
     const existing = config.collections ?? []
-    for (const slug of [...resolved.collections.map((c) => c.slug), ORPHANS_SLUG, LEDGER_SLUG]) {
+    for (const slug of [...resolved.collections.map((c) => c.slug), CLEANUP_SLUG, LEDGER_SLUG]) {
       if (existing.some((c) => c.slug === slug)) {
         throw new ImageAssetsConfigError(
           `the collection "${slug}" already exists in the config. Rename yours, or switch the plugin's off with collections: { "${slug}": false }.`,
@@ -46,7 +46,7 @@ export const imageAssetsPlugin =
       }
     }
     blockDecoders(resolved.blockDecoders)
-    const limiter = new WorkLimiter(resolved.processing.concurrency, resolved.processing.queueDepth)
+    const limiter = new WorkLimiter(resolved.processing.concurrency, resolved.processing.queueDepth, resolved.processing.maxWaitSeconds * 1000)
     const store = new ObjectStore(resolved.storage)
     const deliveries = new Map(resolved.collections.map((c) => [c.slug, deliveryFor(c, resolved, store)]))
     const runtime: Runtime = { collections: resolved.collections, deliveries, limiter, store }
@@ -70,8 +70,13 @@ export const imageAssetsPlugin =
       },
       // `payload reoptimize-images` and `payload reconcile-images`.
       bin: [...(config.bin ?? []), ...scripts],
-      collections: [...existing, ...ours, orphansCollection, ledgerCollection],
+      collections: [...existing, ...ours, cleanupCollection, ledgerCollection],
       custom: { ...config.custom, [RUNTIME_KEY]: runtime },
+      // Clean-up after commit runs in every process that boots Payload (the app, workers, commands).
+      onInit: async (payload) => {
+        startCleanup(payload, store, resolved.cleanup.intervalSeconds * 1000)
+        await config.onInit?.(payload)
+      },
       // Re-optimization as a jobs-queue task: `payload reoptimize-images --queue` queues one per
       // stale image, and any number of `payload jobs:run --queue image-assets` workers share them.
       jobs: {

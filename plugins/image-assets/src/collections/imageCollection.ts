@@ -1,10 +1,9 @@
 import type { Access, CollectionConfig, FieldHook } from 'payload'
 
 import { describeSaving } from '../admin/savings.js'
-import { attachImageHook } from '../hooks/attachImage.js'
-import { databaseDownHook } from '../hooks/databaseDown.js'
-import { processUploadHook } from '../hooks/processUpload.js'
-import { removeImageHook, storeImageHook } from '../hooks/storeImage.js'
+import { databaseDownHook } from '../upload/databaseDown.js'
+import { uploadEndpoints } from '../upload/endpoints.js'
+import { nudgeCleanupHook, prepareInOperationHook, recordDeletionHook, recordImageHook } from '../upload/record.js'
 import { FORMAT_NAMES, formatsFor } from '../image/formats.js'
 import type { WorkLimiter } from '../image/limiter.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
@@ -31,7 +30,7 @@ export const imageCollection = (
   collection: ResolvedCollection,
   services: { delivery: Delivery; limiter: WorkLimiter; remoteURLs: false | ResolvedRemoteURLs; store: ObjectStore },
 ): CollectionConfig => {
-  const { delivery, limiter, remoteURLs, store } = services
+  const { delivery } = services
   const formats = formatsFor(collection.allowedExtensions)
   const { height, quality, width } = collection.preset
   const variantsAfterRead: FieldHook = async ({ data }) => (data ? withURLs(data.variants, data, collection.slug, delivery) : [])
@@ -93,12 +92,15 @@ export const imageCollection = (
       },
       ...collection.fields,
     ],
+    // The upload path for REST: authorize, prepare (no transaction), record, clean up. Listed
+    // before Payload's own endpoints, so they answer `POST /`, `PATCH /:id` and `DELETE /:id`.
+    endpoints: uploadEndpoints(collection, services),
     hooks: {
-      afterChange: [storeImageHook(collection, store)],
-      afterDelete: [removeImageHook(collection, store)],
+      afterDelete: [recordDeletionHook(collection)],
       afterError: [databaseDownHook],
-      beforeChange: [attachImageHook(collection, limiter, delivery)],
-      beforeOperation: [processUploadHook(collection, limiter, remoteURLs)],
+      afterOperation: [nudgeCleanupHook],
+      beforeChange: [recordImageHook(collection)],
+      beforeOperation: [prepareInOperationHook(collection, services)],
     },
     labels: collection.labels,
     upload: {

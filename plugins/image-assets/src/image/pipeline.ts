@@ -3,7 +3,7 @@ import type { ResolvedCollection } from '../options.js'
 import { FORMAT_NAMES, formatsFor, type InputFormat } from './formats.js'
 import { extensionOf, isAllowedExtension } from './guard.js'
 import { readHeader, sniffFormat } from './inspect.js'
-import { encodeImageSet, type EncodedImage } from './transform.js'
+import { DeadlineExceeded, DecodeFailed, encodeImageSet, type EncodedImage } from './transform.js'
 import { PLACEHOLDER_WIDTH } from '../presets.js'
 
 /** What an upload became: the main WebP, its variants, a placeholder, and what the original was. */
@@ -16,6 +16,14 @@ export type ProcessedImage = {
   placeholder: string
   variants: EncodedImage[]
   width: number
+}
+
+/** Encoding failed for a reason other than the file (out of memory, a bug): logged with its cause, answered 500. */
+export class ImageProcessingFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`processing the image failed: ${cause instanceof Error ? cause.message : String(cause)}`)
+    this.name = 'ImageProcessingFailed'
+  }
 }
 
 /** guard: refuses a name whose extension is not allowed. Cheap; runs before any byte is read. */
@@ -44,6 +52,8 @@ export const assertAllowedSize = (bytes: number, collection: ResolvedCollection)
 export const processImage = async (
   upload: { data: Buffer; name: string },
   collection: ResolvedCollection,
+  /** One deadline for the whole image (epoch ms); by default `timeoutSeconds` from now. */
+  deadline = Date.now() + collection.limits.timeoutSeconds * 1000,
 ): Promise<ProcessedImage> => {
   assertAllowedName(upload.name, collection)
   assertAllowedSize(upload.data.length, collection)
@@ -82,7 +92,7 @@ export const processImage = async (
       format,
       maxPixels,
       placeholderWidth: collection.placeholder ? PLACEHOLDER_WIDTH : 0,
-      timeoutSeconds,
+      deadline,
       variantWidths: collection.variantWidths,
     })
     return {
@@ -94,9 +104,9 @@ export const processImage = async (
       variants,
     }
   } catch (error) {
-    if (error instanceof Error && error.message.startsWith('timeout')) {
-      throw uploadErrors.imageTimeout(collection.slug, collection.label, timeoutSeconds)
-    }
-    throw uploadErrors.imageUndecodable(collection.slug, collection.label)
+    // Only a failed decode is the file's fault; anything else (out of memory, a bug) is the server's.
+    if (error instanceof DeadlineExceeded) throw uploadErrors.imageTimeout(collection.slug, collection.label, timeoutSeconds)
+    if (error instanceof DecodeFailed) throw uploadErrors.imageUndecodable(collection.slug, collection.label)
+    throw new ImageProcessingFailed(error)
   }
 }

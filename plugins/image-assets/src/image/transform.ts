@@ -28,9 +28,47 @@ export type TransformOptions = {
   maxPixels?: number | false
   /** Placeholder width in pixels; 0 for none. */
   placeholderWidth?: number
+  /** One deadline for the whole set (epoch ms); every encode counts against it. Takes precedence over `timeoutSeconds`. */
+  deadline?: number
+  /** The whole set's time limit in seconds, from the start of the call (0: none). */
   timeoutSeconds?: number
   /** Widths of the smaller variants; widths at or above the main image's are dropped. */
   variantWidths?: readonly number[]
+}
+
+/** The image's deadline ran out (recognised by type, not by message text). */
+export class DeadlineExceeded extends Error {
+  constructor() {
+    super('the image deadline ran out')
+    this.name = 'DeadlineExceeded'
+  }
+}
+
+/** libvips could not decode the input: the one failure that is the upload's fault (422). */
+export class DecodeFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`decoding failed: ${cause instanceof Error ? cause.message : String(cause)}`)
+    this.name = 'DecodeFailed'
+  }
+}
+
+/** Seconds left before `deadline` for sharp's own timeout (at least 1), or 0 for no deadline; throws once it has passed. */
+const secondsLeft = (deadline: number | undefined): number => {
+  if (deadline === undefined) return 0
+  const left = deadline - Date.now()
+  if (left <= 0) throw new DeadlineExceeded()
+  return Math.max(1, Math.ceil(left / 1000))
+}
+
+/** Runs one sharp call; a failure after the deadline is the deadline's, whatever sharp said. */
+const withinDeadline = async <T>(deadline: number | undefined, work: (seconds: number) => Promise<T>): Promise<T> => {
+  const seconds = secondsLeft(deadline)
+  try {
+    return await work(seconds)
+  } catch (error) {
+    if (deadline !== undefined && Date.now() >= deadline - 250) throw new DeadlineExceeded()
+    throw error
+  }
 }
 
 type Pixels = { channels: 1 | 2 | 3 | 4; data: Buffer; height: number; width: number }
@@ -43,23 +81,30 @@ type Pixels = { channels: 1 | 2 | 3 | 4; data: Buffer; height: number; width: nu
  * for WebP: libwebp's scaled decode aliases fine detail, which costs quality and, at the same
  * WebP quality, up to twice the bytes (pixel art in the benchmark corpus).
  */
-const decode = async (input: Buffer, preset: ImagePreset, format: InputFormat | undefined, maxPixels: number | false, timeoutSeconds: number): Promise<Pixels> => {
-  // `pages: 1`: only the first frame is ever decoded (animated input is refused or flattened to it).
-  const { data, info } = await sharp(input, { limitInputPixels: maxPixels, pages: 1, sequentialRead: true })
-    .autoOrient()
-    .resize({ fastShrinkOnLoad: format !== 'webp', fit: 'inside', height: preset.height, width: preset.width, withoutEnlargement: true })
-    .toColourspace('srgb')
-    .raw({ depth: 'uchar' })
-    .timeout({ seconds: timeoutSeconds })
-    .toBuffer({ resolveWithObject: true })
-  return { channels: info.channels, data, height: info.height, width: info.width }
+const decode = async (input: Buffer, preset: ImagePreset, format: InputFormat | undefined, maxPixels: number | false, deadline: number | undefined): Promise<Pixels> => {
+  try {
+    // `pages: 1`: only the first frame is ever decoded (animated input is refused or flattened to it).
+    const { data, info } = await withinDeadline(deadline, (seconds) =>
+      sharp(input, { limitInputPixels: maxPixels, pages: 1, sequentialRead: true })
+        .autoOrient()
+        .resize({ fastShrinkOnLoad: format !== 'webp', fit: 'inside', height: preset.height, width: preset.width, withoutEnlargement: true })
+        .toColourspace('srgb')
+        .raw({ depth: 'uchar' })
+        .timeout({ seconds })
+        .toBuffer({ resolveWithObject: true }),
+    )
+    return { channels: info.channels, data, height: info.height, width: info.width }
+  } catch (error) {
+    if (error instanceof DeadlineExceeded) throw error
+    throw new DecodeFailed(error)
+  }
 }
 
 const fromPixels = (pixels: Pixels) =>
   sharp(pixels.data, { raw: { channels: pixels.channels, height: pixels.height, width: pixels.width } })
 
-const webp = async (image: Sharp, quality: number, effort: number, timeoutSeconds: number): Promise<EncodedImage> => {
-  const { data, info } = await image.webp({ effort, quality }).timeout({ seconds: timeoutSeconds }).toBuffer({ resolveWithObject: true })
+const encode = async (image: Sharp, deadline: number | undefined): Promise<EncodedImage> => {
+  const { data, info } = await withinDeadline(deadline, (seconds) => image.timeout({ seconds }).toBuffer({ resolveWithObject: true }))
   return { data, height: info.height, width: info.width }
 }
 
@@ -73,26 +118,27 @@ export const variantWidthsFor = (width: number, wanted: readonly number[]): numb
  */
 export const encodeImageSet = async (input: Buffer, preset: ImagePreset, options: TransformOptions): Promise<EncodedSet> => {
   const { effort, maxPixels = false, placeholderWidth = 0, timeoutSeconds = 0, variantWidths = [] } = options
-  const pixels = await decode(input, preset, options.format ?? sniffFormat(input), maxPixels, timeoutSeconds)
-  const main = await webp(fromPixels(pixels), preset.quality, effort, timeoutSeconds)
+  const deadline = options.deadline ?? (timeoutSeconds > 0 ? Date.now() + timeoutSeconds * 1000 : undefined)
+  const pixels = await decode(input, preset, options.format ?? sniffFormat(input), maxPixels, deadline)
+  const webp = (image: Sharp) => encode(image.webp({ effort, quality: preset.quality }), deadline)
+  const main = await webp(fromPixels(pixels))
   const variants: EncodedImage[] = []
   for (const width of variantWidthsFor(pixels.width, variantWidths)) {
-    variants.push(await webp(fromPixels(pixels).resize({ width }), preset.quality, effort, timeoutSeconds))
+    variants.push(await webp(fromPixels(pixels).resize({ width })))
   }
   let placeholder = ''
   if (placeholderWidth > 0) {
-    const tiny = await fromPixels(pixels)
-      .resize({ fit: 'inside', height: placeholderWidth, width: placeholderWidth })
-      .webp({ effort: 4, quality: 40 })
-      .toBuffer()
-    placeholder = `data:image/webp;base64,${tiny.toString('base64')}`
+    const tiny = await encode(
+      fromPixels(pixels).resize({ fit: 'inside', height: placeholderWidth, width: placeholderWidth }).webp({ effort: 4, quality: 40 }),
+      deadline,
+    )
+    placeholder = `data:image/webp;base64,${tiny.data.toString('base64')}`
   }
   const avif: EncodedImage[] = []
   if (options.avif) {
     for (const width of [...variants.map((v) => v.width), main.width]) {
       const image = width === pixels.width ? fromPixels(pixels) : fromPixels(pixels).resize({ width })
-      const { data, info } = await image.avif({ effort: 4, quality: avifQuality(preset.quality) }).timeout({ seconds: timeoutSeconds }).toBuffer({ resolveWithObject: true })
-      avif.push({ data, height: info.height, width: info.width })
+      avif.push(await encode(image.avif({ effort: 4, quality: avifQuality(preset.quality) }), deadline))
     }
   }
   return { avif, main, placeholder, variants }

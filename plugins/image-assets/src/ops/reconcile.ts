@@ -3,7 +3,7 @@ import type { Payload } from 'payload'
 
 import { ORIGINALS_PREFIX } from '../storage/documentFiles.js'
 import { documentKeys } from '../storage/documentKeys.js'
-import { ORPHANS_SLUG } from '../storage/orphans.js'
+import { CLEANUP_SLUG, CleanupRunner } from '../storage/cleanup.js'
 import type { Runtime } from './runtime.js'
 
 export type ReconcileReport = {
@@ -11,7 +11,7 @@ export type ReconcileReport = {
   orphans: Array<{ deleted: boolean; key: string; lastModified?: string; tooRecent: boolean }>
   /** Objects a document references that are not in the bucket. */
   missing: Array<{ collection: string; id: number | string; key: string }>
-  /** Failed deletes recorded earlier: how many were done now, and how many remain. */
+  /** Objects recorded for clean-up: how many were deleted now, and how many rows still wait. */
   recorded: { deleted: number; remaining: number }
   scannedDocuments: number
   scannedObjects: number
@@ -52,23 +52,10 @@ export const reconcile = async (args: { fix?: boolean; graceMs?: number; onProgr
   const slugs = runtime.collections.map((c) => c.slug)
   for (const slug of slugs) await backfillObjectKeys(payload, slug)
 
-  // Failed deletes recorded by uploads, replacements and deletions: known orphans, no grace period.
-  for (;;) {
-    const { docs } = await payload.find({ collection: ORPHANS_SLUG, depth: 0, limit: 200, overrideAccess: true, page: 1 })
-    if (!fix || docs.length === 0) {
-      report.recorded.remaining = (await payload.count({ collection: ORPHANS_SLUG, overrideAccess: true })).totalDocs
-      break
-    }
-    const failed = new Set((await runtime.store.deleteAll(docs.map((d) => String(d.key)))).map((f) => f.key))
-    const done = docs.filter((d) => !failed.has(String(d.key)))
-    for (const d of done) await payload.delete({ collection: ORPHANS_SLUG, id: d.id, overrideAccess: true })
-    report.recorded.deleted += done.length
-    if (done.length < docs.length) {
-      report.recorded.remaining = (await payload.count({ collection: ORPHANS_SLUG, overrideAccess: true })).totalDocs
-      break
-    }
-  }
-
+  // Objects recorded for clean-up (replaced, deleted, unfinished uploads): the app deletes them by
+  // itself; with `fix`, whatever is due is settled now too.
+  if (fix) report.recorded.deleted = (await new CleanupRunner(payload, runtime.store, 0).runOnce()).deleted
+  report.recorded.remaining = (await payload.count({ collection: CLEANUP_SLUG, overrideAccess: true, where: { doneAt: { exists: false } } })).totalDocs
 
   for (const slug of slugs) {
     for (const prefix of [`${slug}/`, `${ORIGINALS_PREFIX}/${slug}/`]) {

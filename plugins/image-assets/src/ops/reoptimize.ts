@@ -1,15 +1,14 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3'
 import type { Payload, Where } from 'payload'
 
 import { settingsFingerprint } from '../image/fingerprint.js'
 import { FORMAT_BY_EXTENSION, type InputFormat } from '../image/formats.js'
 import { sniffFormat } from '../image/inspect.js'
-import { processImage } from '../image/pipeline.js'
+import { ImageUploadError } from '../errors.js'
 import type { ResolvedCollection } from '../options.js'
-import { documentFiles } from '../storage/documentFiles.js'
-import { documentKeys } from '../storage/documentKeys.js'
+import { abandonUpload, isWriteConflict, nudgeCleanup } from '../storage/cleanup.js'
 import { objectKey } from '../storage/keys.js'
-import { recordOrphans } from '../storage/orphans.js'
+import { prepareUpload } from '../upload/prepare.js'
+import { sessionContext, type UploadSession } from '../upload/session.js'
 import { claim } from './ledger.js'
 import { collectionRuntime, type Runtime } from './runtime.js'
 
@@ -31,7 +30,7 @@ type StoredDoc = {
 
 export type ReoptimizeResult =
   | { bytesAfter: number; bytesBefore: number; source: 'original' | 'stored-webp'; status: 'reoptimized' }
-  | { status: 'busy' | 'gone' | 'up-to-date' }
+  | { status: 'busy' | 'gone' | 'superseded' | 'up-to-date' }
 
 const EXTENSIONS: Record<InputFormat, string> = { jpeg: '.jpg', png: '.png', webp: '.webp' }
 
@@ -47,16 +46,13 @@ export const staleWhere = (collection: ResolvedCollection): Where => ({
   ],
 })
 
-const readObject = async (runtime: Runtime, key: string): Promise<Buffer> => {
-  const object = await runtime.store.client.send(new GetObjectCommand({ Bucket: runtime.store.storage.bucket, Key: key }))
-  return Buffer.from(await object.Body!.transformToByteArray())
-}
-
 /**
- * Re-processes one document with its collection's current settings, safely: the new objects are
- * written first, then the document is pointed at them, then the old objects are deleted (deletes
- * that fail are recorded). The source is the kept original, else the stored WebP. A ledger row
- * claims the document, so two workers never process it twice.
+ * Re-processes one document with its collection's current settings, through the upload path:
+ * the same work limit and deadline, new objects stored before the document changes, and a
+ * conditional write through Payload's update operation (hooks and `updatedAt` as for any update):
+ * when an editor replaced the file meanwhile, the editor's image stays and the re-optimized set
+ * goes to the clean-up (`superseded`). The source is the kept original, else the stored WebP. A
+ * ledger row claims the document, so two workers never process it twice.
  */
 export const reoptimizeDocument = async (payload: Payload, runtime: Runtime, slug: string, id: number | string, worker = `pid-${process.pid}`): Promise<ReoptimizeResult> => {
   const { collection, delivery } = collectionRuntime(runtime, slug)
@@ -66,41 +62,46 @@ export const reoptimizeDocument = async (payload: Payload, runtime: Runtime, slu
   if (doc.fingerprint === fingerprint) return { status: 'up-to-date' }
   const held = await claim(payload, { collection: slug, document: String(id), fingerprint, from: doc.filename, worker })
   if (!held) return { status: 'busy' }
+  let session: UploadSession | undefined
   try {
     const fromOriginal = Boolean(doc.originalKey)
-    const source = await readObject(runtime, doc.originalKey ?? objectKey(doc.prefix || slug, doc.filename))
+    const source = await runtime.store.get(doc.originalKey ?? objectKey(doc.prefix || slug, doc.filename))
     if (!fromOriginal) payload.logger.warn(`payload-image-assets: ${slug} ${id} has no kept original; re-processing its stored WebP`)
     const format = sniffFormat(source) ?? 'webp'
     const base = (doc.originalFilename ?? doc.filename).replace(/\.[^.]*$/, '') || 'image'
     // The stored file was accepted once; the collection's extension list may have changed since.
-    const image = await processImage({ data: source, name: `${base}${EXTENSIONS[format]}` }, { ...collection, allowedExtensions: Object.keys(FORMAT_BY_EXTENSION) })
-    const files = documentFiles({
-      collection,
-      delivery,
-      image,
-      keptOriginal: doc.originalKey ?? undefined,
-      originalName: doc.originalFilename ?? doc.filename,
-    })
     // What the upload was stays as recorded (a stored WebP is not the original).
-    const data: Record<string, unknown> = {
-      ...files.data,
-      originalFilename: doc.originalFilename ?? files.data.originalFilename,
-      originalFilesize: doc.originalFilesize ?? files.data.originalFilesize,
-      originalHeight: doc.originalHeight ?? files.data.originalHeight,
-      originalWidth: doc.originalWidth ?? files.data.originalWidth,
-    }
-    await runtime.store.putAll(files.objects)
+    const keep = Object.fromEntries(
+      (['originalFilename', 'originalFilesize', 'originalHeight', 'originalWidth'] as const).filter((k) => doc[k] != null).map((k) => [k, doc[k]]),
+    )
     try {
-      await payload.db.updateOne({ collection: slug, data, id, returning: false })
+      session = await prepareUpload(
+        payload,
+        { ...collection, allowedExtensions: Object.keys(FORMAT_BY_EXTENSION) },
+        { delivery, limiter: runtime.limiter, store: runtime.store },
+        { data: source, name: `${base}${EXTENSIONS[format]}` },
+        { expectFilename: doc.filename, keep, keptOriginal: doc.originalKey ?? undefined, trustedName: true },
+      )
     } catch (error) {
-      const failed = await runtime.store.deleteAll(files.objects.map((o) => o.key))
-      if (failed.length > 0) await recordOrphans(payload, slug, 'rollback-failed', failed)
+      if (error instanceof ImageUploadError && error.code === 'BUSY') {
+        await held.release()
+        return { status: 'busy' }
+      }
       throw error
     }
-    const current = new Set(data.objectKeys as string[])
-    const failed = await runtime.store.deleteAll(documentKeys(doc, slug).filter((key) => !current.has(key)))
-    if (failed.length > 0) await recordOrphans(payload, slug, 'delete-failed', failed)
-    const result = { bytesAfter: storedBytes(data as Partial<StoredDoc>), bytesBefore: storedBytes(doc), source: fromOriginal ? ('original' as const) : ('stored-webp' as const) }
+    try {
+      await payload.update({ id, collection: slug, context: sessionContext(session), data: {}, depth: 0, overrideAccess: true })
+    } catch (error) {
+      await abandonUpload(payload, session.intent)
+      nudgeCleanup(payload)
+      if (isSuperseded(error)) {
+        await held.release()
+        return { status: 'superseded' }
+      }
+      throw error
+    }
+    nudgeCleanup(payload)
+    const result = { bytesAfter: storedBytes(session.data as Partial<StoredDoc>), bytesBefore: storedBytes(doc), source: fromOriginal ? ('original' as const) : ('stored-webp' as const) }
     await held.finish(result)
     return { ...result, status: 'reoptimized' }
   } catch (error) {
@@ -108,6 +109,9 @@ export const reoptimizeDocument = async (payload: Payload, runtime: Runtime, slu
     throw error
   }
 }
+
+/** The document's file changed while it was being re-processed (or a concurrent write won). */
+const isSuperseded = (error: unknown) => (error instanceof ImageUploadError && error.code === 'UPLOAD_CONFLICT') || isWriteConflict(error)
 
 /** The requested collections, or all of the plugin's. */
 const slugsOf = (runtime: Runtime, collections?: string[]): string[] =>

@@ -1,4 +1,4 @@
-import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 
 import type { ResolvedStorage } from '../options.js'
 
@@ -14,17 +14,28 @@ export type StoredObject = {
 /** A delete that still failed after its retries; recorded so that it can be done later. */
 export type FailedDelete = { error: string; key: string }
 
+/** Every S3 call has these deadlines; the SDK retries a failed call within the caller's overall deadline. */
+export const S3_CONNECT_TIMEOUT_MS = 5_000
+/** No response byte for this long ends the attempt. */
+export const S3_RESPONSE_TIMEOUT_MS = 10_000
+export const S3_MAX_ATTEMPTS = 3
+/** Undoing a failed set, and one round of deletes, never waits longer than this. */
+const DELETE_DEADLINE_MS = 15_000
 const DELETE_ATTEMPTS = 3
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-const describe = (error: unknown): string =>
+export const describeError = (error: unknown): string =>
   error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 500) : String(error).slice(0, 500)
 
+/** An abort signal for the time left before `deadline` (epoch ms). */
+const until = (deadline: number) => AbortSignal.timeout(Math.max(1, deadline - Date.now()))
+
 /**
- * store: writes and deletes the plugin's objects in the bucket. Writes are all or nothing: when
- * one object of a set fails, the ones already written are deleted again before the error goes on.
- * Deletes are retried; what still fails is returned to the caller to record.
+ * store: writes, reads and deletes the plugin's objects in the bucket, every call under a deadline
+ * (connect, first response byte, and the caller's overall deadline). Writes are all or nothing:
+ * when one object of a set fails, the ones already written are deleted again before the error
+ * goes on. Deletes are retried; what still fails is returned to the caller to record.
  */
 export class ObjectStore {
   readonly client: S3Client
@@ -34,13 +45,21 @@ export class ObjectStore {
       credentials: storage.credentials,
       endpoint: storage.endpoint,
       forcePathStyle: storage.forcePathStyle,
+      maxAttempts: S3_MAX_ATTEMPTS,
       region: storage.region,
+      requestHandler: { connectionTimeout: S3_CONNECT_TIMEOUT_MS, requestTimeout: S3_RESPONSE_TIMEOUT_MS },
     })
   }
 
+  /** The deadline of one store step starting now. */
+  storeDeadline(): number {
+    return Date.now() + this.storage.timeoutSeconds * 1000
+  }
+
   /** Writes every object, or none: on the first failure the written ones are deleted and it throws. */
-  async putAll(objects: readonly StoredObject[]): Promise<{ failedDeletes: FailedDelete[] }> {
+  async putAll(objects: readonly StoredObject[], deadline = this.storeDeadline()): Promise<void> {
     const written: string[] = []
+    const signal = until(deadline)
     const results = await Promise.allSettled(
       objects.map(async (object) => {
         await this.client.send(
@@ -53,31 +72,39 @@ export class ObjectStore {
             ContentType: object.contentType,
             Key: object.key,
           }),
+          { abortSignal: signal },
         )
         written.push(object.key)
       }),
     )
     const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
-    if (!failure) return { failedDeletes: [] }
+    if (!failure) return
     const failedDeletes = await this.deleteAll(written)
     throw new ObjectWriteError(failure.reason, failedDeletes)
   }
 
-  /** Deletes every key, retrying each a few times; returns the ones that still failed. */
-  async deleteAll(keys: readonly string[]): Promise<FailedDelete[]> {
+  /** Reads one object whole, within `deadline`. */
+  async get(key: string, deadline = this.storeDeadline()): Promise<Buffer> {
+    const signal = until(deadline)
+    const object = await this.client.send(new GetObjectCommand({ Bucket: this.storage.bucket, Key: key }), { abortSignal: signal })
+    return Buffer.from(await object.Body!.transformToByteArray())
+  }
+
+  /** Deletes every key, retrying each a few times within a bounded time; returns the ones that still failed. */
+  async deleteAll(keys: readonly string[], deadline = Date.now() + DELETE_DEADLINE_MS): Promise<FailedDelete[]> {
     const failed: FailedDelete[] = []
     await Promise.all(
       keys.map(async (key) => {
         for (let attempt = 1; ; attempt++) {
           try {
-            await this.client.send(new DeleteObjectCommand({ Bucket: this.storage.bucket, Key: key }))
+            await this.client.send(new DeleteObjectCommand({ Bucket: this.storage.bucket, Key: key }), { abortSignal: until(deadline) })
             return
           } catch (error) {
-            if (attempt >= DELETE_ATTEMPTS) {
-              failed.push({ error: describe(error), key })
+            if (attempt >= DELETE_ATTEMPTS || Date.now() >= deadline) {
+              failed.push({ error: describeError(error), key })
               return
             }
-            await wait(100 * 4 ** (attempt - 1))
+            await wait(Math.min(100 * 4 ** (attempt - 1), Math.max(0, deadline - Date.now())))
           }
         }
       }),
@@ -92,7 +119,7 @@ export class ObjectWriteError extends Error {
     override readonly cause: unknown,
     readonly failedDeletes: FailedDelete[],
   ) {
-    super(`writing objects failed: ${describe(cause)}`)
+    super(`writing objects failed: ${describeError(cause)}`)
     this.name = 'ObjectWriteError'
   }
 }

@@ -29,6 +29,8 @@ const isQueryFailure = (error: unknown, depth = 0): boolean => {
  * Other errors are left as they are.
  */
 export const databaseDownHook: CollectionAfterErrorHook = ({ error, req }) => {
+  const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds
+  if (typeof retryAfter === 'number') retryLater(req, retryAfter)
   const status = (error as { status?: number }).status ?? 500
   if (status !== 500) return
   if (isConnectionFailure(error)) {

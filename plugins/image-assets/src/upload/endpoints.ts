@@ -1,0 +1,143 @@
+import {
+  addDataAndFileToRequest,
+  addLocalesToRequestFromData,
+  type Endpoint,
+  headersWithCors,
+  parseParams,
+  type PayloadRequest,
+} from 'payload'
+
+import { uploadErrors } from '../errors.js'
+import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
+import { abandonUpload, isWriteConflict, nudgeCleanup } from '../storage/cleanup.js'
+import { authorize } from './authorize.js'
+import type { UploadServices } from './prepare.js'
+import { retryLater } from './retryAfter.js'
+import { type UploadSession, sessionContext } from './session.js'
+import { sessionFromRequest, withoutFileSource } from './source.js'
+
+/** A write that lost a race with another write from the same file is retried from the new state this many times. */
+const WRITE_ATTEMPTS = 4
+
+const json = (req: PayloadRequest, body: unknown, status: number) =>
+  Response.json(body, { headers: headersWithCors({ headers: new Headers(), req }), status })
+
+const idOf = (req: PayloadRequest): string => decodeURIComponent(String(req.routeParams?.id ?? ''))
+
+/**
+ * The upload path for REST (the admin UI, bulk upload and API clients all use it): these endpoints
+ * come before Payload's own `POST /`, `PATCH /:id` and `DELETE /:id` for the plugin's collections.
+ *
+ *   1 authorize  (before the body is read)      upload/authorize.ts
+ *   2-4 guard, inspect, transform, store          upload/source.ts, upload/prepare.ts (no transaction open)
+ *   5 record     Payload's own operation in a short transaction, hooks and access included    upload/record.ts
+ *   6 clean up   nudged once the operation has committed                                      storage/cleanup.ts
+ */
+export const uploadEndpoints = (
+  collection: ResolvedCollection,
+  services: UploadServices & { remoteURLs: false | ResolvedRemoteURLs },
+): Endpoint[] => {
+  const { label, slug } = collection
+
+  /** Runs the record step, retrying a write that lost a race; a prepared upload that is not recorded is handed to the clean-up. */
+  const record = async <T>(req: PayloadRequest, session: UploadSession | undefined, write: () => Promise<T>): Promise<T> => {
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await write()
+        } catch (error) {
+          if (!isWriteConflict(error)) throw error
+          if (attempt >= WRITE_ATTEMPTS) throw uploadErrors.uploadConflict(slug, label)
+        }
+      }
+    } catch (error) {
+      if (session) await abandonUpload(req.payload, session.intent)
+      const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds
+      if (typeof retryAfter === 'number') retryLater(req, retryAfter)
+      throw error
+    } finally {
+      nudgeCleanup(req.payload)
+    }
+  }
+
+  /** Steps 2 to 4 for a create or update: the request's file (or URL) processed and stored, before any transaction. */
+  const prepare = async (req: PayloadRequest): Promise<UploadSession | undefined> => {
+    await addDataAndFileToRequest(req)
+    addLocalesToRequestFromData(req)
+    try {
+      return await sessionFromRequest(req.payload, req, req.data, collection, services)
+    } catch (error) {
+      const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds
+      if (typeof retryAfter === 'number') retryLater(req, retryAfter)
+      throw error
+    }
+  }
+
+  return [
+    {
+      handler: async (req) => {
+        await authorize(req, slug, 'create')
+        const session = await prepare(req)
+        const { autosave, depth, draft, populate, select } = parseParams(req.query)
+        const doc = await record(req, session, () =>
+          req.payload.create({
+            autosave,
+            collection: slug,
+            context: sessionContext(session),
+            data: withoutFileSource(req.data),
+            depth,
+            draft,
+            overrideAccess: false,
+            populate,
+            req,
+            select,
+          } as Parameters<typeof req.payload.create>[0]),
+        )
+        return json(req, { doc, message: req.t('general:successfullyCreated', { label: collection.labels.singular }) }, 201)
+      },
+      method: 'post',
+      path: '/',
+    },
+    {
+      handler: async (req) => {
+        const id = idOf(req)
+        await authorize(req, slug, 'update', id)
+        const session = await prepare(req)
+        const { autosave, depth, draft, overrideLock, populate, select } = parseParams(req.query)
+        const doc = await record(req, session, () =>
+          req.payload.update({
+            id,
+            autosave,
+            collection: slug,
+            context: sessionContext(session),
+            data: withoutFileSource(req.data),
+            depth,
+            draft,
+            overrideAccess: false,
+            overrideLock: overrideLock ?? false,
+            populate,
+            req,
+            select,
+          } as Parameters<typeof req.payload.update>[0]),
+        )
+        const message = draft ? req.t('version:draftSavedSuccessfully') : autosave ? req.t('version:autosavedSuccessfully') : req.t('general:updatedSuccessfully')
+        return json(req, { doc, message }, 200)
+      },
+      method: 'patch',
+      path: '/:id',
+    },
+    {
+      handler: async (req) => {
+        const id = idOf(req)
+        await authorize(req, slug, 'delete', id)
+        const { depth, overrideLock, populate, select } = parseParams(req.query)
+        const doc = await record(req, undefined, () =>
+          req.payload.delete({ id, collection: slug, depth, overrideAccess: false, overrideLock: overrideLock ?? false, populate, req, select } as unknown as Parameters<typeof req.payload.delete>[0]),
+        )
+        return json(req, { doc, message: req.t('general:deletedSuccessfully') }, 200)
+      },
+      method: 'delete',
+      path: '/:id',
+    },
+  ]
+}

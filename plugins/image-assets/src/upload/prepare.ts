@@ -1,0 +1,65 @@
+import type { Payload } from 'payload'
+
+import { uploadErrors } from '../errors.js'
+import type { WorkLimiter } from '../image/limiter.js'
+import { ImageProcessingFailed, processImage } from '../image/pipeline.js'
+import type { ResolvedCollection } from '../options.js'
+import { abandonUpload, forgetUpload, nudgeCleanup, recordUpload } from '../storage/cleanup.js'
+import type { Delivery } from '../storage/delivery.js'
+import { documentFiles } from '../storage/documentFiles.js'
+import { type ObjectStore, ObjectWriteError } from '../storage/objects.js'
+import type { UploadSession } from './session.js'
+
+export type UploadServices = { delivery: Delivery; limiter: WorkLimiter; store: ObjectStore }
+
+/**
+ * Steps 2 to 4 of the upload path, with no database connection held: guard and inspect, transform
+ * (within the shared work limit, one deadline for the whole image), and store the new objects
+ * under new keys (deadlines on every S3 call). Before the first write, the keys are recorded for
+ * clean-up in a statement of their own, so that a crash from here on leaves nothing unrecorded.
+ * Returns the session the record step takes.
+ */
+export const prepareUpload = async (
+  payload: Payload,
+  collection: ResolvedCollection,
+  services: UploadServices,
+  source: { data: Buffer; name: string },
+  options: { expectFilename?: string; keptOriginal?: string; keep?: Record<string, unknown>; trustedName?: boolean } = {},
+): Promise<UploadSession> => {
+  const { delivery, limiter, store } = services
+  let done
+  try {
+    done = await limiter.run(() => processImage(source, collection))
+  } catch (error) {
+    if (!(error instanceof ImageProcessingFailed)) throw error
+    payload.logger.error({ err: error.cause, msg: `payload-image-assets: processing an image for ${collection.slug} failed` })
+    throw uploadErrors.processingFailed(collection.slug, collection.label)
+  }
+  if (!done) throw uploadErrors.busy(collection.slug, collection.label)
+  const files = documentFiles({ collection, delivery, image: done.value, keptOriginal: options.keptOriginal, originalName: source.name, source: source.data })
+  const keys = files.objects.map((o) => o.key)
+  const storeDeadline = store.storeDeadline()
+  const intent = await recordUpload(payload, collection.slug, keys, storeDeadline)
+  try {
+    await store.putAll(files.objects, storeDeadline)
+  } catch (error) {
+    payload.logger.error({ err: error instanceof ObjectWriteError ? error.cause : error, msg: `payload-image-assets: storing an image for ${collection.slug} failed` })
+    // What the undo could not delete is deleted by the clean-up, from the row recorded above.
+    if (error instanceof ObjectWriteError && error.failedDeletes.length > 0) {
+      await abandonUpload(payload, intent.id)
+      nudgeCleanup(payload)
+    } else {
+      await forgetUpload(payload, intent.id)
+    }
+    throw uploadErrors.storageFailed(collection.slug, collection.label)
+  }
+  return {
+    collection: collection.slug,
+    data: { ...files.data, ...options.keep },
+    expectFilename: options.expectFilename,
+    intent: intent.id,
+    keys,
+    originalName: options.trustedName ? undefined : source.name,
+    recordBy: intent.recordBy,
+  }
+}

@@ -1,0 +1,87 @@
+import type { CollectionAfterDeleteHook, CollectionAfterOperationHook, CollectionBeforeChangeHook, CollectionBeforeOperationHook } from 'payload'
+
+import { uploadErrors } from '../errors.js'
+import { assertAllowedName } from '../image/pipeline.js'
+import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
+import { nudgeCleanup, recordTransition, settleUpload } from '../storage/cleanup.js'
+import { documentKeys } from '../storage/documentKeys.js'
+import type { UploadServices } from './prepare.js'
+import { attachSession, peekSession, takeSession } from './session.js'
+import { sessionFromRequest, withoutFileSource } from './source.js'
+
+type OperationArgs = { data?: Record<string, unknown>; draft?: boolean; duplicateFromID?: unknown }
+
+/**
+ * beforeOperation (create, update). Uploads through the plugin's endpoints arrive here with their
+ * session in `context`, already processed and stored. A file that reaches the operation another
+ * way (the Local API's `file`, Payload's bulk routes) is prepared here: the same steps, but inside
+ * the transaction Payload has already opened (README: "Local API").
+ */
+export const prepareInOperationHook =
+  (collection: ResolvedCollection, services: UploadServices & { remoteURLs: false | ResolvedRemoteURLs }): CollectionBeforeOperationHook =>
+  async ({ args, context, operation, req }) => {
+    if (operation !== 'create' && operation !== 'update') return args
+    const { data, draft, duplicateFromID } = args as OperationArgs
+    if (peekSession(context, collection.slug)) {
+      req.file = undefined
+      return { ...args, data: withoutFileSource(data) }
+    }
+    const session = await sessionFromRequest(req.payload, req, data, collection, services)
+    if (session) {
+      attachSession(context, session)
+      return { ...args, data: withoutFileSource(data) }
+    }
+    if (operation === 'create' && !duplicateFromID && !draft) {
+      throw uploadErrors.fileMissing(collection.slug, collection.label, collection.allowedExtensions)
+    }
+    return args
+  }
+
+/**
+ * beforeChange, step 5 (record), inside the operation's short transaction: the second gate of the
+ * extension rule; the conditional checks (an expected file still there, the session not past its
+ * deadline, its stored objects not yet taken by the clean-up); the replaced file's keys recorded
+ * for clean-up after commit (unique per starting file: a concurrent write from the same file
+ * fails here and is retried from the new state); then the image's fields on the document.
+ */
+export const recordImageHook =
+  (collection: ResolvedCollection): CollectionBeforeChangeHook =>
+  async ({ context, data, operation, originalDoc, req }) => {
+    const session = takeSession(context, collection.slug)
+    if (!session) {
+      if (typeof data.filename === 'string' && data.filename !== originalDoc?.filename) assertAllowedName(data.filename, collection)
+      return data
+    }
+    if (session.originalName !== undefined) assertAllowedName(session.originalName, collection)
+    if (session.expectFilename !== undefined && originalDoc?.filename !== session.expectFilename) {
+      throw uploadErrors.uploadConflict(collection.slug, collection.label)
+    }
+    if (Date.now() > session.recordBy || !(await settleUpload(req, session.intent))) {
+      throw uploadErrors.storageFailed(collection.slug, collection.label)
+    }
+    if (operation === 'update' && originalDoc) {
+      const current = new Set(session.data.objectKeys as string[])
+      await recordTransition(req, {
+        collection: collection.slug,
+        document: originalDoc.id,
+        from: originalDoc.filename,
+        keys: documentKeys(originalDoc, collection.slug).filter((key) => !current.has(key)),
+        reason: 'replaced',
+      })
+    }
+    return { ...data, ...session.data }
+  }
+
+/** afterDelete, inside the delete's transaction: the document's keys recorded for clean-up after commit. */
+export const recordDeletionHook =
+  (collection: ResolvedCollection): CollectionAfterDeleteHook =>
+  async ({ doc, req }) => {
+    await recordTransition(req, { collection: collection.slug, document: doc.id, from: doc.filename, keys: documentKeys(doc, collection.slug), reason: 'deleted' })
+    return doc
+  }
+
+/** afterOperation: a write may have recorded leftovers; the clean-up runs shortly after its commit. */
+export const nudgeCleanupHook: CollectionAfterOperationHook = ({ operation, req, result }) => {
+  if (operation !== 'find' && operation !== 'findByID' && operation !== 'count') nudgeCleanup(req.payload)
+  return result
+}

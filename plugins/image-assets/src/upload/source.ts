@@ -1,0 +1,82 @@
+import { readFile, unlink } from 'node:fs/promises'
+
+import type { Payload, PayloadRequest } from 'payload'
+
+import { uploadErrors } from '../errors.js'
+import { assertAllowedName, assertAllowedSize } from '../image/pipeline.js'
+import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
+import { fetchRemoteImage, RemoteFetchError } from '../remote/fetch.js'
+import { prepareUpload, type UploadServices } from './prepare.js'
+import type { UploadSession } from './session.js'
+
+type UploadedFile = NonNullable<PayloadRequest['file']>
+
+/**
+ * The upload's bytes, whether Payload kept them in memory or in a temp file (`useTempFiles`).
+ * A temp file is removed once read: from here on the plugin owns the bytes.
+ */
+const readUpload = async (file: UploadedFile): Promise<Buffer> => {
+  if (!file.tempFilePath) return file.data
+  try {
+    return file.data?.length ? file.data : await readFile(file.tempFilePath)
+  } finally {
+    await unlink(file.tempFilePath).catch(() => undefined)
+  }
+}
+
+/** Creation from a URL (`url` in the body): refused unless switched on, then fetched under the allowlist. */
+const fetchFromURL = async (url: string, collection: ResolvedCollection, remote: false | ResolvedRemoteURLs) => {
+  if (!remote) throw uploadErrors.remoteURLDisabled(collection.slug, collection.label, collection.allowedExtensions)
+  try {
+    return await fetchRemoteImage(url, remote, collection.limits.maxBytes)
+  } catch (error) {
+    if (!(error instanceof RemoteFetchError)) throw error
+    const { refusal } = error
+    if (refusal.kind === 'too-large') throw uploadErrors.remoteURLTooLarge(collection.slug, collection.label, collection.limits.maxBytes)
+    if (refusal.kind === 'not-allowed') throw uploadErrors.remoteURLNotAllowed(collection.slug, refusal.reason, collection.label)
+    throw uploadErrors.remoteURLFailed(collection.slug, refusal.reason, collection.label)
+  }
+}
+
+/**
+ * The file of a create or update (the multipart `file`, or a `url` in the data when remote URLs
+ * are on), taken from the request and prepared: guarded by name and size before a byte is read,
+ * then processed and stored. `req.file` is detached, so that Payload's own upload step neither
+ * re-processes nor unlinks it; `url` and `filename` are removed from `data`, so that Payload
+ * never fetches anything itself. Undefined when the request carries no file.
+ */
+export const sessionFromRequest = async (
+  payload: Payload,
+  req: PayloadRequest,
+  data: Record<string, unknown> | undefined,
+  collection: ResolvedCollection,
+  services: UploadServices & { remoteURLs: false | ResolvedRemoteURLs },
+): Promise<UploadSession | undefined> => {
+  const file = req.file
+  if (file) {
+    req.file = undefined
+    let bytes: Buffer
+    try {
+      assertAllowedName(file.name, collection)
+      assertAllowedSize(file.size, collection)
+      bytes = await readUpload(file)
+    } catch (error) {
+      if (file.tempFilePath) await unlink(file.tempFilePath).catch(() => undefined)
+      throw error
+    }
+    return prepareUpload(payload, collection, services, { data: bytes, name: file.name })
+  }
+  // Payload strips `url` and `filename` from untrusted data before its hooks; the request keeps them.
+  const submitted = { ...(req.data as Record<string, unknown> | undefined), ...data }
+  if (typeof submitted.url !== 'string' || submitted.url === '') return undefined
+  const fetched = await fetchFromURL(submitted.url, collection, services.remoteURLs)
+  const name = typeof submitted.filename === 'string' && submitted.filename !== '' ? submitted.filename : fetched.name
+  assertAllowedName(name, collection)
+  return prepareUpload(payload, collection, services, { data: fetched.data, name })
+}
+
+/** `data` without the fields that would make Payload fetch or name a file itself. */
+export const withoutFileSource = (data: Record<string, unknown> | undefined): Record<string, unknown> => {
+  const { filename: _filename, url: _url, ...rest } = data ?? {}
+  return rest
+}
