@@ -11,6 +11,13 @@ export type S3Faults = {
   failDeletes?: boolean
   /** Let the first `n` distinct object keys be written; every PUT of any other key fails (HTTP 500). */
   failPutsAfter?: number
+  /**
+   * Accept the request and never answer it, until the stall is switched off (then the held
+   * connections are dropped): object PUTs only (`'puts'`), or every request (`'all'`).
+   */
+  stall?: 'all' | 'puts'
+  /** With `stall`: the request still reaches S3 (a write takes effect); only its answer is held back. */
+  stallDelivers?: boolean
 }
 
 const S3_ERROR = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected failure</Message></Error>'
@@ -20,9 +27,28 @@ export const startFaultyS3 = async (target: string) => {
   const upstream = new URL(target)
   const faults: S3Faults = {}
   const written = new Set<string>()
+  /** Requests stalled since the faults were last set, and the ones still held open. */
+  let stalled = 0
+  const held = new Set<http.ServerResponse>()
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
     const isObject = path.split('/').filter(Boolean).length >= 2
+    if (faults.stall === 'all' || (faults.stall === 'puts' && req.method === 'PUT' && isObject)) {
+      stalled++
+      held.add(res)
+      res.on('close', () => held.delete(res))
+      if (faults.stallDelivers) {
+        const forward = http.request(
+          { headers: req.headers, host: upstream.hostname, method: req.method, path: req.url, port: upstream.port },
+          (answer) => answer.resume(),
+        )
+        forward.on('error', () => undefined)
+        req.pipe(forward)
+      } else {
+        req.resume()
+      }
+      return
+    }
     const fail =
       isObject &&
       ((req.method === 'DELETE' && faults.failDeletes) ||
@@ -46,11 +72,18 @@ export const startFaultyS3 = async (target: string) => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as net.AddressInfo
   return {
-    /** Sets the faults from now on, and forgets which keys were written. */
+    /** Sets the faults from now on, and forgets which keys were written; ending a stall drops the connections it held. */
     set: (next: S3Faults) => {
       written.clear()
-      Object.assign(faults, { failDeletes: undefined, failPutsAfter: undefined }, next)
+      stalled = 0
+      Object.assign(faults, { failDeletes: undefined, failPutsAfter: undefined, stall: undefined, stallDelivers: undefined }, next)
+      if (!faults.stall) {
+        for (const res of held) res.destroy()
+        held.clear()
+      }
     },
+    /** How many requests were stalled since the faults were last set, and how many are held open now. */
+    stalls: () => ({ held: held.size, stalled }),
     stop: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
     url: `http://127.0.0.1:${port}`,
   }

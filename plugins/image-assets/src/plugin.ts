@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
 
-import type { CollectionConfig, Config } from 'payload'
+import type { Config } from 'payload'
 
 import { imageCollection } from './collections/imageCollection.js'
 import { blockDecoders } from './image/decoders.js'
@@ -13,7 +13,7 @@ import { LEDGER_SLUG, ledgerCollection } from './ops/ledger.js'
 import { REOPTIMIZE_TASK, reoptimizeDocument } from './ops/reoptimize.js'
 import { RUNTIME_KEY, type Runtime } from './ops/runtime.js'
 import { CLEANUP_SLUG, cleanupCollection, startCleanup } from './storage/cleanup.js'
-import { s3StoragePlugin } from './storage/s3.js'
+import { storageAdapterPlugin } from './storage/adapter.js'
 
 const commandScripts = (): Array<{ key: string; scriptPath: string }> => {
   try {
@@ -106,23 +106,5 @@ export const imageAssetsPlugin =
         responseOnLimit: config.upload?.responseOnLimit ?? messages.requestTooLarge(config.upload?.limits?.fileSize ?? maxBytes),
       },
     }
-    const stored = await s3StoragePlugin(resolved, deliveries)(withCollections)
-    // The storage adapter gives the collections their URL fields, admin thumbnails and (in proxy
-    // mode) the file route; the plugin's own hooks write and delete the objects, so the adapter's
-    // write and delete hooks are left out.
-    const before = new Map(ours.map((c) => [c.slug, c]))
-    const withoutAdapterWrites = (collection: CollectionConfig): CollectionConfig => {
-      const own = before.get(collection.slug)
-      if (!own) return collection
-      const keep = <T>(hooks: T[] | undefined, ownHooks: T[] | undefined) => hooks?.filter((hook) => ownHooks?.includes(hook))
-      return {
-        ...collection,
-        hooks: {
-          ...collection.hooks,
-          afterChange: keep(collection.hooks?.afterChange, own.hooks?.afterChange),
-          afterDelete: keep(collection.hooks?.afterDelete, own.hooks?.afterDelete),
-        },
-      }
-    }
-    return { ...stored, collections: stored.collections?.map(withoutAdapterWrites) }
+    return storageAdapterPlugin(resolved, deliveries, store)(withCollections)
   }

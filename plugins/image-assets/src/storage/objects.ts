@@ -90,6 +90,18 @@ export class ObjectStore {
     return Buffer.from(await object.Body!.transformToByteArray())
   }
 
+  /** Reads one object for the proxy route (a 304 when `ifNoneMatch` matches), within the store deadline. */
+  async getObject(key: string, ifNoneMatch?: string) {
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: this.storage.bucket, IfNoneMatch: ifNoneMatch, Key: key }), { abortSignal: until(this.storeDeadline()) })
+      const body = Buffer.from(await object.Body!.transformToByteArray())
+      return { body, cacheControl: object.CacheControl, contentType: object.ContentType, etag: object.ETag, notModified: false as const }
+    } catch (error) {
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 304) return { body: Buffer.alloc(0), etag: ifNoneMatch, notModified: true as const }
+      throw error
+    }
+  }
+
   /** Deletes every key, retrying each a few times within a bounded time; returns the ones that still failed. */
   async deleteAll(keys: readonly string[], deadline = Date.now() + DELETE_DEADLINE_MS): Promise<FailedDelete[]> {
     const failed: FailedDelete[] = []

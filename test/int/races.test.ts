@@ -1,0 +1,333 @@
+/**
+ * Races on the real database and S3 server: two replacements of one document at once, a
+ * replacement racing a delete, a re-optimization overtaken by an editor's replacement, and several
+ * clean-up runners sharing the due rows. After each race, once the app's own clean-up has run, the
+ * bucket holds exactly the objects the documents reference: nothing leaks, nothing referenced is
+ * missing, and each replacement's document fields come from one upload.
+ */
+import { PutObjectCommand } from '@aws-sdk/client-s3'
+import pg from 'pg'
+import { CleanupRunner, cleanupRunnerOf, reoptimizeDocument, type Runtime, runtimeOf } from 'payload-image-assets'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+
+import { startTestApp, type TestApp } from '../helpers/app'
+import { gradientJPEG } from '../helpers/images'
+
+let app: TestApp
+
+const SLUG = 'product-images'
+
+type Doc = { filename: string; fingerprint: string; id: number; objectKeys: string[]; originalKey: null | string; width: number }
+type Reply = { body: any; status: number }
+
+const docsOf = async (slug: string): Promise<Doc[]> =>
+  (await app.payload.find({ collection: slug as 'media', depth: 0, limit: 1000, sort: 'id' })).docs as unknown as Doc[]
+
+const docById = async (slug: string, id: number | string): Promise<Doc | null> =>
+  (await app.payload.findByID({ collection: slug as 'media', depth: 0, disableErrors: true, id })) as unknown as Doc | null
+
+const withPreset = (runtime: Runtime, slug: string, width: number, height = width): Runtime => ({
+  ...runtime,
+  collections: runtime.collections.map((c) => (c.slug === slug ? { ...c, preset: { ...c.preset, height, width } } : c)),
+})
+
+/** An image unlike every other one the file uploads (each `seed` gives other bytes). */
+const photo = (seed: number) =>
+  gradientJPEG(1300 + (seed % 7) * 10, 1000, [(seed * 37) % 200, 60 + ((seed * 13) % 120), 150], [240, (seed * 53) % 255, 100 + ((seed * 7) % 120)])
+
+/** PATCH /api/<slug>/<id> with a new file, as the admin UI does when an editor replaces the image. */
+const replaceREST = async (slug: string, id: number | string, data: Buffer, name: string): Promise<Reply> => {
+  const form = new FormData()
+  form.append('file', new Blob([new Uint8Array(data)], { type: 'image/jpeg' }), name)
+  const response = await fetch(`${app.baseURL}/api/${slug}/${id}`, { body: form, headers: { Authorization: `JWT ${app.token}` }, method: 'PATCH' })
+  return { body: await response.json().catch(() => null), status: response.status }
+}
+
+const deleteREST = async (slug: string, id: number | string): Promise<Reply> => {
+  const response = await fetch(`${app.baseURL}/api/${slug}/${id}`, { headers: { Authorization: `JWT ${app.token}` }, method: 'DELETE' })
+  return { body: await response.json().catch(() => null), status: response.status }
+}
+
+const createDoc = async (slug: string, seed: number): Promise<Doc> => {
+  const data = await photo(seed)
+  return (await app.payload.create({
+    collection: slug as 'media',
+    data: {},
+    file: { data, mimetype: 'image/jpeg', name: `start-${seed}.jpg`, size: data.length },
+  })) as unknown as Doc
+}
+
+const bucketKeysOf = async (slug: string) => [...(await app.listKeys(`${slug}/`)), ...(await app.listKeys(`originals/${slug}/`))].sort()
+
+/** Clean-up rows not finished yet (uploads in progress, transitions still to be deleted). */
+const pendingCleanup = () => app.sql<{ id: number; keys: string[]; reason: string }>('select id, reason, keys from image_asset_cleanup where done_at is null order by id')
+
+/**
+ * Once the app's own clean-up has run (no command), the bucket holds exactly the objects the
+ * collection's documents reference, and no clean-up row is left pending.
+ */
+const expectBucketMatchesDocuments = async (slug: string) => {
+  await vi.waitFor(
+    async () => {
+      const referenced = (await docsOf(slug)).flatMap((d) => d.objectKeys).sort()
+      expect(new Set(referenced).size).toBe(referenced.length)
+      expect(await bucketKeysOf(slug)).toEqual(referenced)
+      expect(await pendingCleanup()).toEqual([])
+    },
+    { interval: 250, timeout: 60_000 },
+  )
+}
+
+/** The document's image fields all come from the one reply whose file it has (no mix of two uploads). */
+const expectDocumentFrom = (doc: Doc, reply: Reply) => {
+  expect(doc.filename).toBe(reply.body.doc.filename)
+  expect([...doc.objectKeys].sort()).toEqual([...reply.body.doc.objectKeys].sort())
+  expect(doc.originalKey).toBe(reply.body.doc.originalKey)
+}
+
+const CONFLICT = /changed by another request while yours was being processed/
+
+beforeAll(async () => {
+  app = await startTestApp()
+}, 120_000)
+
+afterAll(async () => {
+  await app?.stop()
+})
+
+describe('two replacements of the same document at once', () => {
+  it('both are answered (200, or 409 with a clear message), the last writer wins with one upload’s fields, and nothing leaks', async () => {
+    const doc = await createDoc(SLUG, 0)
+    const tally = { conflict: 0, ok: 0 }
+    for (let round = 1; round <= 8; round++) {
+      const [a, b] = await Promise.all([photo(round * 2), photo(round * 2 + 1)])
+      const replies = await Promise.all([
+        replaceREST(SLUG, doc.id, a, `round-${round}-a.jpg`),
+        replaceREST(SLUG, doc.id, b, `round-${round}-b.jpg`),
+      ])
+      for (const reply of replies) {
+        expect([200, 409], JSON.stringify(reply.body)).toContain(reply.status)
+        if (reply.status === 409) {
+          tally.conflict++
+          expect(reply.body.errors[0].message).toMatch(CONFLICT)
+        } else {
+          tally.ok++
+        }
+      }
+      const saved = replies.filter((r) => r.status === 200)
+      expect(saved.length).toBeGreaterThan(0)
+      // The two uploads made distinct objects.
+      if (saved.length === 2) expect(saved[0].body.doc.filename).not.toBe(saved[1].body.doc.filename)
+      const current = (await docById(SLUG, doc.id))!
+      const winner = saved.find((r) => r.body.doc.filename === current.filename)
+      expect(winner, `round ${round}: the document has ${current.filename}, none of the saved uploads' files`).toBeDefined()
+      expectDocumentFrom(current, winner!)
+    }
+    console.info(`two replacements at once, 8 rounds: ${tally.ok} saved, ${tally.conflict} refused with 409`)
+    expect(tally.ok).toBeGreaterThanOrEqual(8)
+    await expectBucketMatchesDocuments(SLUG)
+  }, 600_000)
+
+  it('when both reach their record step together (held there by a row lock), the one that loses the unique transition retries from the winner’s state and also succeeds', async () => {
+    const doc = await createDoc(SLUG, 40)
+    const client = new pg.Client({ connectionString: process.env.DATABASE_URI })
+    await client.connect()
+    try {
+      // The document row is locked: the first record step to get past its unique transition waits
+      // at its UPDATE, the second waits at the same transition (the first has not committed).
+      await client.query('begin')
+      await client.query('select id from product_images where id = $1 for update', [doc.id])
+      const [a, b] = await Promise.all([photo(41), photo(42)])
+      const pending = Promise.all([replaceREST(SLUG, doc.id, a, 'held-a.jpg'), replaceREST(SLUG, doc.id, b, 'held-b.jpg')])
+      await vi.waitFor(
+        async () => {
+          const { rows } = await client.query(
+            "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()",
+          )
+          expect(rows[0].n).toBe(2)
+        },
+        { interval: 100, timeout: 90_000 },
+      )
+      await client.query('commit')
+      const replies = await pending
+      expect(replies.map((r) => r.status), JSON.stringify(replies.map((r) => r.body))).toEqual([200, 200])
+      expect(replies[0].body.doc.filename).not.toBe(replies[1].body.doc.filename)
+      const current = (await docById(SLUG, doc.id))!
+      const winner = replies.find((r) => r.body.doc.filename === current.filename)
+      expect(winner).toBeDefined()
+      expectDocumentFrom(current, winner!)
+      // One transition from the starting file, one from the first writer's file to the last one's.
+      const transitions = await app.sql<{ transition: string }>(
+        "select transition from image_asset_cleanup where reason = 'replaced' and document = $1 order by id",
+        [String(doc.id)],
+      )
+      const loser = replies.find((r) => r !== winner)!
+      expect(transitions.map((t) => t.transition)).toEqual([`${SLUG}:${doc.id}:${doc.filename}`, `${SLUG}:${doc.id}:${loser.body.doc.filename}`])
+    } finally {
+      await client.query('rollback').catch(() => undefined)
+      await client.end()
+    }
+    await expectBucketMatchesDocuments(SLUG)
+  }, 300_000)
+})
+
+describe('a replacement racing a delete', () => {
+  it('whichever commits first, the outcome is whole: a deleted document leaves no object, a kept one has all of its objects', async () => {
+    const tally: Record<string, number> = {}
+    for (let round = 1; round <= 6; round++) {
+      const doc = await createDoc(SLUG, 100 + round)
+      const replacement = await photo(200 + round)
+      const [patched, deleted] = await Promise.all([replaceREST(SLUG, doc.id, replacement, `replace-${round}.jpg`), deleteREST(SLUG, doc.id)])
+      const key = `PATCH ${patched.status} / DELETE ${deleted.status}`
+      tally[key] = (tally[key] ?? 0) + 1
+      expect([200, 404, 409], JSON.stringify(patched.body)).toContain(patched.status)
+      expect([200, 409], JSON.stringify(deleted.body)).toContain(deleted.status)
+      if (patched.status === 409) expect(patched.body.errors[0].message).toMatch(CONFLICT)
+      const current = await docById(SLUG, doc.id)
+      if (deleted.status === 200) {
+        expect(current).toBeNull()
+        // The delete answered with the document it deleted: the replacement's when that came first.
+        if (patched.status === 200) expect(deleted.body.doc.filename).toBe(patched.body.doc.filename)
+        else expect(deleted.body.doc.filename).toBe(doc.filename)
+      } else {
+        expect(current).not.toBeNull()
+        if (patched.status === 200) expectDocumentFrom(current!, patched)
+      }
+      // Either way the document's objects are gone or all there, after the app's clean-up.
+      await expectBucketMatchesDocuments(SLUG)
+      if (current === null) {
+        const stored = new Set(await bucketKeysOf(SLUG))
+        const ofThisDocument = [...doc.objectKeys, ...(patched.status === 200 ? patched.body.doc.objectKeys : [])]
+        expect(ofThisDocument.filter((k: string) => stored.has(k))).toEqual([])
+      }
+    }
+    console.info(`replacement vs delete, 6 rounds: ${JSON.stringify(tally)}`)
+  }, 600_000)
+})
+
+describe('re-optimization overtaken by an editor', () => {
+  it('an editor replacing the file while it is re-processed wins: superseded, the editor’s image stays, the re-optimized set is cleaned up', async () => {
+    const doc = await createDoc(SLUG, 300)
+    const live = runtimeOf(app.payload)
+    const stale = withPreset(live, SLUG, 800)
+    let editor: Reply | undefined
+    const editorReplacement = async () => {
+      editor = await replaceREST(SLUG, doc.id, await photo(301), 'editor.jpg')
+      expect(editor.status, JSON.stringify(editor.body)).toBe(200)
+    }
+    // The re-optimized objects, as written to the real store.
+    const written: string[] = []
+    const store = Object.create(stale.store) as Runtime['store']
+    store.putAll = async (...args: Parameters<Runtime['store']['putAll']>) => {
+      written.push(...args[0].map((o) => o.key))
+      return stale.store.putAll(...args)
+    }
+    // The editor's replacement lands after the re-optimization read the document, before it records.
+    const racing = {
+      ...stale,
+      limiter: { run: async (task: () => Promise<unknown>) => {
+        await editorReplacement()
+        return live.limiter.run(task)
+      } },
+      store,
+    } as unknown as Runtime
+
+    const result = await reoptimizeDocument(app.payload, racing, SLUG, doc.id)
+    expect(result).toEqual({ status: 'superseded' })
+    expect(editor?.status).toBe(200)
+
+    const current = (await docById(SLUG, doc.id))!
+    expectDocumentFrom(current, editor!)
+    expect(current.width).toBe(1024)
+    // What was re-processed: the main image, its variants and AVIF versions (the original is kept, not rewritten).
+    expect(written.length).toBeGreaterThanOrEqual(3)
+    expect(written.every((k) => k.startsWith(`${SLUG}/`))).toBe(true)
+    expect(written.filter((k) => current.objectKeys.includes(k))).toEqual([])
+    await expectBucketMatchesDocuments(SLUG)
+    const stored = new Set(await bucketKeysOf(SLUG))
+    expect([...written, ...doc.objectKeys].filter((k) => stored.has(k))).toEqual([])
+    // The claim was released: the editor's image (made with other settings than `stale`) is re-optimized by a rerun.
+    const rerun = await reoptimizeDocument(app.payload, stale, SLUG, doc.id)
+    expect(rerun.status).toBe('reoptimized')
+    const after = (await docById(SLUG, doc.id))!
+    expect(after.width).toBe(800)
+    expect(after.originalKey).toBe(editor!.body.doc.originalKey)
+    await expectBucketMatchesDocuments(SLUG)
+  }, 300_000)
+})
+
+describe('several clean-up runners', () => {
+  const planted: string[] = []
+  let serial = 0
+
+  /** Objects no document references, each recorded for deletion now (as a transition would be). */
+  const plant = async (count: number) => {
+    const rows: Array<{ id: number; key: string }> = []
+    for (let i = 0; i < count; i++) {
+      const n = serial++
+      const key = `media/${n.toString(16).padStart(16, '0')}-${'ab12cd34'}.webp`
+      await app.s3.send(new PutObjectCommand({ Body: Buffer.from(`stray ${n}`), Bucket: app.bucket, Key: key }))
+      const row = await app.payload.db.create({
+        collection: 'image-asset-cleanup',
+        data: { attempts: 0, collection: 'media', due: new Date(Date.now() - 60_000).toISOString(), keys: [key], reason: 'deleted', transition: `races:planted:${n}` },
+      })
+      planted.push(key)
+      rows.push({ id: row.id as number, key })
+    }
+    return rows
+  }
+
+  beforeAll(async () => {
+    // The app's own runner is stopped so that only the runners below take these rows.
+    const own = cleanupRunnerOf(app.payload)
+    expect(own).toBeDefined()
+    own!.stop()
+    await (own as unknown as { running?: Promise<unknown> }).running
+    expect(await pendingCleanup()).toEqual([])
+  })
+
+  it('three runners at once delete 40 due rows’ objects exactly once between them', async () => {
+    const rows = await plant(40)
+    expect((await app.listKeys('media/')).length).toBe(40)
+    const { store } = runtimeOf(app.payload)
+    const results = await Promise.all([0, 1, 2].map(() => new CleanupRunner(app.payload, store, 0).runOnce()))
+    console.info(`three runners: ${JSON.stringify(results)}`)
+    expect(results.reduce((sum, r) => sum + r.deleted, 0)).toBe(40)
+    expect(results.reduce((sum, r) => sum + r.rows, 0)).toBe(40)
+    expect(results.reduce((sum, r) => sum + r.failed, 0)).toBe(0)
+    expect(await app.listKeys('media/')).toEqual([])
+    const settled = await app.sql<{ attempts: number; done_at: Date | null }>(
+      'select attempts::int as attempts, done_at from image_asset_cleanup where id = any($1::int[])',
+      [rows.map((r) => r.id)],
+    )
+    expect(settled).toHaveLength(40)
+    expect(settled.every((r) => r.done_at !== null && r.attempts === 1)).toBe(true)
+  }, 180_000)
+
+  it('a row held by another process is skipped, not waited for: the runner settles the rest, and the held one later', async () => {
+    const rows = await plant(10)
+    const held = rows[3]
+    const client = new pg.Client({ connectionString: process.env.DATABASE_URI })
+    await client.connect()
+    const { store } = runtimeOf(app.payload)
+    try {
+      await client.query('begin')
+      await client.query('select id from image_asset_cleanup where id = $1 for update', [held.id])
+      const pass = new CleanupRunner(app.payload, store, 0).runOnce()
+      const outcome = await Promise.race([pass, new Promise<'blocked'>((resolve) => setTimeout(() => resolve('blocked'), 60_000).unref())])
+      expect(outcome).toEqual({ deleted: 9, failed: 0, rows: 9 })
+      expect(await app.listKeys('media/')).toEqual([held.key])
+      const [row] = await app.sql<{ attempts: number; done_at: Date | null; lease_until: Date | null }>(
+        'select attempts::int as attempts, done_at, lease_until from image_asset_cleanup where id = $1',
+        [held.id],
+      )
+      expect(row).toEqual({ attempts: 0, done_at: null, lease_until: null })
+    } finally {
+      await client.query('rollback').catch(() => undefined)
+      await client.end()
+    }
+    expect(await new CleanupRunner(app.payload, store, 0).runOnce()).toEqual({ deleted: 1, failed: 0, rows: 1 })
+    expect(await app.listKeys('media/')).toEqual([])
+    expect(await pendingCleanup()).toEqual([])
+  }, 180_000)
+})
