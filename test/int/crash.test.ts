@@ -154,7 +154,7 @@ const newImage = async (cycle: number, doc: number, name: string): Promise<Sent>
   return entry
 }
 
-type Strategy = { describe: string; killWhen: (firstOK: Promise<void>) => Promise<void> }
+type Strategy = { describe: string; killWhen: (firstOK: Promise<void>, before: Set<string>) => Promise<void> }
 
 /** Three moments to kill at, one per cycle. Each also kills after 90 s at the latest. */
 const STRATEGIES: Strategy[] = [
@@ -166,10 +166,10 @@ const STRATEGIES: Strategy[] = [
     },
   },
   {
-    describe: 'while an upload is being stored (an object no document references is in the bucket)',
-    killWhen: async () => {
+    describe: 'while an upload is being stored (a new object no document references is in the bucket)',
+    killWhen: async (_firstOK, before) => {
       for (;;) {
-        if ((await unreferenced()).length > 0) return
+        if ((await unreferenced()).some((key) => !before.has(key))) return
         await sleep(randomInt(5, 30))
       }
     },
@@ -217,8 +217,9 @@ describe('the app killed (SIGKILL) in the middle of replacements', () => {
             if (entry.status === 200) answeredOK()
           }),
         )
+        const before = new Set(await unreferenced())
         const started = Date.now()
-        await Promise.race([strategy.killWhen(firstOK), sleep(90_000)])
+        await Promise.race([strategy.killWhen(firstOK, before), sleep(90_000)])
         const killedAfter = Date.now() - started
         await kill(proc)
         await Promise.all(requests)
@@ -229,7 +230,8 @@ describe('the app killed (SIGKILL) in the middle of replacements', () => {
         for (const entry of batch) answered[entry.status ?? 'none'] = (answered[entry.status ?? 'none'] ?? 0) + 1
         const inFlight = batch.filter((e) => e.status === undefined).length
         aftermath.push({ answered, inFlight, leftovers: leftovers.length, pending: Object.fromEntries(rows.map((r) => [r.reason, r.n])), strategy: strategy.describe })
-        console.log(`cycle ${cycle + 1}: killed after ${killedAfter} ms; answers ${JSON.stringify(answered)}; ${leftovers.length} unreferenced object(s); pending clean-up rows ${JSON.stringify(aftermath.at(-1)!.pending)}`)
+        const detail = await app.sql('select id, reason, document, jsonb_array_length(keys) as keys, due, lease_until, attempts from image_asset_cleanup where done_at is null order by id')
+        console.log(`cycle ${cycle + 1}: killed after ${killedAfter} ms at ${new Date().toISOString()}; answers ${JSON.stringify(answered)}; ${leftovers.length} unreferenced object(s) (${before.size} before the cycle); pending clean-up rows ${JSON.stringify(detail)}`)
 
         // Only answers the app gives under this load: done, busy (limiter), or lost the race to
         // another replacement of the same document; the rest were cut off by the kill.

@@ -87,6 +87,49 @@ const expectDocumentFrom = (doc: Doc, reply: Reply) => {
 
 const CONFLICT = /changed by another request while yours was being processed/
 
+/** Polls `done` until it answers true (at most `timeoutMs`). */
+const until = async (done: () => Promise<boolean>, what: string, timeoutMs = 120_000) => {
+  const end = Date.now() + timeoutMs
+  while (!(await done())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+/**
+ * A transaction on a connection of the test's own holding a document row locked: the app's
+ * transactions that write that row wait for it, so that several of them can be brought to the
+ * same point before `release()`.
+ */
+const lockRow = async (table: string, id: number | string) => {
+  const client = new pg.Client({ connectionString: process.env.DATABASE_URI })
+  await client.connect()
+  await client.query('begin')
+  await client.query(`select id from ${table} where id = $1 for update`, [id])
+  return {
+    /** Waits until `n` of the app's statements are waiting for a lock in this database. */
+    waiters: (n: number) =>
+      vi.waitFor(
+        async () => {
+          const { rows } = await client.query(
+            "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()",
+          )
+          expect(rows[0].n).toBe(n)
+        },
+        { interval: 50, timeout: 120_000 },
+      ),
+    release: async () => {
+      await client.query('rollback').catch(() => undefined)
+      await client.end().catch(() => undefined)
+    },
+  }
+}
+
+const transitionsOf = async (id: number | string) =>
+  (await app.sql<{ reason: string; transition: string }>('select reason, transition from image_asset_cleanup where document = $1 order by id', [String(id)])).map(
+    (r) => `${r.reason} ${r.transition}`,
+  )
+
 beforeAll(async () => {
   app = await startTestApp()
 }, 120_000)
@@ -130,55 +173,62 @@ describe('two replacements of the same document at once', () => {
 
   it('when both reach their record step together (held there by a row lock), the one that loses the unique transition retries from the winner’s state and also succeeds', async () => {
     const doc = await createDoc(SLUG, 40)
-    const client = new pg.Client({ connectionString: process.env.DATABASE_URI })
-    await client.connect()
+    // The first record step to get past its unique transition waits at its UPDATE; the second
+    // waits at the same transition, which the first has not committed.
+    const lock = await lockRow('product_images', doc.id)
+    let replies: Reply[]
     try {
-      // The document row is locked: the first record step to get past its unique transition waits
-      // at its UPDATE, the second waits at the same transition (the first has not committed).
-      await client.query('begin')
-      await client.query('select id from product_images where id = $1 for update', [doc.id])
       const [a, b] = await Promise.all([photo(41), photo(42)])
       const pending = Promise.all([replaceREST(SLUG, doc.id, a, 'held-a.jpg'), replaceREST(SLUG, doc.id, b, 'held-b.jpg')])
-      await vi.waitFor(
-        async () => {
-          const { rows } = await client.query(
-            "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()",
-          )
-          expect(rows[0].n).toBe(2)
-        },
-        { interval: 100, timeout: 90_000 },
-      )
-      await client.query('commit')
-      const replies = await pending
-      expect(replies.map((r) => r.status), JSON.stringify(replies.map((r) => r.body))).toEqual([200, 200])
-      expect(replies[0].body.doc.filename).not.toBe(replies[1].body.doc.filename)
-      const current = (await docById(SLUG, doc.id))!
-      const winner = replies.find((r) => r.body.doc.filename === current.filename)
-      expect(winner).toBeDefined()
-      expectDocumentFrom(current, winner!)
-      // One transition from the starting file, one from the first writer's file to the last one's.
-      const transitions = await app.sql<{ transition: string }>(
-        "select transition from image_asset_cleanup where reason = 'replaced' and document = $1 order by id",
-        [String(doc.id)],
-      )
-      const loser = replies.find((r) => r !== winner)!
-      expect(transitions.map((t) => t.transition)).toEqual([`${SLUG}:${doc.id}:${doc.filename}`, `${SLUG}:${doc.id}:${loser.body.doc.filename}`])
+      await lock.waiters(2)
+      await lock.release()
+      replies = await pending
     } finally {
-      await client.query('rollback').catch(() => undefined)
-      await client.end()
+      await lock.release()
     }
+    expect(replies.map((r) => r.status), JSON.stringify(replies.map((r) => r.body))).toEqual([200, 200])
+    expect(replies[0].body.doc.filename).not.toBe(replies[1].body.doc.filename)
+    const current = (await docById(SLUG, doc.id))!
+    const winner = replies.find((r) => r.body.doc.filename === current.filename)
+    expect(winner).toBeDefined()
+    expectDocumentFrom(current, winner!)
+    // One transition from the starting file, then one from the first writer's file to the last one's.
+    const first = replies.find((r) => r !== winner)!
+    expect(await transitionsOf(doc.id)).toEqual([`replaced ${SLUG}:${doc.id}:${doc.filename}`, `replaced ${SLUG}:${doc.id}:${first.body.doc.filename}`])
     await expectBucketMatchesDocuments(SLUG)
   }, 300_000)
 })
 
 describe('a replacement racing a delete', () => {
+  type When = 'at once' | 'while it stores' | 'as it records'
+  /**
+   * Sends the DELETE at once, or once the replacement's upload is recorded for clean-up (it is
+   * storing its objects), or once every one of its objects is stored (it is at its record step).
+   */
+  const deleteWhen = async (when: When, id: number): Promise<Reply> => {
+    if (when !== 'at once') {
+      let seen = false
+      await until(async () => {
+        const rows = await app.sql<{ keys: string[] }>("select keys from image_asset_cleanup where reason = 'upload' and collection = $1 and done_at is null", [SLUG])
+        if (rows.length === 0) return seen // recorded already: the DELETE comes right after
+        seen = true
+        if (when === 'while it stores') return true
+        const stored = new Set(await bucketKeysOf(SLUG))
+        return rows[0].keys.every((k) => stored.has(k))
+      }, `the replacement to reach "${when}"`)
+    }
+    return deleteREST(SLUG, id)
+  }
+
   it('whichever commits first, the outcome is whole: a deleted document leaves no object, a kept one has all of its objects', async () => {
     const tally: Record<string, number> = {}
-    for (let round = 1; round <= 6; round++) {
+    const moments: When[] = ['at once', 'while it stores', 'as it records']
+    for (let round = 1; round <= 9; round++) {
+      const when = moments[round % 3]
       const doc = await createDoc(SLUG, 100 + round)
       const replacement = await photo(200 + round)
-      const [patched, deleted] = await Promise.all([replaceREST(SLUG, doc.id, replacement, `replace-${round}.jpg`), deleteREST(SLUG, doc.id)])
-      const key = `PATCH ${patched.status} / DELETE ${deleted.status}`
+      const [patched, deleted] = await Promise.all([replaceREST(SLUG, doc.id, replacement, `replace-${round}.jpg`), deleteWhen(when, doc.id)])
+      const key = `${when}: PATCH ${patched.status} / DELETE ${deleted.status}`
       tally[key] = (tally[key] ?? 0) + 1
       expect([200, 404, 409], JSON.stringify(patched.body)).toContain(patched.status)
       expect([200, 409], JSON.stringify(deleted.body)).toContain(deleted.status)
@@ -187,8 +237,7 @@ describe('a replacement racing a delete', () => {
       if (deleted.status === 200) {
         expect(current).toBeNull()
         // The delete answered with the document it deleted: the replacement's when that came first.
-        if (patched.status === 200) expect(deleted.body.doc.filename).toBe(patched.body.doc.filename)
-        else expect(deleted.body.doc.filename).toBe(doc.filename)
+        expect(deleted.body.doc.filename).toBe(patched.status === 200 ? patched.body.doc.filename : doc.filename)
       } else {
         expect(current).not.toBeNull()
         if (patched.status === 200) expectDocumentFrom(current!, patched)
@@ -201,8 +250,66 @@ describe('a replacement racing a delete', () => {
         expect(ofThisDocument.filter((k: string) => stored.has(k))).toEqual([])
       }
     }
-    console.info(`replacement vs delete, 6 rounds: ${JSON.stringify(tally)}`)
-  }, 600_000)
+    console.info(`replacement vs delete, 9 rounds: ${JSON.stringify(tally)}`)
+  }, 900_000)
+
+  it('a delete that read the document before a replacement committed retries, and records the replacement’s objects (held by a row lock)', async () => {
+    const doc = await createDoc(SLUG, 150)
+    const lock = await lockRow('product_images', doc.id)
+    let patched: Reply
+    let deleted: Reply
+    try {
+      // The replacement records its transition and waits at its UPDATE; the delete reads the
+      // document as it was and waits at its DELETE, behind the replacement.
+      const patching = replaceREST(SLUG, doc.id, await photo(151), 'replace-held.jpg')
+      await lock.waiters(1)
+      const deleting = deleteREST(SLUG, doc.id)
+      await lock.waiters(2)
+      await lock.release()
+      ;[patched, deleted] = await Promise.all([patching, deleting])
+    } finally {
+      await lock.release()
+    }
+    expect([patched.status, deleted.status], JSON.stringify([patched.body, deleted.body])).toEqual([200, 200])
+    expect(await docById(SLUG, doc.id)).toBeNull()
+    // Its first attempt deleted the replaced row but recorded the old file: the unique transition
+    // refused that, and the retry deleted (and recorded) the replacement's file.
+    expect(deleted.body.doc.filename).toBe(patched.body.doc.filename)
+    expect(await transitionsOf(doc.id)).toEqual([`replaced ${SLUG}:${doc.id}:${doc.filename}`, `deleted ${SLUG}:${doc.id}:${patched.body.doc.filename}`])
+    await expectBucketMatchesDocuments(SLUG)
+    const stored = new Set(await bucketKeysOf(SLUG))
+    expect([...doc.objectKeys, ...patched.body.doc.objectKeys].filter((k: string) => stored.has(k))).toEqual([])
+  }, 300_000)
+
+  it('a delete and a replacement that deadlock at their record steps: one is retried, and the outcome is whole (held by a row lock)', async () => {
+    const doc = await createDoc(SLUG, 160)
+    const lock = await lockRow('product_images', doc.id)
+    let patched: Reply
+    let deleted: Reply
+    try {
+      // The delete waits at its DELETE first; the replacement records its transition and waits at
+      // its UPDATE. Released, the delete deletes the row and waits at the replacement's transition,
+      // which waits for the row: PostgreSQL aborts one of them.
+      const deleting = deleteREST(SLUG, doc.id)
+      await lock.waiters(1)
+      const patching = replaceREST(SLUG, doc.id, await photo(161), 'replace-deadlock.jpg')
+      await lock.waiters(2)
+      await lock.release()
+      ;[patched, deleted] = await Promise.all([patching, deleting])
+    } finally {
+      await lock.release()
+    }
+    console.info(`deadlock: PATCH ${patched.status} / DELETE ${deleted.status}`)
+    expect(deleted.status, JSON.stringify(deleted.body)).toBe(200)
+    expect([200, 404], JSON.stringify(patched.body)).toContain(patched.status)
+    expect(await docById(SLUG, doc.id)).toBeNull()
+    const last = patched.status === 200 ? patched.body.doc.filename : doc.filename
+    expect(deleted.body.doc.filename).toBe(last)
+    expect((await transitionsOf(doc.id)).at(-1)).toBe(`deleted ${SLUG}:${doc.id}:${last}`)
+    await expectBucketMatchesDocuments(SLUG)
+    const stored = new Set(await bucketKeysOf(SLUG))
+    expect([...doc.objectKeys, ...(patched.status === 200 ? patched.body.doc.objectKeys : [])].filter((k: string) => stored.has(k))).toEqual([])
+  }, 300_000)
 })
 
 describe('re-optimization overtaken by an editor', () => {
@@ -307,12 +414,10 @@ describe('several clean-up runners', () => {
   it('a row held by another process is skipped, not waited for: the runner settles the rest, and the held one later', async () => {
     const rows = await plant(10)
     const held = rows[3]
-    const client = new pg.Client({ connectionString: process.env.DATABASE_URI })
-    await client.connect()
     const { store } = runtimeOf(app.payload)
+    // Another process's transaction holds one row (as a runner elsewhere does while it claims).
+    const lock = await lockRow('image_asset_cleanup', held.id)
     try {
-      await client.query('begin')
-      await client.query('select id from image_asset_cleanup where id = $1 for update', [held.id])
       const pass = new CleanupRunner(app.payload, store, 0).runOnce()
       const outcome = await Promise.race([pass, new Promise<'blocked'>((resolve) => setTimeout(() => resolve('blocked'), 60_000).unref())])
       expect(outcome).toEqual({ deleted: 9, failed: 0, rows: 9 })
@@ -323,8 +428,7 @@ describe('several clean-up runners', () => {
       )
       expect(row).toEqual({ attempts: 0, done_at: null, lease_until: null })
     } finally {
-      await client.query('rollback').catch(() => undefined)
-      await client.end()
+      await lock.release()
     }
     expect(await new CleanupRunner(app.payload, store, 0).runOnce()).toEqual({ deleted: 1, failed: 0, rows: 1 })
     expect(await app.listKeys('media/')).toEqual([])

@@ -15,7 +15,13 @@ export const authorize = async (req: PayloadRequest, slug: string, operation: 'c
     return
   }
   const refuse = () => (req.user ? new Forbidden(req.t) : new UnauthorizedError(req.t))
-  if (!result) throw refuse()
+  if (!result) {
+    // Credentials that could not be checked may mean the database is down: say so (503), not 401.
+    if (!req.user && (req.headers.get('authorization') || req.headers.get('cookie')?.includes('payload-token'))) {
+      await req.payload.db.count({ collection: slug, req, where: { id: { equals: id ?? 0 } } })
+    }
+    throw refuse()
+  }
   if (typeof result === 'object' && id !== undefined) {
     const { totalDocs } = await req.payload.count({ collection: slug, overrideAccess: true, where: { and: [{ id: { equals: id } }, result] } })
     if (totalDocs === 0) throw refuse()
