@@ -20,7 +20,7 @@ export type WebPDecode = { bytes: number; file: string; ms: number; preset: stri
 const RESULTS_DIR = path.resolve('test/bench/results')
 const MiB = 1024 * 1024
 
-const quantile = (values: number[], q: number) => {
+export const quantile = (values: number[], q: number) => {
   const sorted = [...values].sort((a, b) => a - b)
   const pos = (sorted.length - 1) * q
   const lo = Math.floor(pos)

@@ -1,7 +1,10 @@
 /**
  * `npm run bench`: the plugin against the seed's Pillow pipeline, Payload's own upload path
  * configured by hand, and the raw sharp floor, on the same corpus and presets in one run,
- * interleaved. Writes test/bench/results/latest.{json,md,svg}. Never part of `npm test`.
+ * interleaved. Writes test/bench/results/latest.{json,md,svg}, then the extras (extras.ts) to
+ * operations.{json,md}. `--only extras` (or BENCH_ONLY=extras) runs only the extras;
+ * `--only read-latency` (or BENCH_ONLY=read-latency) only the read latency under uploads.
+ * Never part of `npm test`.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -17,7 +20,7 @@ import sharp from 'sharp'
 import { runtimeEnv } from '../../scripts/runtime-env.mjs'
 import { ensureDatabase, freePort, S3RVER_CREDENTIALS, scratchPostgres, startS3rver } from '../../src/dev/services'
 import { ensureCorpus, GENERATED_24MP } from './corpus'
-import { runExtras } from './extras'
+import { runExtras, runReadLatencyOnly } from './extras'
 import { ensurePrerequisites, sharedBenchFile } from './prerequisites'
 import { watchTreeRss } from './proc'
 import { ssimAgainstSource } from './quality'
@@ -40,6 +43,16 @@ type Env = Record<string, string | undefined>
 type Worker = { baseURL?: string; call: <T>(message: Record<string, unknown>) => Promise<T>; child: ChildProcess; mode: Mode; name: string; token?: string }
 
 let nextId = 1
+
+/** `--only <part>`, `--only=<part>` or BENCH_ONLY=<part>: extras, read-latency. */
+const ONLY_PARTS = ['extras', 'read-latency']
+const only = (() => {
+  const argv = process.argv.slice(2)
+  const at = argv.findIndex((a) => a === '--only' || a.startsWith('--only='))
+  const value = at < 0 ? process.env.BENCH_ONLY : argv[at].includes('=') ? argv[at].slice('--only='.length) : argv[at + 1]
+  if (value !== undefined && value !== '' && !ONLY_PARTS.includes(value)) throw new Error(`--only takes one of: ${ONLY_PARTS.join(', ')} (got ${value})`)
+  return value || undefined
+})()
 
 const startWorker = async (name: string, mode: Mode, files: string[], env: Env): Promise<Worker> => {
   const child = fork(path.join(here, 'worker.ts'), [mode, JSON.stringify(files)], {
@@ -167,12 +180,12 @@ const main = async () => {
     const handEnv = await envFor('payload_hand')
     delete handEnv.LD_PRELOAD
     delete handEnv.MALLOC_ARENA_MAX
-    const extras = () =>
-      runExtras({
+    const extrasDeps = {
         benchFiles,
         benchIdx,
         corpus,
         handEnv,
+        inputs,
         log,
         pluginEnv: (name, extra) => envFor(name, extra),
         runCell: (w, preset, indexes, c) => runCell(w as Worker, preset, corpus, indexes, inputs, c),
@@ -181,10 +194,16 @@ const main = async () => {
           workers.push(w)
           return w
         },
-      })
-    if (process.env.BENCH_ONLY === 'extras') {
+      }
+    const extras = () => runExtras(extrasDeps)
+    if (only === 'extras') {
       await extras()
       log('results written to test/bench/results/operations.md')
+      return
+    }
+    if (only === 'read-latency') {
+      await runReadLatencyOnly(extrasDeps)
+      log('read latency written to test/bench/results/operations.md (the other figures there are kept from the last run)')
       return
     }
 

@@ -5,7 +5,7 @@
  * or main + variants + placeholder, see plugin.config.ts), `payload-hand` (Payload's own upload
  * path configured by hand, through `payload.create`; BENCH_HAND_SIZES=1 adds `imageSizes` for the
  * same variant widths) and `plugin-rest` (the same app served over HTTP; the parent process is
- * the client).
+ * the client; BENCH_APP_CONFIG=1 serves the reference app's own payload.config.ts instead).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -14,7 +14,17 @@ import { BUILT_IN_COLLECTIONS, encodeWebP, reoptimizeAll, runtimeOf } from 'payl
 import { getPayload, type Payload } from 'payload'
 
 import { serveAPI } from '../helpers/serve'
-import { type Measure, mimeTypeOf, type Mode, pool, type ReoptimizeReport, type ReoptimizeRequest, type RunRequest, type RunResult } from './protocol'
+import {
+  type Measure,
+  mimeTypeOf,
+  type Mode,
+  pool,
+  type PoolWatch,
+  type ReoptimizeReport,
+  type ReoptimizeRequest,
+  type RunRequest,
+  type RunResult,
+} from './protocol'
 import { peakRss, resetPeakRss } from './proc'
 
 const mode = process.argv[2] as Mode
@@ -32,7 +42,9 @@ const main = async () => {
   if (process.env.BENCH_SHARP_CACHE === '0') sharp.cache(false)
   const inputs = await Promise.all(files.map((f) => readFile(f)))
   let payload: Payload | undefined
-  if (mode === 'plugin-local' || mode === 'plugin-rest') {
+  if (mode === 'plugin-rest' && process.env.BENCH_APP_CONFIG === '1') {
+    payload = await getPayload({ config: (await import('../../payload.config')).default })
+  } else if (mode === 'plugin-local' || mode === 'plugin-rest') {
     payload = await getPayload({ config: (await import('./plugin.config')).default })
   } else if (mode === 'payload-hand') {
     payload = await getPayload({ config: (await import('./baseline.config')).default })
@@ -52,7 +64,17 @@ const main = async () => {
   }
 
   let mark = { cpu: 0 }
-  process.on('message', async (message: ReoptimizeRequest | RunRequest | { id: number; type: 'mark' | 'measure' }) => {
+  let stopPoolWatch: (() => PoolWatch) | undefined
+  process.on('message', async (message: ReoptimizeRequest | RunRequest | { id: number; type: 'mark' | 'measure' | 'pool-watch' | 'pool-report' }) => {
+    if (message.type === 'pool-watch') {
+      stopPoolWatch = watchPool(payload!)
+      send({ id: message.id, type: 'watching' })
+      return
+    }
+    if (message.type === 'pool-report') {
+      send({ ...stopPoolWatch!(), id: message.id })
+      return
+    }
     if (message.type === 'reoptimize') {
       send(await reoptimizeBenchmark(payload!, message.count, message.id))
       return
@@ -110,6 +132,30 @@ const main = async () => {
     }
     send(result)
   })
+}
+
+/**
+ * Samples the database pool (node-postgres) every 5 ms until stopped: the most connections in use
+ * at once, the pool's size limit, and the most requests (of any kind) left waiting for a connection.
+ */
+const watchPool = (payload: Payload): (() => PoolWatch) => {
+  const db = (payload.db as unknown as { pool: { idleCount: number; options: { max?: number }; totalCount: number; waitingCount: number } }).pool
+  let maxInUse = 0
+  let maxWaiting = 0
+  let samples = 0
+  let samplesWaiting = 0
+  const sample = () => {
+    samples++
+    maxInUse = Math.max(maxInUse, db.totalCount - db.idleCount)
+    maxWaiting = Math.max(maxWaiting, db.waitingCount)
+    if (db.waitingCount > 0) samplesWaiting++
+  }
+  const timer = setInterval(sample, 5)
+  return () => {
+    clearInterval(timer)
+    sample()
+    return { max: db.options.max ?? 10, maxInUse, maxWaiting, samples, samplesWaiting, type: 'pool-report' }
+  }
 }
 
 /**

@@ -112,6 +112,31 @@ describe('1 authorize: anonymous uploads are refused before any image work', () 
     }
   })
 
+  it('DBG partial body', async () => {
+    const http = await import('node:http')
+    const url = new URL(`${app.baseURL}/api/product-images`)
+    const t0 = Date.now()
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ headers: { 'content-type': 'multipart/form-data; boundary=XYZ', 'content-length': String(20 * 1024 * 1024) }, host: url.hostname, method: 'POST', path: url.pathname, port: url.port }, (res) => { resolve(res.statusCode!); res.resume() })
+      req.on('error', reject)
+      req.write('--XYZ\r\nContent-Disposition: form-data; name="file"; filename="x.png"\r\nContent-Type: image/png\r\n\r\n')
+      req.write(Buffer.alloc(1024 * 1024))
+      setTimeout(() => reject(new Error('no answer in 10 s with the body incomplete')), 10_000)
+    })
+    console.log('DBG partial', status, Date.now() - t0)
+    const outcome = await new Promise<string>((resolve) => {
+      const req = http.request({ headers: { 'content-type': 'multipart/form-data; boundary=XYZ', 'content-length': String(20 * 1024 * 1024 + 200) }, host: url.hostname, method: 'POST', path: url.pathname, port: url.port }, (res) => { console.log('DBG resp2', res.statusCode, res.headers.connection, Date.now() - t0); res.resume(); res.on('end', () => { const more = () => { const ok = req.write(Buffer.alloc(1024 * 1024)); sent++; if (sent < 19) { if (ok) setImmediate(more); else req.once('drain', more) } else { req.end(); resolve('wrote everything: ' + sent) } }; let sent = 0; more() }) })
+      req.on('error', (e) => resolve('error ' + e.message))
+      req.on('close', () => console.log('DBG close', Date.now() - t0))
+      req.write('--XYZ\r\nContent-Disposition: form-data; name="file"; filename="x.png"\r\nContent-Type: image/png\r\n\r\n')
+      req.write(Buffer.alloc(1024 * 1024))
+    })
+    console.log('DBG outcome', outcome, Date.now() - t0)
+    const t1 = Date.now()
+    const one = await postAnonymously('product-images', bigPNG, 'one.png')
+    console.log('DBG one full', one.status, Date.now() - t1)
+  })
+
   it('a flood of 24 anonymous large uploads: every one 401 and none decoded, while an editor upload at the same time is created', async () => {
     const limiter = runtimeOf(app.payload).limiter
     const run = vi.spyOn(limiter, 'run')

@@ -2,12 +2,13 @@ import type { Payload } from 'payload'
 
 import { uploadErrors } from '../errors.js'
 import type { WorkLimiter } from '../image/limiter.js'
-import { ImageProcessingFailed, processImage } from '../image/pipeline.js'
+import { assertAllowedName, ImageProcessingFailed, processImage } from '../image/pipeline.js'
 import type { ResolvedCollection } from '../options.js'
 import { abandonUpload, forgetUpload, nudgeCleanup, recordUpload } from '../storage/cleanup.js'
 import type { Delivery } from '../storage/delivery.js'
 import { documentFiles } from '../storage/documentFiles.js'
 import { type ObjectStore, ObjectWriteError } from '../storage/objects.js'
+import { collectionRuntime, runtimeOf } from '../ops/runtime.js'
 import type { UploadSession } from './session.js'
 
 export type UploadServices = { delivery: Delivery; limiter: WorkLimiter; store: ObjectStore }
@@ -62,4 +63,19 @@ export const prepareUpload = async (
     originalName: options.trustedName ? undefined : source.name,
     recordBy: intent.recordBy,
   }
+}
+
+/**
+ * Steps 2 to 4 for the Local API, outside any transaction: hand the result to `payload.create` or
+ * `payload.update` as `context: sessionContext(session)` to record it in a short transaction.
+ *
+ * @example
+ * const session = await prepareImage(payload, 'media', { data: bytes, name: 'photo.jpg' })
+ * await payload.create({ collection: 'media', context: sessionContext(session), data: { alt: 'A photo' } })
+ */
+export const prepareImage = async (payload: Payload, slug: string, file: { data: Buffer; name: string }): Promise<UploadSession> => {
+  const runtime = runtimeOf(payload)
+  const { collection, delivery } = collectionRuntime(runtime, slug)
+  assertAllowedName(file.name, collection)
+  return prepareUpload(payload, collection, { delivery, limiter: runtime.limiter, store: runtime.store }, file)
 }

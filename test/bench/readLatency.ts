@@ -1,0 +1,215 @@
+/**
+ * Read latency while uploads are in flight: the reference app (its own payload.config.ts) served
+ * over REST on 127.0.0.1, with PostgreSQL and S3 in the loop. p95 of `GET /api/products?depth=1`
+ * sequential requests idle, then the same number while 12 authenticated multipart uploads of the
+ * corpus's large photos to `product-images` are kept in flight (each lane starts the next upload
+ * as soon as its last one ends). The database pool is sampled in the server during both windows.
+ * Figures only, no assertion. Bounded: every request has a deadline, and the window has one.
+ */
+import os from 'node:os'
+import path from 'node:path'
+
+import { GENERATED_24MP } from './corpus'
+import { mimeTypeOf, pool, type PoolWatch } from './protocol'
+import { quantile } from './report'
+
+type Env = Record<string, string | undefined>
+export type RestWorker = { baseURL?: string; call: <T>(message: Record<string, unknown>) => Promise<T>; child: { kill: () => void }; name: string; token?: string }
+
+export type ReadLatencyDeps = {
+  corpus: string[]
+  inputs: Buffer[]
+  log: (line: string) => void
+  pluginEnv: (name: string, extra: Record<string, string>) => Promise<Env>
+  startWorker: (name: string, mode: 'plugin-rest', env: Env) => Promise<RestWorker>
+}
+
+export type ReadLatencyFigures = {
+  collection: 'product-images'
+  config: string
+  cores: number
+  getsPerWindow: number
+  idle: Window
+  loaded: Window & { uploads: { completed: number; files: string[]; inFlight: { max: number; min: number }; medianMs: number; started: number; statuses: Record<string, number> } }
+  measuredAt: string
+  products: number
+  productsPerPage: number
+  ratioP95: number
+  targetInFlight: number
+  warmup: number
+}
+type Window = { maxMs: number; medianMs: number; p95Ms: number; pool: Omit<PoolWatch, 'type'>; wallMs: number }
+
+const IN_FLIGHT = 12
+const GETS = 60
+const WARMUP = 10
+const PRODUCTS = 12
+const SETUP_IMAGES = 4
+const GET_DEADLINE_MS = 30_000
+const UPLOAD_DEADLINE_MS = 180_000
+const WINDOW_DEADLINE_MS = 10 * 60_000
+const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits
+
+/** One `GET /api/products?depth=1`, body read to the end; its ms. */
+const readProducts = async (baseURL: string): Promise<{ body: { docs: Array<{ image?: unknown }> }; ms: number }> => {
+  const start = performance.now()
+  const response = await fetch(`${baseURL}/api/products?depth=1`, { signal: AbortSignal.timeout(GET_DEADLINE_MS) })
+  const text = await response.text()
+  const ms = performance.now() - start
+  if (response.status !== 200) throw new Error(`GET /api/products answered ${response.status}: ${text.slice(0, 300)}`)
+  return { body: JSON.parse(text), ms }
+}
+
+const upload = async (worker: RestWorker, file: string, data: Buffer): Promise<Response> => {
+  const form = new FormData()
+  form.append('file', new Blob([new Uint8Array(data)], { type: mimeTypeOf(file) }), path.basename(file))
+  return fetch(`${worker.baseURL}/api/product-images`, {
+    body: form,
+    headers: { Authorization: `JWT ${worker.token}` },
+    method: 'POST',
+    signal: AbortSignal.timeout(UPLOAD_DEADLINE_MS),
+  })
+}
+
+const windowOf = (latencies: number[], wallMs: number, watch: PoolWatch): Window => {
+  const { id: _id, type: _type, ...pool } = watch as PoolWatch & { id?: number }
+  return { maxMs: round(Math.max(...latencies)), medianMs: round(quantile(latencies, 0.5)), p95Ms: round(quantile(latencies, 0.95)), pool, wallMs: Math.round(wallMs) }
+}
+
+/** Sequential GETs with the server's pool watched; `ok()` false ends the window early (its deadline). */
+const measureReads = async (worker: RestWorker, count: number, onEach?: () => void): Promise<Window> => {
+  await worker.call({ type: 'pool-watch' })
+  const latencies: number[] = []
+  const start = performance.now()
+  for (let i = 0; i < count && performance.now() - start < WINDOW_DEADLINE_MS; i++) {
+    onEach?.()
+    latencies.push((await readProducts(worker.baseURL!)).ms)
+  }
+  const wallMs = performance.now() - start
+  return windowOf(latencies, wallMs, await worker.call<PoolWatch>({ type: 'pool-report' }))
+}
+
+export const runReadLatency = async (deps: ReadLatencyDeps): Promise<ReadLatencyFigures> => {
+  const { corpus, inputs, log } = deps
+  // The corpus's large photos: its real JPEGs (2560 x 1600 to 5120 x 2880), not the generated 24 MP one.
+  const photos = corpus.map((f, i) => ({ data: inputs[i], file: f })).filter(({ file }) => /\.jpe?g$/i.test(file) && !file.endsWith(GENERATED_24MP))
+  if (photos.length === 0) throw new Error('read latency: no JPEG photos in the corpus')
+  const worker = await deps.startWorker('plugin: REST, reference app config', 'plugin-rest', { ...(await deps.pluginEnv('read_latency', {})), BENCH_APP_CONFIG: '1' })
+  try {
+    // Products with images, so that every GET populates uploads at depth 1.
+    const imageIds: Array<number | string> = []
+    await pool(SETUP_IMAGES, 2, async (i) => {
+      const { data, file } = photos[i % photos.length]
+      const response = await upload(worker, file, data)
+      const body = (await response.json()) as { doc?: { id: number | string } }
+      if (response.status !== 201 || !body.doc) throw new Error(`read latency: setup upload of ${file} failed: ${response.status} ${JSON.stringify(body).slice(0, 300)}`)
+      imageIds[i] = body.doc.id
+    })
+    for (let i = 0; i < PRODUCTS; i++) {
+      const response = await fetch(`${worker.baseURL}/api/products`, {
+        body: JSON.stringify({ description: `Benchmark product ${i + 1}`, image: imageIds[i % imageIds.length], name: `Product ${i + 1}`, price: 10 + i }),
+        headers: { Authorization: `JWT ${worker.token}`, 'Content-Type': 'application/json' },
+        method: 'POST',
+        signal: AbortSignal.timeout(GET_DEADLINE_MS),
+      })
+      if (response.status !== 201) throw new Error(`read latency: creating a product failed: ${response.status} ${(await response.text()).slice(0, 300)}`)
+    }
+    const { body } = await readProducts(worker.baseURL!)
+    const perPage = body.docs.length
+    if (perPage === 0 || body.docs.some((d) => typeof d.image !== 'object' || d.image === null)) {
+      throw new Error('read latency: GET /api/products?depth=1 did not return products with populated images')
+    }
+    for (let i = 0; i < WARMUP; i++) await readProducts(worker.baseURL!)
+    log(`read latency: ${PRODUCTS} products with images stored, warm-up done`)
+
+    const idle = await measureReads(worker, GETS)
+    log(`read latency: idle p95 ${idle.p95Ms} ms`)
+
+    // Loaded: IN_FLIGHT lanes, each starting its next upload as soon as the last one ends, until the
+    // reads are done. In-flight counts are sampled at the start of every GET.
+    let inFlight = 0
+    let stop = false
+    let started = 0
+    const statuses: Record<string, number> = {}
+    const uploadMs: number[] = []
+    const lane = async (k: number) => {
+      for (let n = 0; !stop; n++) {
+        const { data, file } = photos[(k + n * IN_FLIGHT) % photos.length]
+        started++
+        inFlight++
+        const t0 = performance.now()
+        let status: string
+        try {
+          const response = await upload(worker, file, data)
+          await response.arrayBuffer()
+          status = String(response.status)
+        } catch (error) {
+          status = error instanceof Error ? error.name : 'error'
+        }
+        inFlight--
+        statuses[status] = (statuses[status] ?? 0) + 1
+        if (status === '201') uploadMs.push(performance.now() - t0)
+      }
+    }
+    const lanes = Array.from({ length: IN_FLIGHT }, (_, k) => lane(k))
+    // Let the request bodies reach the server (a few MB each over loopback) before the first read.
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    const seen: number[] = []
+    let loadedWindow: Window
+    try {
+      loadedWindow = await measureReads(worker, GETS, () => seen.push(inFlight))
+    } finally {
+      stop = true
+    }
+    log(`read latency: loaded p95 ${loadedWindow.p95Ms} ms; waiting for the ${inFlight} uploads still in flight`)
+    await Promise.all(lanes)
+    const completed = uploadMs.length
+    return {
+      collection: 'product-images',
+      cores: os.availableParallelism(),
+      config: 'payload.config.ts (the reference app: product-images with AVIF and kept originals, variants and placeholder)',
+      getsPerWindow: GETS,
+      idle,
+      loaded: {
+        ...loadedWindow,
+        uploads: {
+          completed,
+          files: [...new Set(photos.map((p) => path.basename(p.file)))],
+          inFlight: { max: Math.max(...seen), min: Math.min(...seen) },
+          medianMs: completed ? Math.round(quantile(uploadMs, 0.5)) : Number.NaN,
+          started,
+          statuses,
+        },
+      },
+      measuredAt: new Date().toISOString(),
+      products: PRODUCTS,
+      productsPerPage: perPage,
+      ratioP95: Math.round((loadedWindow.p95Ms / idle.p95Ms) * 100) / 100,
+      targetInFlight: IN_FLIGHT,
+      warmup: WARMUP,
+    }
+  } finally {
+    worker.child.kill()
+  }
+}
+
+export const readLatencyMarkdown = (f: ReadLatencyFigures): string[] => {
+  const row = (label: string, w: Window) =>
+    `| ${label} | ${w.p95Ms} ms | ${w.medianMs} ms | ${w.maxMs} ms | ${w.pool.maxInUse} of ${w.pool.max} | ${w.pool.maxWaiting} (${w.pool.samplesWaiting} of ${w.pool.samples} samples) |`
+  const u = f.loaded.uploads
+  return [
+    '## Read latency while uploads are in flight',
+    '',
+    `Measured on ${f.measuredAt}. The reference app (${f.config}) served over REST on 127.0.0.1, PostgreSQL and S3 (s3rver) in the loop. ${f.getsPerWindow} sequential \`GET /api/products?depth=1\` (${f.productsPerPage} products per page, each with its image populated; ${f.warmup} untimed warm-up requests first), idle, then while ${f.targetInFlight} authenticated multipart uploads to \`${f.collection}\` are kept in flight (each lane starts its next upload as soon as the last one ends; ${u.inFlight.min} to ${u.inFlight.max} in flight at the start of each GET). Uploads: ${u.files.join(', ')}. The server's database pool was sampled every 5 ms in both windows.`,
+    '',
+    '| window | p95 | median | max | pool connections in use, most | requests waiting for a connection, most |',
+    '|---|---|---|---|---|---|',
+    row('idle', f.idle),
+    row(`${f.targetInFlight} uploads in flight`, f.loaded),
+    '',
+    `p95 loaded / idle: **${f.ratioP95}**. Uploads during the loaded window: ${u.started} started, ${u.completed} stored (median ${u.medianMs} ms each), answers ${Object.entries(u.statuses)
+      .map(([s, n]) => `${s}: ${n}`)
+      .join(', ')}. Figures only; the reads share the machine's ${f.cores} cores with the image work.`,
+    '',
+  ]
+}
