@@ -5,7 +5,7 @@ import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3'
-import { BUILT_IN_COLLECTIONS, encodeWebP, ImageUploadError } from 'payload-image-assets'
+import { BUILT_IN_COLLECTIONS, encodeWebP, ImageUploadError, prepareImage, sessionContext } from 'payload-image-assets'
 import sharp from 'sharp'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 
@@ -497,6 +497,21 @@ describe('hostile names and polyglots', () => {
       expect(stored.includes(Buffer.from('<script'))).toBe(false)
       expect(stored.subarray(0, 4).toString('latin1')).toBe('RIFF')
     }
+  })
+})
+
+describe('the Local API without a transaction held', () => {
+  it('prepareImage processes and stores first; payload.create with its session records it, and its clean-up row is gone', async () => {
+    const bytes = await sharp(photo).resize(700).jpeg().toBuffer()
+    const session = await prepareImage(app.payload, 'media', { data: bytes, name: 'local.jpg' })
+    // Stored before any document exists, and recorded for clean-up until the record step claims it.
+    for (const key of session.keys) expect(await app.listKeys(key)).toEqual([key])
+    expect(await app.sql('select reason from image_asset_cleanup where id = $1', [session.intent])).toEqual([{ reason: 'upload' }])
+    const doc = await app.payload.create({ collection: 'media', context: sessionContext(session), data: { alt: 'local' } })
+    expect(doc).toMatchObject({ alt: 'local', filename: session.data.filename, mimeType: 'image/webp', originalFilename: 'local.jpg', width: 700 })
+    expect(await app.sql('select id from image_asset_cleanup where id = $1', [session.intent])).toEqual([])
+    // A name the collection refuses is refused before anything is read.
+    await expect(prepareImage(app.payload, 'media', { data: bytes, name: 'local.gif' })).rejects.toBeInstanceOf(ImageUploadError)
   })
 })
 
