@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 
 import { WorkLimiter } from 'payload-image-assets'
 
@@ -41,5 +41,28 @@ describe('WorkLimiter', () => {
     const limiter = new WorkLimiter(1, 0)
     await expect(limiter.run(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
     expect(await limiter.run(async () => 1)).toEqual({ value: 1 })
+  })
+
+  it('gives up on a wait longer than `maxWaitMs` without running the task, and leaves the queue usable', async () => {
+    vi.useFakeTimers()
+    try {
+      const limiter = new WorkLimiter(1, 4, 1000)
+      const gate = deferred()
+      const busy = limiter.run(() => gate.promise)
+      let ran = false
+      const waiting = limiter.run(async () => (ran = true))
+      await vi.advanceTimersByTimeAsync(999)
+      const late = limiter.run(async () => 'late')
+      await vi.advanceTimersByTimeAsync(1)
+      expect(await waiting).toBeUndefined()
+      expect(ran).toBe(false)
+      // The one that has waited only 1 ms is still queued and runs when the slot frees.
+      gate.resolve()
+      await busy
+      expect(await late).toEqual({ value: 'late' })
+      expect(await limiter.run(async () => 'free')).toEqual({ value: 'free' })
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
