@@ -1,10 +1,11 @@
 /**
  * Read latency while uploads are in flight: the reference app (its own payload.config.ts) served
- * over REST on 127.0.0.1, with PostgreSQL and S3 in the loop. p95 of `GET /api/products?depth=1`
- * sequential requests idle, then the same number while 12 authenticated multipart uploads of the
- * corpus's large photos to `product-images` are kept in flight (each lane starts the next upload
- * as soon as its last one ends). The database pool is sampled in the server during both windows.
- * Figures only, no assertion. Bounded: every request has a deadline, and the window has one.
+ * over REST on 127.0.0.1, with PostgreSQL and S3 in the loop. p95 of sequential
+ * `GET /api/products?depth=1` (one every 500 ms, or at once when the last one took longer) idle,
+ * then the same number while 12 authenticated multipart uploads of the corpus's large photos to
+ * `product-images` are kept in flight (each lane starts its next upload as soon as its last one
+ * is answered). The database pool is sampled in the server during both windows.
+ * Figures only, no assertion. Bounded: every request has a deadline, and so does each phase.
  */
 import os from 'node:os'
 import path from 'node:path'
@@ -29,8 +30,9 @@ export type ReadLatencyFigures = {
   config: string
   cores: number
   getsPerWindow: number
+  paceMs: number
   idle: Window
-  loaded: Window & { uploads: { completed: number; files: string[]; inFlight: { max: number; min: number }; medianMs: number; started: number; statuses: Record<string, number> } }
+  loaded: Window & { uploads: Uploads }
   measuredAt: string
   products: number
   productsPerPage: number
@@ -38,16 +40,32 @@ export type ReadLatencyFigures = {
   targetInFlight: number
   warmup: number
 }
+type Uploads = {
+  /** Uploads answered (any status) and started while the reads ran. */
+  answeredInWindow: number
+  startedInWindow: number
+  /** Over the whole loaded phase, settling and draining included. */
+  completed: number
+  files: string[]
+  /** Uploads in flight at the start of each GET. */
+  inFlight: { max: number; min: number }
+  medianMs: number
+  settleMs: number
+  started: number
+  statuses: Record<string, number>
+}
 type Window = { maxMs: number; medianMs: number; p95Ms: number; pool: Omit<PoolWatch, 'type'>; wallMs: number }
 
 const IN_FLIGHT = 12
 const GETS = 60
+const PACE_MS = 500
 const WARMUP = 10
 const PRODUCTS = 12
 const SETUP_IMAGES = 4
 const GET_DEADLINE_MS = 30_000
 const UPLOAD_DEADLINE_MS = 180_000
 const WINDOW_DEADLINE_MS = 10 * 60_000
+const SETTLE_DEADLINE_MS = 3 * 60_000
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits
 
 /** One `GET /api/products?depth=1`, body read to the end; its ms. */
@@ -71,6 +89,19 @@ const upload = async (worker: RestWorker, file: string, data: Buffer): Promise<R
   })
 }
 
+/** A refused upload's reason, from the plugin's messages (errors.ts): busy, image timeout, or the message itself. */
+const reasonOf = (text: string): string => {
+  let message = text
+  try {
+    message = (JSON.parse(text) as { errors?: Array<{ message?: string }> }).errors?.[0]?.message ?? text
+  } catch {
+    // not JSON: the text itself
+  }
+  if (/busy processing other images/i.test(message)) return '(busy: no processing slot within maxWaitSeconds)'
+  if (/took longer than/i.test(message)) return '(image timeout)'
+  return `(${message.slice(0, 80)})`
+}
+
 const windowOf = (latencies: number[], wallMs: number, watch: PoolWatch): Window => {
   const { id: _id, type: _type, ...pool } = watch as PoolWatch & { id?: number }
   return { maxMs: round(Math.max(...latencies)), medianMs: round(quantile(latencies, 0.5)), p95Ms: round(quantile(latencies, 0.95)), pool, wallMs: Math.round(wallMs) }
@@ -81,7 +112,13 @@ const measureReads = async (worker: RestWorker, count: number, onEach?: () => vo
   await worker.call({ type: 'pool-watch' })
   const latencies: number[] = []
   const start = performance.now()
+  let lastStart = start
   for (let i = 0; i < count && performance.now() - start < WINDOW_DEADLINE_MS; i++) {
+    // Paced: one GET every PACE_MS (or at once when the last one took longer), so that the loaded
+    // window spans whole uploads (received, processed, stored, recorded), not a slice of one.
+    const wait = i === 0 ? 0 : lastStart + PACE_MS - performance.now()
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    lastStart = performance.now()
     onEach?.()
     latencies.push((await readProducts(worker.baseURL!)).ms)
   }
@@ -132,6 +169,7 @@ export const runReadLatency = async (deps: ReadLatencyDeps): Promise<ReadLatency
     let started = 0
     const statuses: Record<string, number> = {}
     const uploadMs: number[] = []
+    const answered = () => Object.values(statuses).reduce((a, b) => a + b, 0)
     const lane = async (k: number) => {
       for (let n = 0; !stop; n++) {
         const { data, file } = photos[(k + n * IN_FLIGHT) % photos.length]
@@ -141,8 +179,9 @@ export const runReadLatency = async (deps: ReadLatencyDeps): Promise<ReadLatency
         let status: string
         try {
           const response = await upload(worker, file, data)
-          await response.arrayBuffer()
           status = String(response.status)
+          if (response.status !== 201) status += ` ${reasonOf(await response.text())}`
+          else await response.arrayBuffer()
         } catch (error) {
           status = error instanceof Error ? error.name : 'error'
         }
@@ -152,15 +191,22 @@ export const runReadLatency = async (deps: ReadLatencyDeps): Promise<ReadLatency
       }
     }
     const lanes = Array.from({ length: IN_FLIGHT }, (_, k) => lane(k))
-    // Let the request bodies reach the server (a few MB each over loopback) before the first read.
-    await new Promise((resolve) => setTimeout(resolve, 2000))
+    // The window opens in the steady state: once the first upload has been answered and its lane
+    // has started the next one, so that uploads are being received, processed, stored and recorded
+    // while the reads run (and not only the first wave's bodies arriving).
+    const settleStart = performance.now()
+    while (started <= IN_FLIGHT && performance.now() - settleStart < SETTLE_DEADLINE_MS) await new Promise((resolve) => setTimeout(resolve, 50))
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const settleMs = Math.round(performance.now() - settleStart)
     const seen: number[] = []
     let loadedWindow: Window
+    const before = { answered: answered(), started }
     try {
       loadedWindow = await measureReads(worker, GETS, () => seen.push(inFlight))
     } finally {
       stop = true
     }
+    const inWindow = { answered: answered() - before.answered, started: started - before.started }
     log(`read latency: loaded p95 ${loadedWindow.p95Ms} ms; waiting for the ${inFlight} uploads still in flight`)
     await Promise.all(lanes)
     const completed = uploadMs.length
@@ -169,15 +215,19 @@ export const runReadLatency = async (deps: ReadLatencyDeps): Promise<ReadLatency
       cores: os.availableParallelism(),
       config: 'payload.config.ts (the reference app: product-images with AVIF and kept originals, variants and placeholder)',
       getsPerWindow: GETS,
+      paceMs: PACE_MS,
       idle,
       loaded: {
         ...loadedWindow,
         uploads: {
           completed,
           files: [...new Set(photos.map((p) => path.basename(p.file)))],
+          answeredInWindow: inWindow.answered,
           inFlight: { max: Math.max(...seen), min: Math.min(...seen) },
           medianMs: completed ? Math.round(quantile(uploadMs, 0.5)) : Number.NaN,
+          settleMs,
           started,
+          startedInWindow: inWindow.started,
           statuses,
         },
       },
@@ -197,19 +247,21 @@ export const readLatencyMarkdown = (f: ReadLatencyFigures): string[] => {
   const row = (label: string, w: Window) =>
     `| ${label} | ${w.p95Ms} ms | ${w.medianMs} ms | ${w.maxMs} ms | ${w.pool.maxInUse} of ${w.pool.max} | ${w.pool.maxWaiting} (${w.pool.samplesWaiting} of ${w.pool.samples} samples) |`
   const u = f.loaded.uploads
+  const inFlight = u.inFlight.min === u.inFlight.max ? `${u.inFlight.min}` : `${u.inFlight.min} to ${u.inFlight.max}`
+  const answers = Object.entries(u.statuses)
+    .map(([status, n]) => `${status}: ${n}`)
+    .join(', ')
   return [
     '## Read latency while uploads are in flight',
     '',
-    `Measured on ${f.measuredAt}. The reference app (${f.config}) served over REST on 127.0.0.1, PostgreSQL and S3 (s3rver) in the loop. ${f.getsPerWindow} sequential \`GET /api/products?depth=1\` (${f.productsPerPage} products per page, each with its image populated; ${f.warmup} untimed warm-up requests first), idle, then while ${f.targetInFlight} authenticated multipart uploads to \`${f.collection}\` are kept in flight (each lane starts its next upload as soon as the last one ends; ${u.inFlight.min} to ${u.inFlight.max} in flight at the start of each GET). Uploads: ${u.files.join(', ')}. The server's database pool was sampled every 5 ms in both windows.`,
+    `Measured on ${f.measuredAt} (\`npm run bench -- --only read-latency\` measures only this), ${f.cores} cores. The reference app's own \`payload.config.ts\` (\`${f.collection}\`: WebP and AVIF, variants, placeholder, original kept) served over REST on 127.0.0.1, with PostgreSQL and S3 (s3rver) in the loop. ${f.getsPerWindow} sequential \`GET /api/products?depth=1\`, one every ${f.paceMs} ms or as soon as the last one is answered (${f.productsPerPage} products per page, each with its image populated; ${f.warmup} untimed requests first), idle, then while ${f.targetInFlight} authenticated multipart uploads to \`${f.collection}\` are kept in flight: each lane starts its next upload as soon as its last one is answered, and the reads start once the first upload has been answered and replaced (${u.settleMs} ms in). Uploads in flight at the start of each GET: ${inFlight}. Photos uploaded: ${u.files.join(', ')}. The server's database pool (node-postgres) was sampled every 5 ms during both windows.`,
     '',
     '| window | p95 | median | max | pool connections in use, most | requests waiting for a connection, most |',
     '|---|---|---|---|---|---|',
     row('idle', f.idle),
     row(`${f.targetInFlight} uploads in flight`, f.loaded),
     '',
-    `p95 loaded / idle: **${f.ratioP95}**. Uploads during the loaded window: ${u.started} started, ${u.completed} stored (median ${u.medianMs} ms each), answers ${Object.entries(u.statuses)
-      .map(([s, n]) => `${s}: ${n}`)
-      .join(', ')}. Figures only; the reads share the machine's ${f.cores} cores with the image work.`,
+    `p95 loaded / idle: **${f.ratioP95}**. While the reads ran (${f.loaded.wallMs} ms), ${u.answeredInWindow} upload${u.answeredInWindow === 1 ? ' was' : 's were'} answered and ${u.startedInWindow} started. Over the whole loaded phase: ${u.started} uploads started, ${u.completed} stored (median ${u.medianMs} ms from request to answer), answers ${answers}. The plugin processes at most \`processing.concurrency\` images at once (default: the number of CPUs, here ${f.cores}); the others wait for a slot, and one that waited longer than \`processing.maxWaitSeconds\` (30 s by default) is refused with 503 and \`Retry-After\` (busy), after which its lane starts the next upload. Figures only: the reads share the ${f.cores} cores with the image work.`,
     '',
   ]
 }

@@ -20,7 +20,7 @@ import sharp from 'sharp'
 import { runtimeEnv } from '../../scripts/runtime-env.mjs'
 import { ensureDatabase, freePort, S3RVER_CREDENTIALS, scratchPostgres, startS3rver } from '../../src/dev/services'
 import { ensureCorpus, GENERATED_24MP } from './corpus'
-import { runExtras, runReadLatencyOnly } from './extras'
+import { type ExtrasDeps, runExtras, runReadLatencyOnly } from './extras'
 import { ensurePrerequisites, sharedBenchFile } from './prerequisites'
 import { watchTreeRss } from './proc'
 import { ssimAgainstSource } from './quality'
@@ -180,21 +180,21 @@ const main = async () => {
     const handEnv = await envFor('payload_hand')
     delete handEnv.LD_PRELOAD
     delete handEnv.MALLOC_ARENA_MAX
-    const extrasDeps = {
-        benchFiles,
-        benchIdx,
-        corpus,
-        handEnv,
-        inputs,
-        log,
-        pluginEnv: (name, extra) => envFor(name, extra),
-        runCell: (w, preset, indexes, c) => runCell(w as Worker, preset, corpus, indexes, inputs, c),
-        startWorker: async (name, mode, env) => {
-          const w = await startWorker(name, mode, corpus, env)
-          workers.push(w)
-          return w
-        },
-      }
+    const extrasDeps: ExtrasDeps = {
+      benchFiles,
+      benchIdx,
+      corpus,
+      handEnv,
+      inputs,
+      log,
+      pluginEnv: (name, extra) => envFor(name, extra),
+      runCell: (w, preset, indexes, c) => runCell(w as Worker, preset, corpus, indexes, inputs, c),
+      startWorker: async (name, mode, env) => {
+        const w = await startWorker(name, mode, corpus, env)
+        workers.push(w)
+        return w
+      },
+    }
     const extras = () => runExtras(extrasDeps)
     if (only === 'extras') {
       await extras()

@@ -283,6 +283,8 @@ describe('a replacement racing a delete', () => {
 
   it('a delete and a replacement that deadlock at their record steps: one is retried, and the outcome is whole (held by a row lock)', async () => {
     const doc = await createDoc(SLUG, 160)
+    const deadlocks = async () => (await app.sql<{ n: number }>('select deadlocks::int as n from pg_stat_database where datname = current_database()'))[0].n
+    const deadlocksBefore = await deadlocks()
     const lock = await lockRow('product_images', doc.id)
     let patched: Reply
     let deleted: Reply
@@ -300,6 +302,8 @@ describe('a replacement racing a delete', () => {
       await lock.release()
     }
     console.info(`deadlock: PATCH ${patched.status} / DELETE ${deleted.status}`)
+    // PostgreSQL did detect the deadlock (its statistics are flushed within seconds), and both requests were answered cleanly.
+    await vi.waitFor(async () => expect(await deadlocks()).toBeGreaterThan(deadlocksBefore), { interval: 500, timeout: 30_000 })
     expect(deleted.status, JSON.stringify(deleted.body)).toBe(200)
     expect([200, 404], JSON.stringify(patched.body)).toContain(patched.status)
     expect(await docById(SLUG, doc.id)).toBeNull()
@@ -309,6 +313,36 @@ describe('a replacement racing a delete', () => {
     await expectBucketMatchesDocuments(SLUG)
     const stored = new Set(await bucketKeysOf(SLUG))
     expect([...doc.objectKeys, ...(patched.status === 200 ? patched.body.doc.objectKeys : [])].filter((k: string) => stored.has(k))).toEqual([])
+  }, 300_000)
+
+  it('a GraphQL delete that loses to a replacement (held by a row lock) is refused, changes nothing, and leaks nothing', async () => {
+    const doc = await createDoc(SLUG, 170)
+    const lock = await lockRow('product_images', doc.id)
+    let patched: Reply
+    let graphql: { data?: any; errors?: Array<{ message: string; extensions?: { statusCode?: number } }> }
+    try {
+      const patching = replaceREST(SLUG, doc.id, await photo(171), 'replace-before-graphql.jpg')
+      await lock.waiters(1)
+      // Payload's own delete operation (not the plugin's REST endpoint, which retries).
+      const deleting = fetch(`${app.baseURL}/api/graphql`, {
+        body: JSON.stringify({ query: `mutation { deleteProductImage(id: ${doc.id}) { id filename } }` }),
+        headers: { Authorization: `JWT ${app.token}`, 'Content-Type': 'application/json' },
+        method: 'POST',
+      }).then((r) => r.json())
+      await lock.waiters(2)
+      await lock.release()
+      ;[patched, graphql] = await Promise.all([patching, deleting])
+    } finally {
+      await lock.release()
+    }
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200)
+    // Not retried: the delete read the replaced file, and its transition from it was already taken.
+    console.info(`GraphQL delete behind a replacement: ${JSON.stringify(graphql.errors?.map((e) => [e.extensions?.statusCode, e.message]))}`)
+    expect(graphql.data?.deleteProductImage ?? null).toBeNull()
+    expect(graphql.errors?.length).toBeGreaterThan(0)
+    const current = (await docById(SLUG, doc.id))!
+    expectDocumentFrom(current, patched)
+    await expectBucketMatchesDocuments(SLUG)
   }, 300_000)
 })
 
@@ -360,6 +394,34 @@ describe('re-optimization overtaken by an editor', () => {
     expect(after.width).toBe(800)
     expect(after.originalKey).toBe(editor!.body.doc.originalKey)
     await expectBucketMatchesDocuments(SLUG)
+  }, 300_000)
+
+  it('a document deleted while it is re-processed: the re-optimized set is cleaned up and the claim released', async () => {
+    const doc = await createDoc(SLUG, 310)
+    const live = runtimeOf(app.payload)
+    const stale = withPreset(live, SLUG, 700)
+    let deleted: Reply | undefined
+    const racing = {
+      ...stale,
+      limiter: { run: async (task: () => Promise<unknown>) => {
+        deleted = await deleteREST(SLUG, doc.id)
+        return live.limiter.run(task)
+      } },
+    } as unknown as Runtime
+    // The plugin throws Payload's NotFound here (the update finds no document) rather than
+    // answering { status: 'gone' }; either way nothing is left behind.
+    const outcome = await reoptimizeDocument(app.payload, racing, SLUG, doc.id).then(
+      (result) => result,
+      (error: { name?: string; status?: number }) => ({ thrown: error?.name, status: error?.status }),
+    )
+    console.info(`re-optimization of a deleted document: ${JSON.stringify(outcome)}`)
+    expect(deleted?.status, JSON.stringify(deleted?.body)).toBe(200)
+    expect([{ status: 'gone' }, { status: 'superseded' }, { status: 404, thrown: 'NotFound' }]).toContainEqual(outcome)
+    expect(await docById(SLUG, doc.id)).toBeNull()
+    expect(await app.sql("select id from image_asset_reoptimizations where document = $1 and status = 'running'", [String(doc.id)])).toEqual([])
+    await expectBucketMatchesDocuments(SLUG)
+    const stored = new Set(await bucketKeysOf(SLUG))
+    expect(doc.objectKeys.filter((k) => stored.has(k))).toEqual([])
   }, 300_000)
 })
 

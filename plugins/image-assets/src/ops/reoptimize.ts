@@ -1,4 +1,4 @@
-import type { Payload, Where } from 'payload'
+import { NotFound, type Payload, type Where } from 'payload'
 
 import { settingsFingerprint } from '../image/fingerprint.js'
 import { FORMAT_BY_EXTENSION, type InputFormat } from '../image/formats.js'
@@ -94,6 +94,10 @@ export const reoptimizeDocument = async (payload: Payload, runtime: Runtime, slu
     } catch (error) {
       await abandonUpload(payload, session.intent)
       nudgeCleanup(payload)
+      if (error instanceof NotFound) {
+        await held.release()
+        return { status: 'gone' }
+      }
       if (isSuperseded(error)) {
         await held.release()
         return { status: 'superseded' }
@@ -106,6 +110,8 @@ export const reoptimizeDocument = async (payload: Payload, runtime: Runtime, slu
     return { ...result, status: 'reoptimized' }
   } catch (error) {
     await held.release()
+    // Deleted while it was being read or re-processed: nothing to do.
+    if (!(await payload.findByID({ collection: slug, depth: 0, disableErrors: true, id, overrideAccess: true }))) return { status: 'gone' }
     throw error
   }
 }

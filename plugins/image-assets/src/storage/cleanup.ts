@@ -1,5 +1,6 @@
 import type { CollectionConfig, Payload, PayloadRequest } from 'payload'
 
+import { ImageUploadError, messages } from '../errors.js'
 import { describeError, type ObjectStore } from './objects.js'
 
 /**
@@ -102,25 +103,38 @@ export const abandonUpload = async (payload: Payload, id: number | string): Prom
 
 /**
  * In the transaction that replaces or deletes a document's file: records the keys it no longer
- * references. Throws a unique-key error when another write from the same file got there first.
+ * references. Throws `WriteConflict` (409) when another write from the same file got there first.
  */
 export const recordTransition = async (
   req: PayloadRequest,
-  entry: { collection: string; document: number | string; from: null | string | undefined; keys: readonly string[]; reason: 'deleted' | 'replaced' },
+  entry: { collection: string; document: number | string; from: null | string | undefined; keys: readonly string[]; label: string; reason: 'deleted' | 'replaced' },
 ): Promise<void> => {
-  await req.payload.db.create({
-    collection: CLEANUP_SLUG,
-    data: {
-      attempts: 0,
-      collection: entry.collection,
-      document: String(entry.document),
-      due: iso(Date.now()),
-      keys: [...entry.keys],
-      reason: entry.reason,
-      transition: `${entry.collection}:${entry.document}:${entry.from ?? ''}`,
-    },
-    req,
-  })
+  try {
+    await req.payload.db.create({
+      collection: CLEANUP_SLUG,
+      data: {
+        attempts: 0,
+        collection: entry.collection,
+        document: String(entry.document),
+        due: iso(Date.now()),
+        keys: [...entry.keys],
+        reason: entry.reason,
+        transition: `${entry.collection}:${entry.document}:${entry.from ?? ''}`,
+      },
+      req,
+    })
+  } catch (error) {
+    // Whatever the entry point (REST retries it; GraphQL and the Local API answer it), a lost race is a 409 with a plain message.
+    if (isWriteConflict(error)) throw new WriteConflict(entry.collection, entry.label, error)
+    throw error
+  }
+}
+
+/** Another write from the same file committed first; the operation may be retried from the new state. */
+export class WriteConflict extends ImageUploadError {
+  constructor(collection: string, label: string, override readonly cause: unknown) {
+    super({ code: 'UPLOAD_CONFLICT', collection, message: messages.uploadConflict(label), status: 409 })
+  }
 }
 
 /**
@@ -130,6 +144,7 @@ export const recordTransition = async (
  */
 export const isWriteConflict = (error: unknown, depth = 0): boolean => {
   if (!error || typeof error !== 'object' || depth > 6) return false
+  if (error instanceof WriteConflict) return true
   const { cause, code, data, message } = error as { cause?: unknown; code?: unknown; data?: { errors?: Array<{ path?: unknown }> }; message?: unknown }
   if (code === '40P01' || code === '40001') return true
   if (Array.isArray(data?.errors) && data.errors.some((e) => e?.path === 'transition')) return true

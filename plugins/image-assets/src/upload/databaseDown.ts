@@ -1,6 +1,7 @@
 import type { CollectionAfterErrorHook } from 'payload'
 
 import { messages } from '../errors.js'
+import { isWriteConflict } from '../storage/cleanup.js'
 import { retryLater } from './retryAfter.js'
 
 /** Connection-level failures of the database driver (node-postgres and SQLite/Mongo alike). */
@@ -28,11 +29,16 @@ const isQueryFailure = (error: unknown, depth = 0): boolean => {
  * message instead of "Something went wrong.". Neither shows the query or the driver's error.
  * Other errors are left as they are.
  */
-export const databaseDownHook: CollectionAfterErrorHook = ({ error, req }) => {
+export const databaseDownHook: CollectionAfterErrorHook = ({ collection, error, req }) => {
   const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds
   if (typeof retryAfter === 'number') retryLater(req, retryAfter)
   const status = (error as { status?: number }).status ?? 500
   if (status !== 500) return
+  // A deadlock or serialization failure with a concurrent write: the other write won.
+  if (isWriteConflict(error)) {
+    const label = typeof collection.labels?.plural === 'string' ? collection.labels.plural : collection.slug
+    return { response: { errors: [{ message: messages.uploadConflict(label) }] }, status: 409 }
+  }
   if (isConnectionFailure(error)) {
     retryLater(req, 5)
     return { response: { errors: [{ message: messages.databaseDown() }] }, status: 503 }

@@ -66,6 +66,7 @@ export const recordImageHook =
         document: originalDoc.id,
         from: originalDoc.filename,
         keys: documentKeys(originalDoc, collection.slug).filter((key) => !current.has(key)),
+        label: collection.label,
         reason: 'replaced',
       })
     }
@@ -76,7 +77,7 @@ export const recordImageHook =
 export const recordDeletionHook =
   (collection: ResolvedCollection): CollectionAfterDeleteHook =>
   async ({ doc, req }) => {
-    await recordTransition(req, { collection: collection.slug, document: doc.id, from: doc.filename, keys: documentKeys(doc, collection.slug), reason: 'deleted' })
+    await recordTransition(req, { collection: collection.slug, document: doc.id, from: doc.filename, keys: documentKeys(doc, collection.slug), label: collection.label, reason: 'deleted' })
     return doc
   }
 
