@@ -6,8 +6,8 @@ export type RunRequest = { collection: string; concurrency: number; id: number; 
 export type RunResult = { cpuMs: number; id: number; latencies: number[]; outputs: number[]; peakRss: number; type: 'result'; wallMs: number }
 export type Measure = { cpuMs: number; id: number; peakRss: number; type: 'measured' }
 export type ReoptimizeRequest = { count: number; id: number; type: 'reoptimize' }
-/** The database pool over a window: size limit, most connections in use, most requests waiting for one. */
-export type PoolWatch = { max: number; maxInUse: number; maxWaiting: number; samples: number; samplesWaiting: number; type: 'pool-report' }
+/** The server over a window: the database pool's size limit, most connections in use, most requests waiting for one; event-loop delay. */
+export type PoolWatch = { eventLoopDelay: { maxMs: number; p99Ms: number }; max: number; maxInUse: number; maxWaiting: number; samples: number; samplesWaiting: number; type: 'pool-report' }
 export type ReoptimizeReport = { cpuMs: number; id: number; images: number; setupMs: number; type: 'reoptimized'; wallMs: number }
 
 export const mimeTypeOf = (file: string): string =>

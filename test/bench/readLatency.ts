@@ -245,7 +245,7 @@ export const runReadLatency = async (deps: ReadLatencyDeps): Promise<ReadLatency
 
 export const readLatencyMarkdown = (f: ReadLatencyFigures): string[] => {
   const row = (label: string, w: Window) =>
-    `| ${label} | ${w.p95Ms} ms | ${w.medianMs} ms | ${w.maxMs} ms | ${w.pool.maxInUse} of ${w.pool.max} | ${w.pool.maxWaiting} (${w.pool.samplesWaiting} of ${w.pool.samples} samples) |`
+    `| ${label} | ${w.p95Ms} ms | ${w.medianMs} ms | ${w.maxMs} ms | ${w.pool.maxInUse} of ${w.pool.max} | ${w.pool.maxWaiting} (${w.pool.samplesWaiting} of ${w.pool.samples} samples) | ${w.pool.eventLoopDelay.p99Ms} / ${w.pool.eventLoopDelay.maxMs} ms |`
   const u = f.loaded.uploads
   const inFlight = u.inFlight.min === u.inFlight.max ? `${u.inFlight.min}` : `${u.inFlight.min} to ${u.inFlight.max}`
   const answers = Object.entries(u.statuses)
@@ -254,10 +254,10 @@ export const readLatencyMarkdown = (f: ReadLatencyFigures): string[] => {
   return [
     '## Read latency while uploads are in flight',
     '',
-    `Measured on ${f.measuredAt} (\`npm run bench -- --only read-latency\` measures only this), ${f.cores} cores. The reference app's own \`payload.config.ts\` (\`${f.collection}\`: WebP and AVIF, variants, placeholder, original kept) served over REST on 127.0.0.1, with PostgreSQL and S3 (s3rver) in the loop. ${f.getsPerWindow} sequential \`GET /api/products?depth=1\`, one every ${f.paceMs} ms or as soon as the last one is answered (${f.productsPerPage} products per page, each with its image populated; ${f.warmup} untimed requests first), idle, then while ${f.targetInFlight} authenticated multipart uploads to \`${f.collection}\` are kept in flight: each lane starts its next upload as soon as its last one is answered, and the reads start once the first upload has been answered and replaced (${u.settleMs} ms in). Uploads in flight at the start of each GET: ${inFlight}. Photos uploaded: ${u.files.join(', ')}. The server's database pool (node-postgres) was sampled every 5 ms during both windows.`,
+    `Measured on ${f.measuredAt} (\`npm run bench -- --only read-latency\` measures only this), ${f.cores} cores. The reference app's own \`payload.config.ts\` (\`${f.collection}\`: WebP and AVIF, variants, placeholder, original kept) served over REST on 127.0.0.1, with PostgreSQL and S3 (s3rver) in the loop. ${f.getsPerWindow} sequential \`GET /api/products?depth=1\`, one every ${f.paceMs} ms or as soon as the last one is answered (${f.productsPerPage} products per page, each with its image populated; ${f.warmup} untimed requests first), idle, then while ${f.targetInFlight} authenticated multipart uploads to \`${f.collection}\` are kept in flight: each lane starts its next upload as soon as its last one is answered, and the reads start once the first upload has been answered and replaced (${u.settleMs} ms in). Uploads in flight at the start of each GET: ${inFlight}. Photos uploaded: ${u.files.join(', ')}. The server's database pool (node-postgres) was sampled every 5 ms during both windows, and its event-loop delay recorded (time the main thread was busy or not scheduled).`,
     '',
-    '| window | p95 | median | max | pool connections in use, most | requests waiting for a connection, most |',
-    '|---|---|---|---|---|---|',
+    '| window | p95 | median | max | pool connections in use, most | requests waiting for a connection, most | server event-loop delay p99 / max |',
+    '|---|---|---|---|---|---|---|',
     row('idle', f.idle),
     row(`${f.targetInFlight} uploads in flight`, f.loaded),
     '',

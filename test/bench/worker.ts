@@ -9,6 +9,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 
 import { BUILT_IN_COLLECTIONS, encodeWebP, reoptimizeAll, runtimeOf } from 'payload-image-assets'
 import { getPayload, type Payload } from 'payload'
@@ -136,7 +137,8 @@ const main = async () => {
 
 /**
  * Samples the database pool (node-postgres) every 5 ms until stopped: the most connections in use
- * at once, the pool's size limit, and the most requests (of any kind) left waiting for a connection.
+ * at once, the pool's size limit, and the most requests (of any kind) left waiting for a connection;
+ * and the main thread's event-loop delay over the same time (how long it was busy or descheduled).
  */
 const watchPool = (payload: Payload): (() => PoolWatch) => {
   const db = (payload.db as unknown as { pool: { idleCount: number; options: { max?: number }; totalCount: number; waitingCount: number } }).pool
@@ -151,10 +153,14 @@ const watchPool = (payload: Payload): (() => PoolWatch) => {
     if (db.waitingCount > 0) samplesWaiting++
   }
   const timer = setInterval(sample, 5)
+  const loop = monitorEventLoopDelay({ resolution: 10 })
+  loop.enable()
   return () => {
     clearInterval(timer)
+    loop.disable()
     sample()
-    return { max: db.options.max ?? 10, maxInUse, maxWaiting, samples, samplesWaiting, type: 'pool-report' }
+    const ms = (ns: number) => Math.round(ns / 1e5) / 10
+    return { eventLoopDelay: { maxMs: ms(loop.max), p99Ms: ms(loop.percentile(99)) }, max: db.options.max ?? 10, maxInUse, maxWaiting, samples, samplesWaiting, type: 'pool-report' }
   }
 }
 

@@ -94,7 +94,7 @@ it('answers /admin and /api/avatars within three minutes, with seeded demo conte
   const bytes = Buffer.from(await (await fetch(image.url)).arrayBuffer())
   const meta = await sharp(bytes).metadata()
   expect([meta.format, meta.width, meta.height]).toEqual(['webp', image.width, image.height])
-})
+}, DEADLINE_MS + 20_000)
 
 it('in the admin UI, an editor uploads a JPEG as WebP, and a .gif is refused with the message on the file field', async () => {
   const base = `http://127.0.0.1:${ports.app}`
@@ -126,7 +126,7 @@ it('in the admin UI, an editor uploads a JPEG as WebP, and a .gif is refused wit
   } finally {
     await browser.close()
   }
-})
+}, 180_000)
 
 it('stops the app, PostgreSQL and s3rver on Ctrl-C', async () => {
   process.kill(-dev.pid!, 'SIGINT')
