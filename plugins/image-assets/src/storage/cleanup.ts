@@ -82,19 +82,10 @@ export const settleUpload = async (req: PayloadRequest, id: number | string): Pr
   return Boolean(row)
 }
 
-/** An upload whose objects were all removed again: its row goes (or, failing that, is due now). */
-export const forgetUpload = async (payload: Payload, id: number | string): Promise<void> => {
+/** An upload that will not be recorded: its objects are due for deletion now (or after `delayMs`). */
+export const abandonUpload = async (payload: Payload, id: number | string, delayMs = 0): Promise<void> => {
   try {
-    await payload.db.deleteOne({ collection: CLEANUP_SLUG, returning: false, where: { id: { equals: id } } })
-  } catch {
-    await abandonUpload(payload, id)
-  }
-}
-
-/** An upload that will not be recorded: its objects are due for deletion now. */
-export const abandonUpload = async (payload: Payload, id: number | string): Promise<void> => {
-  try {
-    await payload.db.updateOne({ collection: CLEANUP_SLUG, data: { due: iso(Date.now()) }, id, returning: false })
+    await payload.db.updateOne({ collection: CLEANUP_SLUG, data: { due: iso(Date.now() + delayMs) }, id, returning: false })
   } catch (error) {
     // The row stays due at its original time: the objects are still deleted, a minute later.
     payload.logger.warn({ err: error, msg: 'payload-image-assets: could not bring an abandoned upload forward for clean-up' })

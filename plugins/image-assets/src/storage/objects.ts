@@ -56,9 +56,8 @@ export class ObjectStore {
     return Date.now() + this.storage.timeoutSeconds * 1000
   }
 
-  /** Writes every object, or none: on the first failure the written ones are deleted and it throws. */
+  /** Writes every object, or none: on a failure the set is deleted again and it throws. */
   async putAll(objects: readonly StoredObject[], deadline = this.storeDeadline()): Promise<void> {
-    const written: string[] = []
     const signal = until(deadline)
     const results = await Promise.allSettled(
       objects.map(async (object) => {
@@ -74,12 +73,13 @@ export class ObjectStore {
           }),
           { abortSignal: signal },
         )
-        written.push(object.key)
       }),
     )
     const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
     if (!failure) return
-    const failedDeletes = await this.deleteAll(written)
+    // A write that timed out or lost its answer may still have landed: undo the whole set (deleting
+    // a key that is not there is harmless), not only the writes S3 confirmed.
+    const failedDeletes = await this.deleteAll(objects.map((o) => o.key))
     throw new ObjectWriteError(failure.reason, failedDeletes)
   }
 

@@ -4,10 +4,10 @@ import { uploadErrors } from '../errors.js'
 import type { WorkLimiter } from '../image/limiter.js'
 import { assertAllowedName, ImageProcessingFailed, processImage } from '../image/pipeline.js'
 import type { ResolvedCollection } from '../options.js'
-import { abandonUpload, forgetUpload, nudgeCleanup, recordUpload } from '../storage/cleanup.js'
+import { abandonUpload, recordUpload } from '../storage/cleanup.js'
 import type { Delivery } from '../storage/delivery.js'
 import { documentFiles } from '../storage/documentFiles.js'
-import { type ObjectStore, ObjectWriteError } from '../storage/objects.js'
+import { type ObjectStore, ObjectWriteError, S3_RESPONSE_TIMEOUT_MS } from '../storage/objects.js'
 import { collectionRuntime, runtimeOf } from '../ops/runtime.js'
 import type { UploadSession } from './session.js'
 
@@ -45,13 +45,9 @@ export const prepareUpload = async (
     await store.putAll(files.objects, storeDeadline)
   } catch (error) {
     payload.logger.error({ err: error instanceof ObjectWriteError ? error.cause : error, msg: `payload-image-assets: storing an image for ${collection.slug} failed` })
-    // What the undo could not delete is deleted by the clean-up, from the row recorded above.
-    if (error instanceof ObjectWriteError && error.failedDeletes.length > 0) {
-      await abandonUpload(payload, intent.id)
-      nudgeCleanup(payload)
-    } else {
-      await forgetUpload(payload, intent.id)
-    }
+    // The undo deleted the set, but a write whose answer was lost may still land: the row stays,
+    // due once such a write would have landed, and the clean-up deletes whatever is there then.
+    await abandonUpload(payload, intent.id, S3_RESPONSE_TIMEOUT_MS)
     throw uploadErrors.storageFailed(collection.slug, collection.label)
   }
   return {
