@@ -73,26 +73,24 @@ export const uploadEndpoints = (
     }
   }
 
+  /** The Local API arguments every write shares: the session, the data without a file source, the query's parameters, and the user's access. */
+  const writeArgs = (req: PayloadRequest, session: UploadSession | undefined) => {
+    const { autosave, depth, draft, overrideLock, populate, select } = parseParams(req.query)
+    return {
+      args: { autosave, collection: slug, context: sessionContext(session), data: withoutFileSource(req.data), depth, draft, overrideAccess: false, populate, req, select },
+      autosave,
+      draft,
+      overrideLock: overrideLock ?? false,
+    }
+  }
+
   return [
     {
       handler: async (req) => {
         await authorize(req, slug, 'create')
         const session = await prepare(req)
-        const { autosave, depth, draft, populate, select } = parseParams(req.query)
-        const doc = await record(req, session, () =>
-          req.payload.create({
-            autosave,
-            collection: slug,
-            context: sessionContext(session),
-            data: withoutFileSource(req.data),
-            depth,
-            draft,
-            overrideAccess: false,
-            populate,
-            req,
-            select,
-          } as Parameters<typeof req.payload.create>[0]),
-        )
+        const { args } = writeArgs(req, session)
+        const doc = await record(req, session, () => req.payload.create(args as Parameters<typeof req.payload.create>[0]))
         return json(req, { doc, message: req.t('general:successfullyCreated', { label: collection.labels.singular }) }, 201)
       },
       method: 'post',
@@ -103,23 +101,8 @@ export const uploadEndpoints = (
         const id = idOf(req)
         await authorize(req, slug, 'update', id)
         const session = await prepare(req)
-        const { autosave, depth, draft, overrideLock, populate, select } = parseParams(req.query)
-        const doc = await record(req, session, () =>
-          req.payload.update({
-            id,
-            autosave,
-            collection: slug,
-            context: sessionContext(session),
-            data: withoutFileSource(req.data),
-            depth,
-            draft,
-            overrideAccess: false,
-            overrideLock: overrideLock ?? false,
-            populate,
-            req,
-            select,
-          } as Parameters<typeof req.payload.update>[0]),
-        )
+        const { args, autosave, draft, overrideLock } = writeArgs(req, session)
+        const doc = await record(req, session, () => req.payload.update({ ...args, id, overrideLock } as Parameters<typeof req.payload.update>[0]))
         const message = draft ? req.t('version:draftSavedSuccessfully') : autosave ? req.t('version:autosavedSuccessfully') : req.t('general:updatedSuccessfully')
         return json(req, { doc, message }, 200)
       },
