@@ -54,7 +54,7 @@ export const runReadLatencyOnly = async (deps: ExtrasDeps) => {
   if (previous.cpuMs && !previous.writtenAt) {
     // Reports written before the date was kept in the JSON: take it from the Markdown.
     const md = await readFile(path.join(RESULTS_DIR, 'operations.md'), 'utf8').catch(() => '')
-    previous.writtenAt = md.match(/Written by `npm run bench` on (\S+?)\./)?.[1]
+    previous.writtenAt = md.match(/Written by `npm run bench` on (\S+Z)\./)?.[1]
   }
   await writeOperationsReport({ ...previous, readLatency: await runReadLatency(deps) })
 }

@@ -107,7 +107,7 @@ const windowOf = (latencies: number[], wallMs: number, watch: PoolWatch): Window
   return { maxMs: round(Math.max(...latencies)), medianMs: round(quantile(latencies, 0.5)), p95Ms: round(quantile(latencies, 0.95)), pool, wallMs: Math.round(wallMs) }
 }
 
-/** Sequential GETs with the server's pool watched; `ok()` false ends the window early (its deadline). */
+/** Sequential, paced GETs with the server watched (pool, event loop); the window also ends at WINDOW_DEADLINE_MS. */
 const measureReads = async (worker: RestWorker, count: number, onEach?: () => void): Promise<Window> => {
   await worker.call({ type: 'pool-watch' })
   const latencies: number[] = []

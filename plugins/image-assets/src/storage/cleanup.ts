@@ -24,8 +24,13 @@ export const CLEANUP_SLUG = 'image-asset-cleanup'
 export const RECORD_WINDOW_MS = 10_000
 /** Extra wait before an upload's row is due, so that a record step that just made it has committed. */
 const INTENT_MARGIN_MS = 15_000
-const LEASE_MS = 120_000
-const BATCH = 25
+/**
+ * A claimed row is this process's for this long: one row's deletes take at most 15 s (bounded in
+ * `objects.ts`), so the lease outlives them, and a process killed mid-row holds it no longer.
+ */
+const LEASE_MS = 30_000
+/** Rows are claimed one at a time, so a killed process strands at most one row, for one lease. */
+const BATCH = 1
 /** Finished transitions are kept this long (their unique key guards against a very late writer), then pruned. */
 const KEEP_DONE_MS = 24 * 60 * 60 * 1000
 const PRUNE_EVERY_MS = 10 * 60 * 1000
@@ -232,6 +237,7 @@ export class CleanupRunner {
   private running: Promise<unknown> | undefined
   private lastPrune = 0
   private stopped = false
+  private again = false
 
   constructor(
     readonly payload: Payload,
@@ -262,10 +268,18 @@ export class CleanupRunner {
   }
 
   private async tick(): Promise<void> {
-    if (this.running || this.stopped) return
-    this.running = this.runOnce().catch((error) => this.payload.logger.error({ err: error, msg: 'payload-image-assets: clean-up pass failed' }))
-    await this.running
-    this.running = undefined
+    if (this.stopped) return
+    if (this.running) {
+      // A write committed during this pass: run once more right after it.
+      this.again = true
+      return
+    }
+    do {
+      this.again = false
+      this.running = this.runOnce().catch((error) => this.payload.logger.error({ err: error, msg: 'payload-image-assets: clean-up pass failed' }))
+      await this.running
+      this.running = undefined
+    } while (this.again && !this.stopped)
   }
 
   /** One pass: settles every due row (a batch at a time); returns the objects deleted and failed. */
@@ -280,7 +294,7 @@ export class CleanupRunner {
         totals.failed += result.failed
         totals.rows++
       }
-      if (rows.length < BATCH || this.stopped) break
+      if (this.stopped) break
     }
     if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) {
       this.lastPrune = Date.now()
