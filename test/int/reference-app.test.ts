@@ -1,3 +1,6 @@
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
@@ -103,5 +106,64 @@ describe('the reference app through REST and GraphQL', () => {
     })
     const [row] = await app.sql('select filename from avatars where id = $1', [avatar.body.doc.id])
     expect(row.filename).toBe(avatar.body.doc.filename)
+  })
+})
+
+describe('what a client may not do', () => {
+  it('an anonymous GraphQL create is refused for access, not for the missing file', async () => {
+    const response = await fetch(`${app.baseURL}/api/graphql`, {
+      body: JSON.stringify({ query: 'mutation { createAvatar(data: { alt: "x" }) { id } }' }),
+      headers: { 'Content-Type': 'application/json' },
+      method: 'POST',
+    })
+    const body = await response.json()
+    expect(body.errors[0].message).toBe('You are not allowed to perform this action.')
+    expect(body.errors[0].extensions.statusCode).toBe(403)
+  })
+
+  it('fields the plugin computes cannot be set by a client: REST, GraphQL or the Local API keep the image as stored', async () => {
+    const { body } = await uploadREST(app, 'media', { data: await gradientJPEG(900, 600, [0, 40, 80], [240, 200, 10]), name: 'w.jpg' })
+    const stored = body.doc
+    const patched = await api(`/api/media/${stored.id}`, { body: { alt: 'changed', filesize: 1, height: 1, mimeType: 'text/html', placeholder: 'x', variants: [], width: 1 }, method: 'PATCH' })
+    expect(patched.status).toBe(200)
+    expect(patched.body.doc).toMatchObject({ alt: 'changed', filesize: stored.filesize, height: stored.height, mimeType: 'image/webp', placeholder: stored.placeholder, width: stored.width })
+    expect(patched.body.doc.srcSet).toBe(stored.srcSet)
+    expect(patched.body.doc.variants.map((v: { filename: string }) => v.filename)).toEqual(stored.variants.map((v: { filename: string }) => v.filename))
+    const viaLocal = await app.payload.update({ collection: 'media', data: { objectKeys: [], width: 5 }, id: stored.id })
+    expect([viaLocal.width, [...(viaLocal.objectKeys ?? [])].sort()]).toEqual([stored.width, [...stored.objectKeys].sort()])
+    const [row] = await app.sql('select width::int as width, height::int as height, filesize::int as filesize, mime_type from media where id = $1', [stored.id])
+    expect(row).toEqual({ filesize: stored.filesize, height: stored.height, mime_type: 'image/webp', width: stored.width })
+  })
+
+  it('a file with `url` and `filename` beside it: the file is used and nothing is fetched', async () => {
+    let requests = 0
+    const host = http.createServer((_req, res) => {
+      requests++
+      res.end('x')
+    })
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = `http://127.0.0.1:${(host.address() as AddressInfo).port}/elsewhere.png`
+      const { body, status } = await uploadREST(app, 'media', { data: await gradientJPEG(640, 480, [1, 2, 3], [200, 100, 50]), name: 'real.jpg' }, { filename: 'elsewhere.png', url })
+      expect(status).toBe(201)
+      expect([body.doc.originalFilename, body.doc.width]).toEqual(['real.jpg', 640])
+      expect(requests).toBe(0)
+    } finally {
+      await new Promise((resolve) => host.close(resolve))
+    }
+  })
+
+  it('the file route answers 404 for an object that is not there, anonymously and logged in, and redirects to the bucket for one that is', async () => {
+    // A name the plugin could have generated, one it could not, and a path (Payload itself refuses that one, 403).
+    for (const [name, status] of [['0123456789abcdef-00000000.webp', 404], ['nothing.webp', 404], ['..%2Foriginals%2Fx.jpg', 403]] as const) {
+      const anonymous = await fetch(`${app.baseURL}/api/media/file/${name}`, { redirect: 'manual' })
+      expect(anonymous.status, name).toBe(status)
+      const editor = await fetch(`${app.baseURL}/api/media/file/${name}`, { headers: { Authorization: `JWT ${app.token}` }, redirect: 'manual' })
+      expect(editor.status, name).toBe(status)
+    }
+    const { body } = await uploadREST(app, 'media', { data: await gradientJPEG(400, 300, [9, 9, 9], [99, 99, 99]), name: 'route.jpg' })
+    const found = await fetch(`${app.baseURL}/api/media/file/${body.doc.filename}`, { redirect: 'manual' })
+    expect(found.status).toBe(302)
+    expect(found.headers.get('location')).toBe(body.doc.url)
   })
 })

@@ -12,6 +12,7 @@ import {
   type ImagePreset,
   isBuiltInSlug,
 } from './presets.js'
+import { formatIPAddress, isPublicAddress, parseIPAddress } from './remote/addresses.js'
 
 /** Per-collection settings. For a built-in collection every field is optional. */
 export type ImageCollectionOptions = {
@@ -111,11 +112,14 @@ export type SignedURLOptions = {
 
 /** Creating a document from a URL (`url` in the body) instead of an uploaded file. */
 export type RemoteURLOptions = {
-  /** Host names allowed to be fetched, exactly or as `*.example.com`. */
+  /**
+   * Hosts allowed to be fetched: names, exactly or as `*.example.com`, or IP addresses (IPv6 with or
+   * without brackets). A non-public IP address is refused here unless `allowPrivateAddresses` is on.
+   */
   allowedHosts: string[]
   /**
-   * Allow hosts that resolve to loopback, private, link-local or other non-public addresses.
-   * Only for tests and internal image hosts. @default false
+   * Allow hosts that resolve to loopback, private, link-local or other non-public addresses, and
+   * such addresses on the allowlist. Only for tests and internal image hosts. @default false
    */
   allowPrivateAddresses?: boolean
   /** Longest time a fetch may take, in seconds. @default 15 */
@@ -287,6 +291,35 @@ const deliveryMode = (path: string, value: unknown): DeliveryMode =>
   DELIVERY_MODES.includes(value as DeliveryMode) ? (value as DeliveryMode) : fail(path, '"public", "signed" or "proxy"', value)
 
 const HOST_PATTERN = /^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/
+const HOST_EXPECTED = 'a host name such as "images.example.com" or "*.example.com", or an IP address'
+
+/** As in the WHATWG URL parser: a host whose last label is a number is an IPv4 address (or invalid), never a name. */
+const endsInNumber = (host: string): boolean => /(^|\.)(\d+|0x[0-9a-f]*)\.?$/.test(host)
+
+/**
+ * One allowlist entry, in the form a URL's host takes: a host name, `*.` and a host name, or an IP
+ * address (IPv6 with or without brackets; IPv4 in any spelling a URL accepts, kept as dotted
+ * decimal). A non-public IP address is refused unless `allowPrivateAddresses` is on: no URL on it
+ * would ever be fetched, so listing it is a mistake.
+ */
+const allowedHost = (path: string, value: unknown, allowPrivateAddresses: boolean): string => {
+  if (typeof value !== 'string') return fail(path, HOST_EXPECTED, value)
+  const entry = value.toLowerCase()
+  if (!entry.startsWith('[') && !entry.includes(':') && !endsInNumber(entry)) {
+    return HOST_PATTERN.test(entry) ? entry : fail(path, HOST_EXPECTED, value)
+  }
+  const bytes = parseIPAddress(entry)
+  if (bytes === undefined || entry.includes('%')) return fail(path, HOST_EXPECTED, value)
+  const address = formatIPAddress(bytes)
+  if (!allowPrivateAddresses && !isPublicAddress(address)) {
+    return fail(
+      path,
+      `a host name or a public IP address (${address} is not a public address; set remoteURLs.allowPrivateAddresses (IMAGE_REMOTE_URL_ALLOW_PRIVATE) to true to fetch from private ones)`,
+      value,
+    )
+  }
+  return address
+}
 
 /** `remoteURLs` from the environment: IMAGE_REMOTE_URL_HOSTS (comma-separated) switches it on. */
 const remoteURLsFromEnv = (env: Env): RemoteURLOptions | undefined => {
@@ -299,19 +332,14 @@ const resolveRemoteURLs = (input: unknown): false | ResolvedRemoteURLs => {
   if (input === undefined || input === false) return false
   if (typeof input !== 'object' || input === null) return fail('remoteURLs', 'false or an object with allowedHosts', input)
   const { allowedHosts, allowPrivateAddresses, timeoutSeconds } = input as RemoteURLOptions
-  if (!Array.isArray(allowedHosts) || allowedHosts.length === 0) {
-    fail('remoteURLs.allowedHosts', 'a non-empty array of host names such as ["images.example.com", "*.cdn.example.com"]', allowedHosts)
-  }
-  const hosts = allowedHosts.map((host: unknown, i) =>
-    typeof host === 'string' && HOST_PATTERN.test(host.toLowerCase())
-      ? host.toLowerCase()
-      : fail(`remoteURLs.allowedHosts[${i}]`, 'a host name such as "images.example.com" or "*.example.com"', host),
-  )
   if (allowPrivateAddresses !== undefined && typeof allowPrivateAddresses !== 'boolean') {
     fail('remoteURLs.allowPrivateAddresses', 'a boolean', allowPrivateAddresses)
   }
+  if (!Array.isArray(allowedHosts) || allowedHosts.length === 0) {
+    fail('remoteURLs.allowedHosts', 'a non-empty array of host names such as ["images.example.com", "*.cdn.example.com"]', allowedHosts)
+  }
   return {
-    allowedHosts: hosts,
+    allowedHosts: allowedHosts.map((host: unknown, i) => allowedHost(`remoteURLs.allowedHosts[${i}]`, host, allowPrivateAddresses ?? false)),
     allowPrivateAddresses: allowPrivateAddresses ?? false,
     timeoutSeconds: integer('remoteURLs.timeoutSeconds', timeoutSeconds ?? 15, 1, 300),
   }

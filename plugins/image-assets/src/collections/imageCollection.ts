@@ -7,6 +7,7 @@ import { nudgeCleanupHook, prepareInOperationHook, recordDeletionHook, recordIma
 import { FORMAT_NAMES, formatsFor } from '../image/formats.js'
 import type { WorkLimiter } from '../image/limiter.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
+import { fileRouteHandler } from '../storage/adapter.js'
 import type { Delivery } from '../storage/delivery.js'
 import type { ObjectStore } from '../storage/objects.js'
 
@@ -109,6 +110,8 @@ export const imageCollection = (
       cacheTags: false,
       crop: false,
       filesRequiredOnCreate: false,
+      // Payload's file route: streams (proxy delivery) or redirects to the delivery URL; 404 when missing.
+      handlers: [fileRouteHandler(services.store, collection.slug, delivery)],
       focalPoint: false,
       mimeTypes: formats.map((f) => MIME_TYPES[f]),
       pasteURL: false,

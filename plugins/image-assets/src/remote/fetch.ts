@@ -1,10 +1,10 @@
 import { lookup as dnsLookup } from 'node:dns'
 import http from 'node:http'
 import https from 'node:https'
-import type { LookupFunction } from 'node:net'
+import { isIP, type LookupFunction } from 'node:net'
 
 import type { ResolvedRemoteURLs } from '../options.js'
-import { isAllowedHost, isPublicAddress } from './addresses.js'
+import { isAllowedHost, isPublicAddress, parseIPAddress } from './addresses.js'
 
 export type RemoteRefusal =
   | { kind: 'not-allowed'; reason: string }
@@ -20,6 +20,12 @@ export class RemoteFetchError extends Error {
 
 const MAX_REDIRECTS = 3
 
+/**
+ * The host Node connects to: `url.hostname` as the WHATWG parser normalised it (`0x7f.1`, `127.1`
+ * and `2130706433` are already `127.0.0.1` here), without the brackets of an IPv6 address.
+ */
+const hostOf = (url: URL): string => url.hostname.replace(/^\[|\]$/g, '')
+
 /** Checks a URL against the allowlist: http(s), no credentials, an allowed host. */
 const checkURL = (raw: string, base: URL | undefined, options: ResolvedRemoteURLs): URL => {
   let url: URL
@@ -32,7 +38,7 @@ const checkURL = (raw: string, base: URL | undefined, options: ResolvedRemoteURL
     throw new RemoteFetchError({ kind: 'not-allowed', reason: `only http and https URLs are fetched, not ${url.protocol.replace(/:$/, '')}` })
   }
   if (url.username || url.password) throw new RemoteFetchError({ kind: 'not-allowed', reason: 'URLs with credentials are not fetched' })
-  const host = url.hostname.replace(/^\[|\]$/g, '')
+  const host = hostOf(url)
   if (!isAllowedHost(host, options.allowedHosts)) {
     throw new RemoteFetchError({ kind: 'not-allowed', reason: `the host "${host.slice(0, 100)}" is not on the allowlist (${options.allowedHosts.join(', ')})` })
   }
@@ -60,9 +66,12 @@ const publicLookup =
 
 const get = (url: URL, options: ResolvedRemoteURLs, maxBytes: number, signal: AbortSignal) =>
   new Promise<{ body?: Buffer; location?: string; status: number }>((resolve, reject) => {
-    const literal = url.hostname.replace(/^\[|\]$/g, '')
-    if (!options.allowPrivateAddresses && /^[\d.]+$|:/.test(literal) && !isPublicAddress(literal)) {
-      return reject(new RemoteFetchError({ kind: 'not-allowed', reason: `the address ${literal} is not public` }))
+    const host = hostOf(url)
+    // An IP address is connected to without a lookup, so it is judged here, by the same function
+    // as the addresses a host name resolves to (publicLookup).
+    const literal = isIP(host) !== 0 || parseIPAddress(host) !== undefined
+    if (!options.allowPrivateAddresses && literal && !isPublicAddress(host)) {
+      return reject(new RemoteFetchError({ kind: 'not-allowed', reason: `the address ${host} is not public` }))
     }
     const client = url.protocol === 'https:' ? https : http
     // No cookies, no authorization, none of the uploader's headers: only what is needed.

@@ -1,5 +1,5 @@
 import { cloudStoragePlugin } from '@payloadcms/plugin-cloud-storage'
-import type { Adapter } from '@payloadcms/plugin-cloud-storage/types'
+import type { Adapter, StaticHandler } from '@payloadcms/plugin-cloud-storage/types'
 import type { Plugin } from 'payload'
 
 import type { ResolvedOptions } from '../options.js'
@@ -18,28 +18,51 @@ const OBJECT_NAME = /^[0-9a-f]{16}-[0-9a-f]{8}\.(webp|avif)$/
  * commit, so `handleUpload` and `handleDelete` do nothing by design (the plugin detaches the file
  * before Payload's own upload step, and a delete is recorded for the clean-up instead).
  */
+/**
+ * Payload's file route (`/api/<slug>/file/<name>`) for one collection: in `proxy` delivery it
+ * streams the object; otherwise it redirects to the object's delivery URL (the app never streams
+ * media there). Names the plugin did not generate, and objects that are not there, are 404.
+ */
+export const fileRouteHandler =
+  (store: ObjectStore, slug: string, delivery: Delivery): StaticHandler =>
+  async (req, { params }) => {
+    if (!OBJECT_NAME.test(params.filename)) return new Response('Not Found', { status: 404 })
+    const key = objectKey(slug, params.filename)
+    try {
+      if (delivery.mode !== 'proxy') {
+        await store.head(key)
+        return Response.redirect(String(await delivery.url(slug, params.filename)), 302)
+      }
+      const object = await store.getObject(key, req.headers.get('if-none-match') ?? undefined)
+      if (object.notModified) return new Response(null, { headers: { ETag: object.etag ?? '' }, status: 304 })
+      const headers = new Headers({ 'Content-Length': String(object.body.length), 'Content-Type': object.contentType ?? 'application/octet-stream' })
+      if (object.etag) headers.set('ETag', object.etag)
+      if (object.cacheControl) headers.set('Cache-Control', object.cacheControl)
+      return new Response(new Uint8Array(object.body), { headers, status: 200 })
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
+      if (status === 404) return new Response('Not Found', { status: 404 })
+      req.payload.logger.error({ err: error, msg: `payload-image-assets: reading ${key} failed` })
+      return new Response('The image could not be read from storage; try again in a moment.', { headers: { 'Retry-After': '10' }, status: 503 })
+    }
+  }
+
+/**
+ * deliver: Payload's storage-adapter interface (`@payloadcms/plugin-cloud-storage`, the package
+ * `@payloadcms/storage-s3` is built on) gives the collections their URL field and admin
+ * thumbnails. Writing and deleting objects is not the adapter's job here: the upload path stores
+ * them before the document is recorded and the clean-up deletes them after commit, so
+ * `handleUpload` and `handleDelete` do nothing by design (the plugin detaches the file before
+ * Payload's own upload step, and a delete is recorded for the clean-up instead). The file route is
+ * the collection's own handler (`fileRouteHandler`, set on every plugin collection).
+ */
 const imageAssetsAdapter =
-  (store: ObjectStore): Adapter =>
+  (store: ObjectStore, delivery: Delivery): Adapter =>
   ({ collection }) => ({
     name: 'payload-image-assets',
     handleDelete: () => undefined,
     handleUpload: () => undefined,
-    staticHandler: async (req, { params }) => {
-      if (!OBJECT_NAME.test(params.filename)) return new Response('Not Found', { status: 404 })
-      try {
-        const object = await store.getObject(objectKey(collection.slug, params.filename), req.headers.get('if-none-match') ?? undefined)
-        if (object.notModified) return new Response(null, { headers: { ETag: object.etag ?? '' }, status: 304 })
-        const headers = new Headers({ 'Content-Length': String(object.body.length), 'Content-Type': object.contentType ?? 'application/octet-stream' })
-        if (object.etag) headers.set('ETag', object.etag)
-        if (object.cacheControl) headers.set('Cache-Control', object.cacheControl)
-        return new Response(new Uint8Array(object.body), { headers, status: 200 })
-      } catch (error) {
-        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
-        if (status === 404) return new Response('Not Found', { status: 404 })
-        req.payload.logger.error({ err: error, msg: `payload-image-assets: reading ${collection.slug}/${params.filename} failed` })
-        return new Response('The image could not be read from storage; try again in a moment.', { headers: { 'Retry-After': '10' }, status: 503 })
-      }
-    },
+    staticHandler: fileRouteHandler(store, collection.slug, delivery),
   })
 
 /**
@@ -53,7 +76,7 @@ export const storageAdapterPlugin = (options: ResolvedOptions, deliveries: Reado
     collections: Object.fromEntries(
       options.collections.map((collection) => {
         const delivery = deliveries.get(collection.slug)!
-        const adapter = imageAssetsAdapter(store)
+        const adapter = imageAssetsAdapter(store, delivery)
         if (delivery.mode === 'proxy') return [collection.slug, { adapter, prefix: collection.slug }]
         return [
           collection.slug,

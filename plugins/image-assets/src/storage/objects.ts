@@ -1,4 +1,4 @@
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 
 import type { ResolvedStorage } from '../options.js'
 
@@ -88,6 +88,11 @@ export class ObjectStore {
     const signal = until(deadline)
     const object = await this.client.send(new GetObjectCommand({ Bucket: this.storage.bucket, Key: key }), { abortSignal: signal })
     return Buffer.from(await object.Body!.transformToByteArray())
+  }
+
+  /** Whether an object is there (throws with `$metadata.httpStatusCode` 404 when it is not), within the store deadline. */
+  async head(key: string): Promise<void> {
+    await this.client.send(new HeadObjectCommand({ Bucket: this.storage.bucket, Key: key }), { abortSignal: until(this.storeDeadline()) })
   }
 
   /** Reads one object for the proxy route (a 304 when `ifNoneMatch` matches), within the store deadline. */

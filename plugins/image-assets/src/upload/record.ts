@@ -5,11 +5,21 @@ import { assertAllowedName } from '../image/pipeline.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
 import { nudgeCleanup, recordTransition, settleUpload } from '../storage/cleanup.js'
 import { documentKeys } from '../storage/documentKeys.js'
+import { authorize } from './authorize.js'
 import type { UploadServices } from './prepare.js'
 import { attachSession, peekSession, takeSession } from './session.js'
 import { sessionFromRequest, withoutFileSource } from './source.js'
 
-type OperationArgs = { data?: Record<string, unknown>; draft?: boolean; duplicateFromID?: unknown }
+type OperationArgs = { data?: Record<string, unknown>; id?: number | string; overrideAccess?: boolean }
+
+/**
+ * Fields the plugin computes from the stored image: no client sets them, through any entry point;
+ * a write without a new image keeps the document's own values.
+ */
+const COMPUTED_FIELDS = [
+  'avif', 'filename', 'filesize', 'fingerprint', 'focalX', 'focalY', 'height', 'mimeType', 'objectKeys', 'originalFilename', 'originalFilesize',
+  'originalHeight', 'originalKey', 'originalWidth', 'placeholder', 'prefix', 'sizes', 'thumbnailURL', 'url', 'variants', 'width',
+] as const
 
 /**
  * beforeOperation (create, update). Uploads through the plugin's endpoints arrive here with their
@@ -21,20 +31,20 @@ export const prepareInOperationHook =
   (collection: ResolvedCollection, services: UploadServices & { remoteURLs: false | ResolvedRemoteURLs }): CollectionBeforeOperationHook =>
   async ({ args, context, operation, req }) => {
     if (operation !== 'create' && operation !== 'update') return args
-    const { data, draft, duplicateFromID } = args as OperationArgs
+    const { data, id, overrideAccess } = args as OperationArgs
     if (peekSession(context, collection.slug)) {
       req.file = undefined
       return { ...args, data: withoutFileSource(data) }
     }
+    const submitted = { ...(req.data as Record<string, unknown> | undefined), ...data }
+    // Access first here too: no image work for a caller the collection refuses.
+    if (overrideAccess === false && (req.file || (typeof submitted.url === 'string' && submitted.url !== ''))) {
+      await authorize(req, collection.slug, operation, id)
+    }
     const session = await sessionFromRequest(req.payload, req, data, collection, services)
-    if (session) {
-      attachSession(context, session)
-      return { ...args, data: withoutFileSource(data) }
-    }
-    if (operation === 'create' && !duplicateFromID && !draft) {
-      throw uploadErrors.fileMissing(collection.slug, collection.label, collection.allowedExtensions)
-    }
-    return args
+    if (!session) return args
+    attachSession(context, session)
+    return { ...args, data: withoutFileSource(data) }
   }
 
 /**
@@ -50,7 +60,16 @@ export const recordImageHook =
     const session = takeSession(context, collection.slug)
     if (!session) {
       if (typeof data.filename === 'string' && data.filename !== originalDoc?.filename) assertAllowedName(data.filename, collection)
-      return data
+      // After Payload's access check, so that a refused caller hears about access, not the file.
+      if (operation === 'create' && data._status !== 'draft') {
+        throw uploadErrors.fileMissing(collection.slug, collection.label, collection.allowedExtensions)
+      }
+      const kept: Record<string, unknown> = { ...data }
+      for (const field of COMPUTED_FIELDS) {
+        if (originalDoc && field in originalDoc) kept[field] = originalDoc[field]
+        else delete kept[field]
+      }
+      return kept
     }
     if (session.originalName !== undefined) assertAllowedName(session.originalName, collection)
     if (session.expectFilename !== undefined && originalDoc?.filename !== session.expectFilename) {
