@@ -55,6 +55,26 @@ describe('resolveOptions', () => {
     ['a negative clean-up interval', { cleanup: { intervalSeconds: -1 } }, 'Expected an integer between 0 and 3600 for cleanup.intervalSeconds (IMAGE_CLEANUP_INTERVAL_SECONDS) but received -1'],
     ['a zero timeout', { limits: { timeoutSeconds: 0 } }, 'Expected an integer between 1 and 3600 for limits.timeoutSeconds but received 0'],
     ['a fractional side limit', { limits: { maxSide: 10.5 } }, 'Expected an integer between 1 and 100000 for limits.maxSide but received 10.5'],
+    ['a loopback address on the remote-URL allowlist', { remoteURLs: { allowedHosts: ['images.example.com', '127.0.0.1'] } }, 'Expected a host name or a public IP address (127.0.0.1 is not a public address; set remoteURLs.allowPrivateAddresses (IMAGE_REMOTE_URL_ALLOW_PRIVATE) to true to fetch from private ones) for remoteURLs.allowedHosts[1] but received "127.0.0.1"'],
+    ['a hex spelling of a loopback address', { remoteURLs: { allowedHosts: ['0x7f.1'] } }, 'Expected a host name or a public IP address (127.0.0.1 is not a public address; set remoteURLs.allowPrivateAddresses (IMAGE_REMOTE_URL_ALLOW_PRIVATE) to true to fetch from private ones) for remoteURLs.allowedHosts[0] but received "0x7f.1"'],
+    ['a loopback address as one number', { remoteURLs: { allowedHosts: ['2130706433'] } }, 'Expected a host name or a public IP address (127.0.0.1 is not a public address; set remoteURLs.allowPrivateAddresses (IMAGE_REMOTE_URL_ALLOW_PRIVATE) to true to fetch from private ones) for remoteURLs.allowedHosts[0] but received "2130706433"'],
+    ['an octal spelling of a private address', { remoteURLs: { allowedHosts: ['012.0.0.1'] } }, 'Expected a host name or a public IP address (10.0.0.1 is not a public address; set remoteURLs.allowPrivateAddresses (IMAGE_REMOTE_URL_ALLOW_PRIVATE) to true to fetch from private ones) for remoteURLs.allowedHosts[0] but received "012.0.0.1"'],
+    ['the metadata address', { remoteURLs: { allowedHosts: ['169.254.169.254'] } }, 'Expected a host name or a public IP address (169.254.169.254 is not a public address; set remoteURLs.allowPrivateAddresses (IMAGE_REMOTE_URL_ALLOW_PRIVATE) to true to fetch from private ones) for remoteURLs.allowedHosts[0] but received "169.254.169.254"'],
+    ['a bracketed IPv6 loopback', { remoteURLs: { allowedHosts: ['[::1]'] } }, 'Expected a host name or a public IP address (::1 is not a public address; set remoteURLs.allowPrivateAddresses (IMAGE_REMOTE_URL_ALLOW_PRIVATE) to true to fetch from private ones) for remoteURLs.allowedHosts[0] but received "[::1]"'],
+    ['an IPv4-compatible loopback', { remoteURLs: { allowedHosts: ['[::127.0.0.1]'] } }, 'Expected a host name or a public IP address (::7f00:1 is not a public address; set remoteURLs.allowPrivateAddresses (IMAGE_REMOTE_URL_ALLOW_PRIVATE) to true to fetch from private ones) for remoteURLs.allowedHosts[0] but received "[::127.0.0.1]"'],
+    ['an IPv4-mapped private address', { remoteURLs: { allowedHosts: ['::ffff:192.168.0.1'] } }, 'Expected a host name or a public IP address (::ffff:c0a8:1 is not a public address; set remoteURLs.allowPrivateAddresses (IMAGE_REMOTE_URL_ALLOW_PRIVATE) to true to fetch from private ones) for remoteURLs.allowedHosts[0] but received "::ffff:192.168.0.1"'],
+    ['a NAT64 private address', { remoteURLs: { allowedHosts: ['[64:ff9b::a00:1]'] } }, 'Expected a host name or a public IP address (64:ff9b::a00:1 is not a public address; set remoteURLs.allowPrivateAddresses (IMAGE_REMOTE_URL_ALLOW_PRIVATE) to true to fetch from private ones) for remoteURLs.allowedHosts[0] but received "[64:ff9b::a00:1]"'],
+    ['a 6to4 loopback', { remoteURLs: { allowedHosts: ['2002:7f00:1::1'] } }, 'Expected a host name or a public IP address (2002:7f00:1::1 is not a public address; set remoteURLs.allowPrivateAddresses (IMAGE_REMOTE_URL_ALLOW_PRIVATE) to true to fetch from private ones) for remoteURLs.allowedHosts[0] but received "2002:7f00:1::1"'],
+    ['a site-local address', { remoteURLs: { allowedHosts: ['fec0::1'] } }, 'Expected a host name or a public IP address (fec0::1 is not a public address; set remoteURLs.allowPrivateAddresses (IMAGE_REMOTE_URL_ALLOW_PRIVATE) to true to fetch from private ones) for remoteURLs.allowedHosts[0] but received "fec0::1"'],
+    ['a unique-local address', { remoteURLs: { allowedHosts: ['[FD12::1]'] } }, 'Expected a host name or a public IP address (fd12::1 is not a public address; set remoteURLs.allowPrivateAddresses (IMAGE_REMOTE_URL_ALLOW_PRIVATE) to true to fetch from private ones) for remoteURLs.allowedHosts[0] but received "[FD12::1]"'],
+    ['a documentation address', { remoteURLs: { allowedHosts: ['2001:db8::1'] } }, 'Expected a host name or a public IP address (2001:db8::1 is not a public address; set remoteURLs.allowPrivateAddresses (IMAGE_REMOTE_URL_ALLOW_PRIVATE) to true to fetch from private ones) for remoteURLs.allowedHosts[0] but received "2001:db8::1"'],
+    ['a wildcard over a number', { remoteURLs: { allowedHosts: ['*.0.0.1'] } }, 'Expected a host name such as "images.example.com" or "*.example.com", or an IP address for remoteURLs.allowedHosts[0] but received "*.0.0.1"'],
+    ['a bracketed IPv4 address', { remoteURLs: { allowedHosts: ['[127.0.0.1]'] } }, 'Expected a host name such as "images.example.com" or "*.example.com", or an IP address for remoteURLs.allowedHosts[0] but received "[127.0.0.1]"'],
+    ['an IPv6 address with a zone', { remoteURLs: { allowedHosts: ['fe80::1%eth0'] } }, 'Expected a host name such as "images.example.com" or "*.example.com", or an IP address for remoteURLs.allowedHosts[0] but received "fe80::1%eth0"'],
+    ['a host ending in a number that is no address', { remoteURLs: { allowedHosts: ['images.example.123'] } }, 'Expected a host name such as "images.example.com" or "*.example.com", or an IP address for remoteURLs.allowedHosts[0] but received "images.example.123"'],
+    ['an IPv4 address out of range', { remoteURLs: { allowedHosts: ['1.2.3.256'] } }, 'Expected a host name such as "images.example.com" or "*.example.com", or an IP address for remoteURLs.allowedHosts[0] but received "1.2.3.256"'],
+    ['a URL instead of a host', { remoteURLs: { allowedHosts: ['https://images.example.com'] } }, 'Expected a host name such as "images.example.com" or "*.example.com", or an IP address for remoteURLs.allowedHosts[0] but received "https://images.example.com"'],
+    ['allowPrivateAddresses not a boolean', { remoteURLs: { allowedHosts: ['127.0.0.1'], allowPrivateAddresses: 'yes' as never } }, 'Expected a boolean for remoteURLs.allowPrivateAddresses but received "yes"'],
   ]
   for (const [what, options, message] of invalid) {
     it(`refuses ${what}`, () => {
@@ -62,6 +82,30 @@ describe('resolveOptions', () => {
       expect(() => resolveOptions(options, env)).toThrow(`payload-image-assets: ${message}`)
     })
   }
+  // [allowedHosts, allowPrivateAddresses, what is kept]: addresses in the form a URL's host takes.
+  const remoteHosts: Array<[string[], boolean, string[]]> = [
+    [['Images.Example.com', '*.CDN.example.net', 'localhost'], false, ['images.example.com', '*.cdn.example.net', 'localhost']],
+    [['8.8.8.8', '0x8.0x8.0x8.0x8', '134744072', '[2606:4700:4700:0:0:0:0:1111]', '2A00:1450::1'], false, ['8.8.8.8', '8.8.8.8', '8.8.8.8', '2606:4700:4700::1111', '2a00:1450::1']],
+    [['::ffff:8.8.8.8', '[64:ff9b::8.8.8.8]', '2002:808:808::1'], false, ['::ffff:808:808', '64:ff9b::808:808', '2002:808:808::1']],
+    [['127.1', '0177.0.0.1', '[::1]', '[64:ff9b::a00:1]', 'fec0::1'], true, ['127.0.0.1', '127.0.0.1', '::1', '64:ff9b::a00:1', 'fec0::1']],
+  ]
+  for (const [allowedHosts, allowPrivateAddresses, kept] of remoteHosts) {
+    it(`keeps the remote-URL allowlist ${JSON.stringify(allowedHosts)}${allowPrivateAddresses ? ' with private addresses allowed' : ''}`, () => {
+      expect(resolveOptions({ remoteURLs: { allowedHosts, allowPrivateAddresses } }, env).remoteURLs).toEqual({ allowedHosts: kept, allowPrivateAddresses, timeoutSeconds: 15 })
+    })
+  }
+
+  it('refuses a private address in IMAGE_REMOTE_URL_HOSTS unless IMAGE_REMOTE_URL_ALLOW_PRIVATE is set', () => {
+    const hosts = { ...env, IMAGE_REMOTE_URL_HOSTS: 'images.example.com, 0x7f.1' }
+    expect(() => resolveOptions({}, hosts)).toThrow(
+      'payload-image-assets: Expected a host name or a public IP address (127.0.0.1 is not a public address; set remoteURLs.allowPrivateAddresses (IMAGE_REMOTE_URL_ALLOW_PRIVATE) to true to fetch from private ones) for remoteURLs.allowedHosts[1] but received "0x7f.1"',
+    )
+    expect(resolveOptions({}, { ...hosts, IMAGE_REMOTE_URL_ALLOW_PRIVATE: 'true' }).remoteURLs).toEqual({
+      allowedHosts: ['images.example.com', '127.0.0.1'],
+      allowPrivateAddresses: true,
+      timeoutSeconds: 15,
+    })
+  })
 })
 
 describe('resolveStorage', () => {
