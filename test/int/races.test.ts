@@ -281,7 +281,7 @@ describe('a replacement racing a delete', () => {
     expect([...doc.objectKeys, ...patched.body.doc.objectKeys].filter((k: string) => stored.has(k))).toEqual([])
   }, 300_000)
 
-  it('a delete and a replacement that deadlock at their record steps: one is retried, and the outcome is whole (held by a row lock)', async () => {
+  it('a delete and a replacement meeting at their record steps cannot deadlock (the replacement locks the row before anything else): one is retried, and the outcome is whole (held by a row lock)', async () => {
     const doc = await createDoc(SLUG, 160)
     const deadlocks = async () => (await app.sql<{ n: number }>('select deadlocks::int as n from pg_stat_database where datname = current_database()'))[0].n
     const deadlocksBefore = await deadlocks()
@@ -289,9 +289,9 @@ describe('a replacement racing a delete', () => {
     let patched: Reply
     let deleted: Reply
     try {
-      // The delete waits at its DELETE first; the replacement records its transition and waits at
-      // its UPDATE. Released, the delete deletes the row and waits at the replacement's transition,
-      // which waits for the row: PostgreSQL aborts one of them.
+      // The delete waits at its DELETE first; the replacement waits at its compare-and-set on the
+      // same row (before it records its transition, so it holds nothing the delete needs).
+      // Released, the delete goes first and the replacement finds the row gone.
       const deleting = deleteREST(SLUG, doc.id)
       await lock.waiters(1)
       const patching = replaceREST(SLUG, doc.id, await photo(161), 'replace-deadlock.jpg')
@@ -302,8 +302,9 @@ describe('a replacement racing a delete', () => {
       await lock.release()
     }
     console.info(`deadlock: PATCH ${patched.status} / DELETE ${deleted.status}`)
-    // PostgreSQL did detect the deadlock (its statistics are flushed within seconds), and both requests were answered cleanly.
-    await vi.waitFor(async () => expect(await deadlocks()).toBeGreaterThan(deadlocksBefore), { interval: 500, timeout: 30_000 })
+    // No deadlock had to be broken (PostgreSQL flushes its statistics within a second or so), and both requests were answered cleanly.
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    expect(await deadlocks()).toBe(deadlocksBefore)
     expect(deleted.status, JSON.stringify(deleted.body)).toBe(200)
     expect([200, 404], JSON.stringify(patched.body)).toContain(patched.status)
     expect(await docById(SLUG, doc.id)).toBeNull()

@@ -25,6 +25,7 @@ export type ImageUploadErrorCode =
   | 'PROCESSING_FAILED'
   | 'STORAGE_FAILED'
   | 'UPLOAD_CONFLICT'
+  | 'BULK_UPLOAD'
 
 export class ImageUploadError extends ValidationError {
   readonly code: ImageUploadErrorCode
@@ -106,6 +107,9 @@ export const messages = {
   processingFailed: (label: string): string =>
     `The image could not be processed because of a problem on the server, not with the file. Nothing was saved to ${label}; try again, and if it keeps happening tell the site's administrator.`,
 
+  bulkUpload: (label: string): string =>
+    `A file can be uploaded to one document at a time. Nothing was saved to ${label}; send the file with PATCH /api/<collection>/<id>, or create a new document.`,
+
   uploadConflict: (label: string): string =>
     `This image was changed by another request while yours was being processed, so yours was not saved to ${label}. Reload the document and try again.`,
 
@@ -166,6 +170,8 @@ export const uploadErrors = {
     new ImageUploadError({ code: 'STORAGE_FAILED', collection, message: messages.storageFailed(label), retryAfterSeconds: 10, status: 503 }),
   processingFailed: (collection: string, label: string) =>
     new ImageUploadError({ code: 'PROCESSING_FAILED', collection, message: messages.processingFailed(label), status: 500 }),
+  bulkUpload: (collection: string, label: string) =>
+    new ImageUploadError({ code: 'BULK_UPLOAD', collection, message: messages.bulkUpload(label), status: 400 }),
   uploadConflict: (collection: string, label: string) =>
     new ImageUploadError({ code: 'UPLOAD_CONFLICT', collection, message: messages.uploadConflict(label), status: 409 }),
   nameTooLong: (collection: string, label: string, allowed: readonly string[]) =>

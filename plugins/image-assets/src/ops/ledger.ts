@@ -36,8 +36,13 @@ export const ledgerCollection: CollectionConfig = {
   labels: { plural: 'Re-optimizations', singular: 'Re-optimization' },
 }
 
-const isDuplicateKey = (error: unknown): boolean =>
-  error instanceof ValidationError || /duplicate key|unique/i.test(String((error as { message?: unknown })?.message ?? ''))
+/** The ledger row's unique `key` is taken (Payload reports it as a ValidationError on `key`; the driver as 23505). */
+const isDuplicateKey = (error: unknown, depth = 0): boolean => {
+  if (!error || typeof error !== 'object' || depth > 5) return false
+  if (error instanceof ValidationError) return error.data.errors.some((e) => e.path === 'key')
+  const { cause, code } = error as { cause?: unknown; code?: unknown }
+  return code === '23505' || isDuplicateKey(cause, depth + 1)
+}
 
 export type Claim = { id: number | string; release: () => Promise<void>; finish: (data: Record<string, unknown>) => Promise<void> }
 

@@ -15,6 +15,8 @@ export type ReconcileReport = {
   recorded: { deleted: number; remaining: number }
   scannedDocuments: number
   scannedObjects: number
+  /** The same counts for each collection on its own. */
+  collections: Record<string, { documents: number; missing: number; objects: number; orphans: number }>
 }
 
 const PAGE = 1000
@@ -48,7 +50,7 @@ export const reconcile = async (args: { fix?: boolean; graceMs?: number; onProgr
   const { fix = false, graceMs = 24 * 60 * 60 * 1000, payload, runtime } = args
   const { bucket } = runtime.store.storage
   const client = runtime.store.client
-  const report: ReconcileReport = { missing: [], orphans: [], recorded: { deleted: 0, remaining: 0 }, scannedDocuments: 0, scannedObjects: 0 }
+  const report: ReconcileReport = { collections: {}, missing: [], orphans: [], recorded: { deleted: 0, remaining: 0 }, scannedDocuments: 0, scannedObjects: 0 }
   const slugs = runtime.collections.map((c) => c.slug)
   for (const slug of slugs) await backfillObjectKeys(payload, slug)
 
@@ -58,6 +60,7 @@ export const reconcile = async (args: { fix?: boolean; graceMs?: number; onProgr
   report.recorded.remaining = (await payload.count({ collection: CLEANUP_SLUG, overrideAccess: true, where: { doneAt: { exists: false } } })).totalDocs
 
   for (const slug of slugs) {
+    const own = (report.collections[slug] = { documents: 0, missing: 0, objects: 0, orphans: 0 })
     for (const prefix of [`${slug}/`, `${ORIGINALS_PREFIX}/${slug}/`]) {
       let ContinuationToken: string | undefined
       do {
@@ -65,6 +68,7 @@ export const reconcile = async (args: { fix?: boolean; graceMs?: number; onProgr
         ContinuationToken = page.NextContinuationToken
         const objects = (page.Contents ?? []).filter((o) => o.Key)
         report.scannedObjects += objects.length
+        own.objects += objects.length
         if (objects.length === 0) continue
         const keys = objects.map((o) => o.Key!)
         const { docs } = await payload.find({ collection: slug, depth: 0, limit: 0, overrideAccess: true, pagination: false, select: { objectKeys: true }, where: { objectKeys: { in: keys } } })
@@ -72,11 +76,12 @@ export const reconcile = async (args: { fix?: boolean; graceMs?: number; onProgr
         const orphans = objects.filter((o) => !referenced.has(o.Key!))
         const old = orphans.filter((o) => !o.LastModified || Date.now() - o.LastModified.getTime() >= graceMs)
         const failed = fix ? new Set((await runtime.store.deleteAll(old.map((o) => o.Key!))).map((f) => f.key)) : new Set<string>()
+        own.orphans += orphans.length
         for (const o of orphans) {
           const tooRecent = !old.includes(o)
           report.orphans.push({ deleted: fix && !tooRecent && !failed.has(o.Key!), key: o.Key!, lastModified: o.LastModified?.toISOString(), tooRecent })
         }
-        args.onProgress?.(`${prefix}: ${report.scannedObjects} objects scanned, ${report.orphans.length} orphaned`)
+        args.onProgress?.(`${prefix}: ${own.objects} objects scanned, ${own.orphans} orphaned`)
       } while (ContinuationToken)
     }
 
@@ -84,17 +89,21 @@ export const reconcile = async (args: { fix?: boolean; graceMs?: number; onProgr
     for (;;) {
       const result = await payload.find({ collection: slug, depth: 0, limit: 200, overrideAccess: true, page: pageNumber++, select: { objectKeys: true }, sort: 'id' })
       report.scannedDocuments += result.docs.length
+      own.documents += result.docs.length
       const checks = result.docs.flatMap((doc) => ((doc as { objectKeys?: string[] }).objectKeys ?? []).map((key) => ({ id: doc.id, key })))
       await eachLimited(checks, HEAD_CONCURRENCY, async ({ id, key }) => {
         try {
           await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))
         } catch (error) {
           const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
-          if (status === 404 || (error as { name?: string }).name === 'NotFound') report.missing.push({ collection: slug, id, key })
+          if (status === 404 || (error as { name?: string }).name === 'NotFound') {
+            report.missing.push({ collection: slug, id, key })
+            own.missing++
+          }
           else throw error
         }
       })
-      args.onProgress?.(`${slug}: ${report.scannedDocuments} documents checked, ${report.missing.length} objects missing`)
+      args.onProgress?.(`${slug}: ${own.documents} documents checked, ${own.missing} objects missing`)
       if (!result.hasNextPage) break
     }
   }

@@ -41,7 +41,7 @@ const loggedIn = ({ req }: { req: PayloadRequest }) => Boolean(req.user)
 
 export const cleanupCollection: CollectionConfig = {
   slug: CLEANUP_SLUG,
-  access: { create: () => false, delete: loggedIn, read: loggedIn, update: () => false },
+  access: { create: () => false, delete: () => false, read: loggedIn, update: () => false },
   admin: {
     defaultColumns: ['collection', 'reason', 'due', 'attempts', 'lastError', 'doneAt'],
     description:
@@ -83,8 +83,18 @@ export const recordUpload = async (payload: Payload, collection: string, keys: r
 
 /** In the record transaction: the upload's objects now belong to a document. False when the row is gone. */
 export const settleUpload = async (req: PayloadRequest, id: number | string): Promise<boolean> => {
-  const row = await req.payload.db.deleteOne({ collection: CLEANUP_SLUG, req, where: { id: { equals: id } } })
-  return Boolean(row)
+  // One statement that locks the row only if no runner has claimed it: from here the runner skips
+  // it (SKIP LOCKED) until this transaction ends, and a claim that came first makes this refuse.
+  const unclaimed = await req.payload.db.updateOne({
+    collection: CLEANUP_SLUG,
+    data: { attempts: 0 },
+    options: { atomic: true },
+    req,
+    where: { and: [{ id: { equals: id } }, { leaseUntil: { exists: false } }] },
+  })
+  if (!unclaimed) return false
+  await req.payload.db.deleteOne({ collection: CLEANUP_SLUG, req, returning: false, where: { id: { equals: id } } })
+  return true
 }
 
 /** An upload that will not be recorded: its objects are due for deletion now (or after `delayMs`). */
@@ -128,7 +138,7 @@ export const recordTransition = async (
 
 /** Another write from the same file committed first; the operation may be retried from the new state. */
 export class WriteConflict extends ImageUploadError {
-  constructor(collection: string, label: string, override readonly cause: unknown) {
+  constructor(collection: string, label: string, override readonly cause?: unknown) {
     super({ code: 'UPLOAD_CONFLICT', collection, message: messages.uploadConflict(label), status: 409 })
   }
 }

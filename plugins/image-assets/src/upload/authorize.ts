@@ -9,16 +9,19 @@ import { Forbidden, type PayloadRequest, UnauthorizedError, type Where } from 'p
 export const authorize = async (req: PayloadRequest, slug: string, operation: 'create' | 'delete' | 'update', id?: number | string): Promise<void> => {
   const access = req.payload.collections[slug].config.access[operation]
   let result: boolean | Where
+  const refuse = () => (req.user ? new Forbidden(req.t) : new UnauthorizedError(req.t))
   try {
     result = await access({ id, req } as Parameters<typeof access>[0])
-  } catch {
+  } catch (error) {
+    // An access function that fails without a user (`req.user.roles…`) refuses; with one, it may
+    // need the submitted data, and the operation runs it again with the data.
+    if (!req.user) throw refuse()
     return
   }
-  const refuse = () => (req.user ? new Forbidden(req.t) : new UnauthorizedError(req.t))
   if (!result) {
     // Credentials that could not be checked may mean the database is down: say so (503), not 401.
     if (!req.user && (req.headers.get('authorization') || req.headers.get('cookie')?.includes('payload-token'))) {
-      await req.payload.db.count({ collection: slug, req, where: { id: { equals: id ?? 0 } } })
+      await req.payload.db.find({ collection: slug, limit: 1, pagination: false, req })
     }
     throw refuse()
   }

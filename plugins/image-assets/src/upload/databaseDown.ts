@@ -15,11 +15,17 @@ const isConnectionFailure = (error: unknown, depth = 0): boolean => {
   return isConnectionFailure(cause, depth + 1)
 }
 
+/**
+ * A PostgreSQL SQLSTATE: a two-character class (digits, or HV, XX, P0, F0) and three more. System
+ * errors (EPERM, EBUSY: five letters too) carry a `syscall` and are not the database's answer.
+ */
+const SQLSTATE = /^(?:[0-9]{2}|HV|XX|P0|F0)[0-9A-Z]{3}$/
+
 /** A query the database refused (Drizzle wraps node-postgres errors, which carry a SQLSTATE code). */
 const isQueryFailure = (error: unknown, depth = 0): boolean => {
   if (!error || typeof error !== 'object' || depth > 5) return false
-  const { cause, code, name } = error as { cause?: unknown; code?: unknown; name?: unknown }
-  if (name === 'DrizzleQueryError' || (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code))) return true
+  const { cause, code, name, syscall } = error as { cause?: unknown; code?: unknown; name?: unknown; syscall?: unknown }
+  if (name === 'DrizzleQueryError' || (typeof code === 'string' && SQLSTATE.test(code) && syscall === undefined)) return true
   return isQueryFailure(cause, depth + 1)
 }
 

@@ -5,6 +5,7 @@ import {
   headersWithCors,
   parseParams,
   type PayloadRequest,
+  type RequestContext,
 } from 'payload'
 
 import { uploadErrors } from '../errors.js'
@@ -12,7 +13,6 @@ import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
 import { abandonUpload, isWriteConflict, nudgeCleanup } from '../storage/cleanup.js'
 import { authorize } from './authorize.js'
 import type { UploadServices } from './prepare.js'
-import { retryLater } from './retryAfter.js'
 import { type UploadSession, sessionContext } from './session.js'
 import { sessionFromRequest, withoutFileSource } from './source.js'
 
@@ -22,7 +22,8 @@ const WRITE_ATTEMPTS = 4
 const json = (req: PayloadRequest, body: unknown, status: number) =>
   Response.json(body, { headers: headersWithCors({ headers: new Headers(), req }), status })
 
-const idOf = (req: PayloadRequest): string => decodeURIComponent(String(req.routeParams?.id ?? ''))
+/** The route's id, as Payload's router already decoded it. */
+const idOf = (req: PayloadRequest): string => String(req.routeParams?.id ?? '')
 
 /**
  * The upload path for REST (the admin UI, bulk upload and API clients all use it): these endpoints
@@ -39,12 +40,16 @@ export const uploadEndpoints = (
 ): Endpoint[] => {
   const { label, slug } = collection
 
-  /** Runs the record step, retrying a write that lost a race; a prepared upload that is not recorded is handed to the clean-up. */
-  const record = async <T>(req: PayloadRequest, session: UploadSession | undefined, write: () => Promise<T>): Promise<T> => {
+  /**
+   * Runs the record step, retrying a write that lost a race (each attempt hands the session over
+   * afresh: the record step takes it); a prepared upload that is not recorded goes to the clean-up.
+   * `Retry-After` is set by the collection's `afterError` hook, which Payload runs for endpoint errors.
+   */
+  const record = async <T>(req: PayloadRequest, session: UploadSession | undefined, write: (context: RequestContext) => Promise<T>): Promise<T> => {
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await write()
+          return await write(sessionContext(session))
         } catch (error) {
           if (!isWriteConflict(error)) throw error
           if (attempt >= WRITE_ATTEMPTS) throw uploadErrors.uploadConflict(slug, label)
@@ -52,32 +57,31 @@ export const uploadEndpoints = (
       }
     } catch (error) {
       if (session) await abandonUpload(req.payload, session.intent)
-      const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds
-      if (typeof retryAfter === 'number') retryLater(req, retryAfter)
       throw error
     } finally {
       nudgeCleanup(req.payload)
     }
   }
 
-  /** Steps 2 to 4 for a create or update: the request's file (or URL) processed and stored, before any transaction. */
-  const prepare = async (req: PayloadRequest): Promise<UploadSession | undefined> => {
+  /**
+   * Steps 2 to 4 for a create or update: the request's file processed and stored, before any
+   * transaction. A `url` is a source only when creating (the admin sends a document's own `url`
+   * back with every save); it is dropped from the data either way.
+   */
+  const prepare = async (req: PayloadRequest, operation: 'create' | 'update'): Promise<UploadSession | undefined> => {
     await addDataAndFileToRequest(req)
     addLocalesToRequestFromData(req)
-    try {
-      return await sessionFromRequest(req.payload, req, req.data, collection, services)
-    } catch (error) {
-      const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds
-      if (typeof retryAfter === 'number') retryLater(req, retryAfter)
-      throw error
-    }
+    const data = req.data as Record<string, unknown> | undefined
+    const session = await sessionFromRequest(req.payload, req, data, collection, services, operation === 'create')
+    req.data = withoutFileSource(data)
+    return session
   }
 
   /** The Local API arguments every write shares: the session, the data without a file source, the query's parameters, and the user's access. */
-  const writeArgs = (req: PayloadRequest, session: UploadSession | undefined) => {
+  const writeArgs = (req: PayloadRequest) => {
     const { autosave, depth, draft, overrideLock, populate, select } = parseParams(req.query)
     return {
-      args: { autosave, collection: slug, context: sessionContext(session), data: withoutFileSource(req.data), depth, draft, overrideAccess: false, populate, req, select },
+      args: { autosave, collection: slug, data: req.data, depth, draft, overrideAccess: false, populate, req, select },
       autosave,
       draft,
       overrideLock: overrideLock ?? false,
@@ -88,9 +92,9 @@ export const uploadEndpoints = (
     {
       handler: async (req) => {
         await authorize(req, slug, 'create')
-        const session = await prepare(req)
-        const { args } = writeArgs(req, session)
-        const doc = await record(req, session, () => req.payload.create(args as Parameters<typeof req.payload.create>[0]))
+        const session = await prepare(req, 'create')
+        const { args } = writeArgs(req)
+        const doc = await record(req, session, (context) => req.payload.create({ ...args, context } as Parameters<typeof req.payload.create>[0]))
         return json(req, { doc, message: req.t('general:successfullyCreated', { label: collection.labels.singular }) }, 201)
       },
       method: 'post',
@@ -100,9 +104,9 @@ export const uploadEndpoints = (
       handler: async (req) => {
         const id = idOf(req)
         await authorize(req, slug, 'update', id)
-        const session = await prepare(req)
-        const { args, autosave, draft, overrideLock } = writeArgs(req, session)
-        const doc = await record(req, session, () => req.payload.update({ ...args, id, overrideLock } as Parameters<typeof req.payload.update>[0]))
+        const session = await prepare(req, 'update')
+        const { args, autosave, draft, overrideLock } = writeArgs(req)
+        const doc = await record(req, session, (context) => req.payload.update({ ...args, context, id, overrideLock } as Parameters<typeof req.payload.update>[0]))
         const message = draft ? req.t('version:draftSavedSuccessfully') : autosave ? req.t('version:autosavedSuccessfully') : req.t('general:updatedSuccessfully')
         return json(req, { doc, message }, 200)
       },

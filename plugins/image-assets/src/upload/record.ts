@@ -1,9 +1,9 @@
-import type { CollectionAfterDeleteHook, CollectionAfterOperationHook, CollectionBeforeChangeHook, CollectionBeforeOperationHook } from 'payload'
+import type { CollectionAfterDeleteHook, CollectionAfterOperationHook, CollectionBeforeChangeHook, CollectionBeforeOperationHook, PayloadRequest } from 'payload'
 
 import { uploadErrors } from '../errors.js'
 import { assertAllowedName } from '../image/pipeline.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
-import { nudgeCleanup, recordTransition, settleUpload } from '../storage/cleanup.js'
+import { nudgeCleanup, recordTransition, settleUpload, WriteConflict } from '../storage/cleanup.js'
 import { documentKeys } from '../storage/documentKeys.js'
 import { authorize } from './authorize.js'
 import type { UploadServices } from './prepare.js'
@@ -37,11 +37,16 @@ export const prepareInOperationHook =
       return { ...args, data: withoutFileSource(data) }
     }
     const submitted = { ...(req.data as Record<string, unknown> | undefined), ...data }
-    // Access first here too: no image work for a caller the collection refuses.
-    if (overrideAccess === false && (req.file || (typeof submitted.url === 'string' && submitted.url !== ''))) {
-      await authorize(req, collection.slug, operation, id)
+    const hasSource = Boolean(req.file) || (operation === 'create' && typeof submitted.url === 'string' && submitted.url !== '')
+    if (!hasSource) return args
+    // One file is one document's: a bulk update (`PATCH /api/<slug>?where=…`) cannot carry one.
+    if (operation === 'update' && id === undefined) {
+      req.file = undefined
+      throw uploadErrors.bulkUpload(collection.slug, collection.label)
     }
-    const session = await sessionFromRequest(req.payload, req, data, collection, services)
+    // Access first here too: no image work for a caller the collection refuses.
+    if (overrideAccess === false) await authorize(req, collection.slug, operation, id)
+    const session = await sessionFromRequest(req.payload, req, data, collection, services, operation === 'create')
     if (!session) return args
     attachSession(context, session)
     return { ...args, data: withoutFileSource(data) }
@@ -64,6 +69,7 @@ export const recordImageHook =
       if (operation === 'create' && data._status !== 'draft') {
         throw uploadErrors.fileMissing(collection.slug, collection.label, collection.allowedExtensions)
       }
+      if (operation === 'update' && originalDoc) await lockFile(req, collection, originalDoc)
       const kept: Record<string, unknown> = { ...data }
       for (const field of COMPUTED_FIELDS) {
         if (originalDoc && field in originalDoc) kept[field] = originalDoc[field]
@@ -79,6 +85,7 @@ export const recordImageHook =
       throw uploadErrors.storageFailed(collection.slug, collection.label)
     }
     if (operation === 'update' && originalDoc) {
+      await lockFile(req, collection, originalDoc)
       const current = new Set(session.data.objectKeys as string[])
       await recordTransition(req, {
         collection: collection.slug,
@@ -91,6 +98,25 @@ export const recordImageHook =
     }
     return { ...data, ...session.data }
   }
+
+/**
+ * Compare-and-set on the document's file, inside the update's transaction: one statement that
+ * locks the row and checks it still has the file this update read (`originalDoc`). A concurrent
+ * write that changed the file meanwhile (it committed first, or this one waited for its lock)
+ * makes it a `WriteConflict`, retried from the new state by the REST endpoints; so an update never
+ * writes back a file whose objects another write has handed to the clean-up.
+ */
+const lockFile = async (req: PayloadRequest, collection: ResolvedCollection, originalDoc: { filename?: unknown; id: number | string }) => {
+  const filename = typeof originalDoc.filename === 'string' ? originalDoc.filename : null
+  const locked = await req.payload.db.updateOne({
+    collection: collection.slug,
+    data: { filename },
+    options: { atomic: true },
+    req,
+    where: { and: [{ id: { equals: originalDoc.id } }, filename === null ? { filename: { exists: false } } : { filename: { equals: filename } }] },
+  })
+  if (!locked) throw new WriteConflict(collection.slug, collection.label, 'the document\'s file changed meanwhile')
+}
 
 /** afterDelete, inside the delete's transaction: the document's keys recorded for clean-up after commit. */
 export const recordDeletionHook =

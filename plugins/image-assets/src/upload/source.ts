@@ -51,6 +51,8 @@ export const sessionFromRequest = async (
   data: Record<string, unknown> | undefined,
   collection: ResolvedCollection,
   services: UploadServices & { remoteURLs: false | ResolvedRemoteURLs },
+  /** Whether a `url` in the data is a source (creation only). */
+  urlIsSource = true,
 ): Promise<UploadSession | undefined> => {
   const file = req.file
   if (file) {
@@ -68,7 +70,7 @@ export const sessionFromRequest = async (
   }
   // Payload strips `url` and `filename` from untrusted data before its hooks; the request keeps them.
   const submitted = { ...(req.data as Record<string, unknown> | undefined), ...data }
-  if (typeof submitted.url !== 'string' || submitted.url === '') return undefined
+  if (!urlIsSource || typeof submitted.url !== 'string' || submitted.url === '') return undefined
   const fetched = await fetchFromURL(submitted.url, collection, services.remoteURLs)
   const name = typeof submitted.filename === 'string' && submitted.filename !== '' ? submitted.filename : fetched.name
   assertAllowedName(name, collection)
