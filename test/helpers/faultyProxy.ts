@@ -7,6 +7,8 @@ import http from 'node:http'
 import net from 'node:net'
 
 export type S3Faults = {
+  /** Hold every object DELETE this long before it goes on to S3 (a slow delete; it still succeeds). */
+  delayDeletesMs?: number
   /** Fail every DELETE of an object (HTTP 500, on every retry). */
   failDeletes?: boolean
   /** Let the first `n` distinct object keys be written; every PUT of any other key fails (HTTP 500). */
@@ -20,9 +22,12 @@ export type S3Faults = {
   stallDelivers?: boolean
 }
 
+/** One object request the proxy received: when it arrived, its method and the object's key (without the bucket). */
+export type SeenRequest = { at: number; key: string; method: string }
+
 const S3_ERROR = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected failure</Message></Error>'
 
-/** An HTTP proxy to an S3 endpoint that fails writes or deletes on demand. */
+/** An HTTP proxy to an S3 endpoint that fails, delays or stalls requests on demand, and counts the object requests it receives. */
 export const startFaultyS3 = async (target: string) => {
   const upstream = new URL(target)
   const faults: S3Faults = {}
@@ -30,9 +35,15 @@ export const startFaultyS3 = async (target: string) => {
   /** Requests stalled since the faults were last set, and the ones still held open. */
   let stalled = 0
   const held = new Set<http.ServerResponse>()
+  /** Every object request received, in arrival order (whatever the faults did with it). */
+  const seen: SeenRequest[] = []
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
     const isObject = path.split('/').filter(Boolean).length >= 2
+    if (isObject) {
+      const key = path.split('/').filter(Boolean).slice(1).map((part) => decodeURIComponent(part)).join('/')
+      seen.push({ at: Date.now(), key, method: req.method ?? '' })
+    }
     if (faults.stall === 'all' || (faults.stall === 'puts' && req.method === 'PUT' && isObject)) {
       stalled++
       held.add(res)
@@ -59,15 +70,19 @@ export const startFaultyS3 = async (target: string) => {
       res.writeHead(500, { 'Content-Type': 'application/xml' }).end(S3_ERROR)
       return
     }
-    const forward = http.request(
-      { headers: req.headers, host: upstream.hostname, method: req.method, path: req.url, port: upstream.port },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers)
-        answer.pipe(res)
-      },
-    )
-    forward.on('error', () => res.destroy())
-    req.pipe(forward)
+    const send = () => {
+      const forward = http.request(
+        { headers: req.headers, host: upstream.hostname, method: req.method, path: req.url, port: upstream.port },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers)
+          answer.pipe(res)
+        },
+      )
+      forward.on('error', () => res.destroy())
+      req.pipe(forward)
+    }
+    if (req.method === 'DELETE' && isObject && faults.delayDeletesMs) setTimeout(send, faults.delayDeletesMs)
+    else send()
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as net.AddressInfo
@@ -76,12 +91,20 @@ export const startFaultyS3 = async (target: string) => {
     set: (next: S3Faults) => {
       written.clear()
       stalled = 0
-      Object.assign(faults, { failDeletes: undefined, failPutsAfter: undefined, stall: undefined, stallDelivers: undefined }, next)
+      Object.assign(faults, { delayDeletesMs: undefined, failDeletes: undefined, failPutsAfter: undefined, stall: undefined, stallDelivers: undefined }, next)
       if (!faults.stall) {
         for (const res of held) res.destroy()
         held.clear()
       }
     },
+    /** How many requests of `method` (DELETE unless told) the proxy received per object key, since it started. */
+    counts: (method = 'DELETE') => {
+      const counts: Record<string, number> = {}
+      for (const r of seen) if (r.method === method) counts[r.key] = (counts[r.key] ?? 0) + 1
+      return counts
+    },
+    /** Every object request received since the proxy started, in arrival order. */
+    seen: () => [...seen],
     /** How many requests were stalled since the faults were last set, and how many are held open now. */
     stalls: () => ({ held: held.size, stalled }),
     stop: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
