@@ -500,6 +500,45 @@ describe('hostile names and polyglots', () => {
   })
 })
 
+describe('malformed multipart bodies', () => {
+  it('a file name with a control character gets a clear 400, and the next request on the same keep-alive connection succeeds', async () => {
+    const jpg = await gradientJPEG(300, 200, [0, 0, 0], [255, 255, 255])
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    const send = (name: string) =>
+      new Promise<{ body: any; status: number }>((resolve, reject) => {
+        const boundary = 'b0undary'
+        const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: image/jpeg\r\n\r\n`, 'latin1')
+        const body = Buffer.concat([head, jpg, Buffer.from(`\r\n--${boundary}--\r\n`)])
+        const url = new URL(`${app.baseURL}/api/media`)
+        const request = http.request(
+          { agent, headers: { Authorization: `JWT ${app.token}`, 'Content-Length': body.length, 'Content-Type': `multipart/form-data; boundary=${boundary}` }, host: url.hostname, method: 'POST', path: url.pathname, port: url.port },
+          (res) => {
+            let text = ''
+            res.on('data', (chunk) => (text += chunk))
+            res.on('end', () => resolve({ body: JSON.parse(text), status: res.statusCode! }))
+          },
+        )
+        request.on('error', reject)
+        request.end(body)
+      })
+    try {
+      const rowsBefore = await rowCount('media')
+      for (const name of ['bell\x07.jpg', 'start\x01.jpg']) {
+        const refused = await send(name)
+        expect(refused.status, name).toBe(400)
+        expect(refused.body.errors[0].message).toBe(
+          'The upload could not be read: its multipart body is malformed (a file name with control characters such as \\x01 is the usual cause). Nothing was saved to Media; rename the file and upload it again.',
+        )
+        const next = await send('fine.jpg')
+        expect(next.status, JSON.stringify(next.body)).toBe(201)
+      }
+      expect(await rowCount('media')).toBe(rowsBefore + 2)
+    } finally {
+      agent.destroy()
+    }
+  })
+})
+
 describe('the Local API without a transaction held', () => {
   it('prepareImage processes and stores first; payload.create with its session records it, and its clean-up row is gone', async () => {
     const bytes = await sharp(photo).resize(700).jpeg().toBuffer()

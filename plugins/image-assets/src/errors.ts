@@ -26,6 +26,7 @@ export type ImageUploadErrorCode =
   | 'STORAGE_FAILED'
   | 'UPLOAD_CONFLICT'
   | 'BULK_UPLOAD'
+  | 'MALFORMED_UPLOAD'
 
 export class ImageUploadError extends ValidationError {
   readonly code: ImageUploadErrorCode
@@ -107,6 +108,9 @@ export const messages = {
   processingFailed: (label: string): string =>
     `The image could not be processed because of a problem on the server, not with the file. Nothing was saved to ${label}; try again, and if it keeps happening tell the site's administrator.`,
 
+  malformedUpload: (label: string): string =>
+    `The upload could not be read: its multipart body is malformed (a file name with control characters such as \\x01 is the usual cause). Nothing was saved to ${label}; rename the file and upload it again.`,
+
   bulkUpload: (label: string): string =>
     `A file can be uploaded to one document at a time. Nothing was saved to ${label}; send the file with PATCH /api/<collection>/<id>, or create a new document.`,
 
@@ -170,6 +174,8 @@ export const uploadErrors = {
     new ImageUploadError({ code: 'STORAGE_FAILED', collection, message: messages.storageFailed(label), retryAfterSeconds: 10, status: 503 }),
   processingFailed: (collection: string, label: string) =>
     new ImageUploadError({ code: 'PROCESSING_FAILED', collection, message: messages.processingFailed(label), status: 500 }),
+  malformedUpload: (collection: string, label: string) =>
+    new ImageUploadError({ code: 'MALFORMED_UPLOAD', collection, message: messages.malformedUpload(label), status: 400 }),
   bulkUpload: (collection: string, label: string) =>
     new ImageUploadError({ code: 'BULK_UPLOAD', collection, message: messages.bulkUpload(label), status: 400 }),
   uploadConflict: (collection: string, label: string) =>

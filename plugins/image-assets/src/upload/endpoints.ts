@@ -69,7 +69,14 @@ export const uploadEndpoints = (
    * back with every save); it is dropped from the data either way.
    */
   const prepare = async (req: PayloadRequest, operation: 'create' | 'update'): Promise<UploadSession | undefined> => {
-    await addDataAndFileToRequest(req)
+    try {
+      await addDataAndFileToRequest(req)
+    } catch (error) {
+      // The multipart parser's own failures (a control character in a part header, a cut-off
+      // body) are the request's fault, not the server's: a clear 400 instead of Payload's 500.
+      if ((error as { status?: number }).status === 500 || !(error as { status?: number }).status) throw uploadErrors.malformedUpload(slug, label)
+      throw error
+    }
     addLocalesToRequestFromData(req)
     const data = req.data as Record<string, unknown> | undefined
     const session = await sessionFromRequest(req.payload, req, data, collection, services, operation === 'create')
