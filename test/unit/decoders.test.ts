@@ -51,7 +51,7 @@ afterAll(async () => {
 })
 
 describe('blockDecoders', () => {
-  it("'memory' (the default): only JPEG, PNG and WebP load from memory; files on disk and create still work", async () => {
+  it("'memory' (opt-in): only JPEG, PNG and WebP load from memory; files on disk and create still work", async () => {
     const result = await run('memory')
     for (const ok of ['jpeg', 'png', 'webp']) expect(result[ok], ok).toEqual({ disk: ok, memory: ok })
     for (const other of ['gif', 'tiff', 'svg', 'avif']) {

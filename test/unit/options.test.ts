@@ -18,6 +18,14 @@ describe('resolveOptions', () => {
     expect(collections[0].limits).toEqual({ animation: 'refuse', maxBytes: 26_214_400, maxPixels: 40_000_000, maxSide: 12_000, timeoutSeconds: 30 })
   })
 
+  it('leaves the rest of the app alone by default: no process-wide decoder block; the upload path bounds its waits and store step, and cleans up every 5 s', () => {
+    const resolved = resolveOptions({}, env)
+    expect(resolved.blockDecoders).toBe(false)
+    expect(resolved.processing.maxWaitSeconds).toBe(30)
+    expect(resolved.storage.timeoutSeconds).toBe(30)
+    expect(resolved.cleanup).toEqual({ intervalSeconds: 5 })
+  })
+
   it('overrides a preset per collection, switches one off and adds a custom one', () => {
     const { collections } = resolveOptions(
       {

@@ -162,8 +162,12 @@ export type ImageAssetsPluginOptions = {
    *   for in-memory input (buffers and streams, the way uploads arrive); files on disk, `create`,
    *   raw pixels and the JPEG, PNG and WebP loaders keep working for the rest of the app.
    * - `'all'`: only the JPEG, PNG and WebP loaders work at all, from memory or disk.
-   * - `false`: nothing is blocked (uploads are still refused by their content's signature).
-   * @default 'memory'
+   * - `false`: nothing is blocked. Uploads to the plugin's collections are refused by their
+   *   content's signature, and the pipeline checks that libvips picked that format's loader, so
+   *   no other loader ever runs on them; the rest of the app (Payload's own resizing of GIF or
+   *   TIFF in other upload collections) is left alone.
+   * Opt in to harden the whole process, knowing that it affects every use of sharp in it.
+   * @default false
    */
   blockDecoders?: 'all' | 'memory' | false
   /**
@@ -457,7 +461,7 @@ export const resolveOptions = (options: ImageAssetsPluginOptions = {}, env: Env 
     })
   const processing = options.processing ?? {}
   if (typeof processing !== 'object' || processing === null) fail('processing', 'an object', processing)
-  const blockDecoders = options.blockDecoders ?? 'memory'
+  const blockDecoders = options.blockDecoders ?? false
   if (blockDecoders !== 'memory' && blockDecoders !== 'all' && blockDecoders !== false) {
     fail('blockDecoders', '"memory", "all" or false', blockDecoders)
   }
