@@ -5,7 +5,7 @@
  */
 import path from 'node:path'
 
-import { type RunningService, S3RVER_CREDENTIALS, startEmbeddedPostgres, startS3rver } from './services'
+import { type RunningService, S3RVER_CREDENTIALS, startDevS3rver, startEmbeddedPostgres } from './services'
 
 export type ServicesReport = { env: Record<string, string>; lines: string[] }
 
@@ -37,7 +37,7 @@ const main = async () => {
     const port = Number(env.S3RVER_PORT || 4569)
     const dir = path.join(dataDir, 's3')
     const bucket = env.S3_BUCKET || 'media'
-    const s3 = await startS3rver({ buckets: [bucket], directory: dir, port })
+    const s3 = await startDevS3rver({ bucket, directory: dir, port })
     stops.push(s3.stop)
     Object.assign(report.env, {
       S3_ACCESS_KEY_ID: env.S3_ACCESS_KEY_ID || S3RVER_CREDENTIALS.accessKeyId,
@@ -48,6 +48,9 @@ const main = async () => {
       S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY || S3RVER_CREDENTIALS.secretAccessKey,
     })
     report.lines.push(`S3_ENDPOINT is unset: started s3rver on ${s3.endpoint} (bucket "${bucket}", data in ${dir})`)
+    report.lines.push(
+      `The bucket answers like production's public-delivery policy: anonymous GET of ${s3.publicReadPrefixes.join(', ')} only; listing, writes, deletes and originals/ need the S3_* credentials`,
+    )
   }
   process.send?.(report)
 }

@@ -122,18 +122,94 @@ export const dropDatabase = async (adminURI: string, database: string): Promise<
   }
 }
 
-/** Starts s3rver on 127.0.0.1 with its objects in `directory` and the given buckets. */
-export const startS3rver = async (args: {
-  buckets: string[]
-  directory: string
-  port: number
+/**
+ * Who may do what on an emulated bucket without signing. s3rver has no bucket policies and, left
+ * alone, answers anonymous requests for everything; these options make it refuse them the way S3
+ * does with the bucket settings the README recommends.
+ */
+export type S3rverAccess = {
   /**
    * Buckets whose names start with this prefix behave like S3 buckets with Block Public Access:
-   * a request without a signature (header or presigned query) gets 403 AccessDenied. s3rver has
-   * no bucket policies and answers anonymous requests for every other bucket.
+   * a request without a signature (header or presigned query) gets 403 AccessDenied.
    */
   privateBucketPrefix?: string
-}): Promise<RunningService<{ endpoint: string }>> => {
+  /**
+   * Buckets named here behave like a bucket whose only policy for anonymous readers is
+   * `s3:GetObject` on `<prefix>*` for each of the given key prefixes (the README's `public`
+   * delivery "straight from the bucket"): an unsigned GET or HEAD of an object under one of them
+   * is answered (a missing one gets 403, as S3 answers readers without `s3:ListBucket`), and
+   * every other unsigned request (listing, writes, deletes, ACLs and tags, other keys such as
+   * `originals/`) gets 403 AccessDenied, as does an unsigned list of all buckets. Prefixes should
+   * end with `/`.
+   */
+  publicReadPrefixes?: Readonly<Record<string, readonly string[]>>
+}
+
+/**
+ * The key prefixes anyone may read in the dev bucket: one per collection of the plugin
+ * (`<slug>/`), never `originals/`. The same prefixes as the README's bucket policy.
+ */
+export const publicReadPrefixesOf = (slugs: Iterable<string>): string[] => [...new Set(slugs)].map((slug) => `${slug}/`)
+
+const ACCESS_DENIED = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>'
+
+/** Query parameters that make a GET or HEAD of an object something else than `s3:GetObject`. */
+const NOT_GET_OBJECT = new Set(['acl', 'attributes', 'legal-hold', 'retention', 'select', 'tagging', 'torrent', 'uploadId', 'uploads', 'versionId'])
+
+/** decodeURIComponent that keeps the text when it is malformed, as s3rver's router does. */
+const safeDecode = (text: string): string => {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+/** The parts of s3rver's Koa context the access check uses. */
+type KoaContext = RequestLike & { body: unknown; status: number; type: string }
+type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>
+
+type RequestLike = { headers: Record<string, unknown>; method: string; path: string; query: Record<string, unknown> }
+
+/**
+ * What the emulated policy does with one request: `pass` (s3rver answers it: signed, or a bucket
+ * without rules), `read` (an anonymous read of a public object), or `deny`. `path` is the
+ * path-style path (`/<bucket>/<key>`, after s3rver's virtual-host rewrite), not yet decoded.
+ */
+export const anonymousAccess = (access: S3rverAccess, request: RequestLike): 'deny' | 'pass' | 'read' => {
+  // Exactly the requests s3rver authenticates: an Authorization header, a V2 `Signature` or a V4
+  // `X-Amz-Algorithm` query. Anything else (`X-Amz-Signature` alone included) is anonymous to
+  // s3rver, so it must be anonymous here too. s3rver refuses unknown access keys and wrong V2
+  // signatures but does not verify V4 signatures: this emulates what an anonymous client (a
+  // browser, curl) gets, not a defence against a forged header with the well-known S3RVER key.
+  const signed = 'authorization' in request.headers || 'Signature' in request.query || 'X-Amz-Algorithm' in request.query
+  if (signed) return 'pass'
+  const [, rawBucket = '', ...rawKey] = request.path.split('/')
+  const bucket = safeDecode(rawBucket)
+  const policies = access.publicReadPrefixes ?? {}
+  if (access.privateBucketPrefix && bucket.startsWith(access.privateBucketPrefix)) return 'deny'
+  // S3 refuses an anonymous ListBuckets; only here, where some bucket is made to behave like S3.
+  if (bucket === '') return Object.keys(policies).length > 0 ? 'deny' : 'pass'
+  if (!Object.prototype.hasOwnProperty.call(policies, bucket)) return 'pass'
+  // CORS preflights are answered by the bucket's CORS configuration, as S3 does.
+  if (request.method === 'OPTIONS') return 'pass'
+  if (request.method !== 'GET' && request.method !== 'HEAD') return 'deny'
+  const key = safeDecode(rawKey.join('/'))
+  const segments = key.split('/')
+  // s3rver stores keys as files and would resolve `avatars/../originals/…`; S3 would not.
+  if (key === '' || segments.includes('..') || segments.includes('.')) return 'deny'
+  if (Object.keys(request.query).some((name) => NOT_GET_OBJECT.has(name) || name.toLowerCase().startsWith('response-'))) return 'deny'
+  return policies[bucket]!.some((prefix) => prefix !== '' && key.startsWith(prefix)) ? 'read' : 'deny'
+}
+
+/** Starts s3rver on 127.0.0.1 with its objects in `directory` and the given buckets. */
+export const startS3rver = async (
+  args: S3rverAccess & {
+    buckets: string[]
+    directory: string
+    port: number
+  },
+): Promise<RunningService<{ endpoint: string }>> => {
   await mkdir(args.directory, { recursive: true })
   const server = new S3rver({
     address: '127.0.0.1',
@@ -142,23 +218,60 @@ export const startS3rver = async (args: {
     port: args.port,
     silent: true,
   })
-  const prefix = args.privateBucketPrefix
-  if (prefix) {
-    server.middleware.unshift(async (ctx, next) => {
-      const bucket = ctx.path.split('/')[1] ?? ''
-      const signed = Boolean(ctx.get('authorization')) || 'X-Amz-Signature' in ctx.query || 'Signature' in ctx.query
-      if (bucket.startsWith(prefix) && !signed) {
-        ctx.status = 403
-        ctx.type = 'application/xml'
-        ctx.body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>'
-        return
+  if (args.privateBucketPrefix || Object.keys(args.publicReadPrefixes ?? {}).length > 0) {
+    const deny = (ctx: KoaContext) => {
+      ctx.status = 403
+      ctx.type = 'application/xml'
+      ctx.body = ACCESS_DENIED
+    }
+    const policy: KoaMiddleware = async (ctx, next) => {
+      const decision = anonymousAccess(args, { headers: ctx.headers, method: ctx.method, path: ctx.path, query: ctx.query })
+      if (decision === 'deny') return deny(ctx)
+      if (decision === 'pass') return next()
+      try {
+        await next()
+      } catch (error) {
+        // A reader without s3:ListBucket is not told whether a key exists.
+        if ((error as { code?: string }).code === 'NoSuchKey') return deny(ctx)
+        throw error
       }
-      await next()
-    })
+      if (ctx.status === 404) deny(ctx)
+    }
+    // After s3rver's virtual-host rewrite (so `<bucket>.s3.amazonaws.com` hosts are checked too),
+    // before its routes.
+    const stack = server.middleware as unknown as KoaMiddleware[]
+    const vhost = stack.findIndex((middleware) => middleware.name === 'vhost')
+    if (vhost < 0) throw new Error('s3rver has no `vhost` middleware to place the bucket access check after')
+    stack.splice(vhost + 1, 0, policy)
   }
   const address = await server.run()
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     stop: () => server.close(),
   }
+}
+
+/**
+ * The dev stack's S3 server (`npm run dev`): s3rver with one bucket that answers anonymous
+ * requests the way the README's production bucket policy for `public` delivery does: a GET or
+ * HEAD of an object under one of the plugin's collection prefixes (`avatars/`, `category-images/`,
+ * `product-images/`, `media/`) is answered; listing, writes, deletes and `originals/` are refused
+ * with 403. The app's own requests are signed with the S3RVER credentials and may do everything.
+ */
+export const startDevS3rver = async (args: {
+  bucket: string
+  directory: string
+  port: number
+}): Promise<RunningService<{ endpoint: string; publicReadPrefixes: string[] }>> => {
+  // The reference app's collections are the plugin's built-in ones; loaded only here, since the
+  // plugin pulls in Payload.
+  const { BUILT_IN_COLLECTIONS } = await import('payload-image-assets')
+  const publicReadPrefixes = publicReadPrefixesOf(Object.keys(BUILT_IN_COLLECTIONS))
+  const s3 = await startS3rver({
+    buckets: [args.bucket],
+    directory: args.directory,
+    port: args.port,
+    publicReadPrefixes: { [args.bucket]: publicReadPrefixes },
+  })
+  return { ...s3, publicReadPrefixes }
 }
