@@ -201,6 +201,15 @@ describe('reconcile', () => {
     await vi.waitFor(async () => expect(await app.listKeys('avatars/aaaa')).toEqual([]), { interval: 200, timeout: 20_000 })
     expect(await app.sql('select id from image_asset_cleanup where id = $1', [row.id])).toEqual([])
     expect(report.missing).toEqual([{ collection: 'category-images', id: victim.id, key: missingKey }])
+    // Each collection's line counts its own objects and documents, not a running total.
+    expect(Object.fromEntries(Object.entries(report.collections).map(([slug, c]) => [slug, [c.missing, c.orphans]]))).toEqual({
+      avatars: [0, 1],
+      'category-images': [1, 0],
+      media: [0, 1],
+      'product-images': [0, 2],
+    })
+    expect(report.collections['category-images'].documents).toBe(3)
+    expect(Object.values(report.collections).reduce((n, c) => n + c.objects, 0)).toBe(report.scannedObjects)
 
     const fixed = await reconcile({ fix: true, graceMs: 0, payload: app.payload, runtime })
     expect(fixed.orphans.every((o) => o.deleted)).toBe(true)
