@@ -1,0 +1,50 @@
+/**
+ * Failures are told apart by what they are: a driver's SQLSTATE, a system error, a lost race.
+ * (The hook is internal; the test imports it from the built package directly.)
+ */
+import { describe, expect, it } from 'vitest'
+
+import { databaseDownHook } from '../../plugins/image-assets/dist/upload/databaseDown.js'
+
+const call = (error: unknown) => {
+  const req = { responseHeaders: undefined as Headers | undefined }
+  const result = databaseDownHook({ collection: { labels: { plural: 'Media', singular: 'Medium' }, slug: 'media' }, context: {}, error, req } as never)
+  return { result: result as undefined | { response: { errors: Array<{ message: string }> }; status: number }, retryAfter: req.responseHeaders?.get('Retry-After') }
+}
+
+const withCode = (code: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(`failure ${code}`), { code, ...extra })
+
+describe('databaseDownHook', () => {
+  it('a system error with a five-letter code (EPERM, EBUSY) is not "the database refused"', () => {
+    expect(call(withCode('EPERM', { errno: -1, syscall: 'open' })).result).toBeUndefined()
+    expect(call(withCode('EBUSY', { errno: -16, syscall: 'rmdir' })).result).toBeUndefined()
+  })
+
+  it('a SQLSTATE the database answered (a constraint, a raised exception) is a plain 500', () => {
+    for (const code of ['23505', '23502', 'P0001', 'XX000']) {
+      expect(call({ cause: withCode(code), message: 'Failed query', name: 'Error' }).result).toEqual({
+        response: { errors: [{ message: "The database refused to save the change, so nothing was saved. Try again; if it keeps happening, tell the site's administrator." }] },
+        status: 500,
+      })
+    }
+  })
+
+  it('a connection failure is a 503 with Retry-After', () => {
+    const { result, retryAfter } = call({ cause: withCode('08006'), message: 'Failed query' })
+    expect(result).toEqual({ response: { errors: [{ message: 'The database is unavailable, so nothing was saved. Try again in a moment.' }] }, status: 503 })
+    expect(retryAfter).toBe('5')
+  })
+
+  it('a deadlock or serialization failure with a concurrent write is a 409 with the conflict message', () => {
+    for (const code of ['40P01', '40001']) {
+      expect(call({ cause: withCode(code), message: 'Failed query' }).result).toEqual({
+        response: { errors: [{ message: 'This image was changed by another request while yours was being processed, so yours was not saved to Media. Reload the document and try again.' }] },
+        status: 409,
+      })
+    }
+  })
+
+  it('errors that already have a status are left alone', () => {
+    expect(call(Object.assign(new Error('nope'), { status: 400 })).result).toBeUndefined()
+  })
+})
