@@ -10,19 +10,17 @@
  * The in-process app (startTestApp) only sets up the database and bucket and reads them; its own
  * clean-up is off (IMAGE_CLEANUP_INTERVAL_SECONDS=0), so every deletion is done by the child apps.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createHash, randomInt } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
 
 import { HeadObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 import { startTestApp, type TestApp } from '../helpers/app'
+import { type ChildApp, startChildApp, tail } from '../helpers/childApp'
 import { gradientJPEG } from '../helpers/images'
 
 const SLUG = 'product-images'
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const READY = 'APP_READY '
 /** The store deadline of the child apps: an unfinished upload's objects are due ~30 s after it started storing. */
 const S3_TIMEOUT_SECONDS = '5'
 const DOCUMENTS = 4
@@ -32,7 +30,7 @@ const IMAGE_SIZE = [3000, 2000] as const
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 
-type AppProcess = { baseURL: string; child: ChildProcess; exited: Promise<void>; log: string[]; name: string }
+type AppProcess = ChildApp
 
 /** One upload sent to the child: its file name (unique, also sent as `alt`), the bytes' hash, and how it ended. */
 type Sent = {
@@ -66,48 +64,9 @@ const ids: number[] = []
 const aftermath: Array<{ inFlight: number; leftovers: number; pending: Record<string, number>; strategy: string; answered: Record<string, number> }> = []
 let finalApp: AppProcess | undefined
 
-const tail = (log: string[]) => log.slice(-60).join('\n')
 
 /** Starts the reference app in a child process on the test's database and bucket; resolves once it serves. */
-const startAppProcess = async (name: string): Promise<AppProcess> => {
-  const env = { ...process.env, IMAGE_CLEANUP_INTERVAL_SECONDS: '5', S3_TIMEOUT_SECONDS }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/appProcess.ts'], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] })
-  alive.add(child)
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      alive.delete(child)
-      resolve()
-    })
-  })
-  const log: string[] = []
-  const keep = (line: string) => {
-    log.push(line)
-    if (log.length > 400) log.splice(0, log.length - 400)
-  }
-  const baseURL = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`app process ${name} did not serve within 150 s:\n${tail(log)}`)), 150_000)
-    let pending = ''
-    child.stdout!.setEncoding('utf8')
-    child.stdout!.on('data', (chunk: string) => {
-      pending += chunk
-      const lines = pending.split('\n')
-      pending = lines.pop() ?? ''
-      for (const line of lines) {
-        if (line.startsWith(READY)) {
-          clearTimeout(timer)
-          resolve((JSON.parse(line.slice(READY.length)) as { baseURL: string }).baseURL)
-        } else keep(line)
-      }
-    })
-    child.stderr!.setEncoding('utf8')
-    child.stderr!.on('data', (chunk: string) => chunk.split('\n').forEach(keep))
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer)
-      reject(new Error(`app process ${name} exited (${code ?? signal}) before serving:\n${tail(log)}`))
-    })
-  })
-  return { baseURL, child, exited, log, name }
-}
+const startAppProcess = (name: string): Promise<AppProcess> => startChildApp(name, { IMAGE_CLEANUP_INTERVAL_SECONDS: '5', S3_TIMEOUT_SECONDS }, alive)
 
 const kill = async (proc: AppProcess) => {
   proc.child.kill('SIGKILL')

@@ -10,18 +10,16 @@
  * own (test/helpers/faultyProxy.ts) that counts the DELETEs it forwards, per object key, and holds
  * each DELETE 300 ms so that the work lasts long enough for both runners to be at it together.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
 
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 
 import { startTestApp, type TestApp } from '../helpers/app'
+import { type ChildApp, startChildApp, tail } from '../helpers/childApp'
 import { type SeenRequest, startFaultyS3 } from '../helpers/faultyProxy'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const READY = 'APP_READY '
 /** Planted objects, one clean-up row each; the first one's row is held locked by the test. */
 const OBJECTS = 60
 /** Each DELETE is held this long by the proxy: one runner alone would need 60 x 0.3 s = 18 s. */
@@ -30,7 +28,7 @@ const DELETE_DELAY_MS = 300
 const HELD_LEASE_MS = 3_000
 
 type Proxy = Awaited<ReturnType<typeof startFaultyS3>>
-type AppProcess = { baseURL: string; child: ChildProcess; exited: Promise<void>; log: string[]; name: string; proxy: Proxy }
+type AppProcess = ChildApp & { proxy: Proxy }
 type CleanupRow = { attempts: number; done_at: Date | null; id: number; keys: string[]; last_error: null | string; lease_until: Date | null }
 
 let app: TestApp
@@ -40,49 +38,13 @@ const children: AppProcess[] = []
 let lockClient: pg.Client | undefined
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-const tail = (log: string[]) => log.slice(-60).join('\n')
 const logs = () => children.map((c) => `--- ${c.name} ---\n${tail(c.log)}`).join('\n')
 
 /** Starts the reference app in a child process on the test's database and bucket, reaching S3 through `proxy`; resolves once it serves. */
 const startAppProcess = async (name: string, proxy: Proxy): Promise<AppProcess> => {
-  const env = { ...process.env, IMAGE_CLEANUP_INTERVAL_SECONDS: '1', S3_ENDPOINT: proxy.url }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/appProcess.ts'], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] })
-  alive.add(child)
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      alive.delete(child)
-      resolve()
-    })
-  })
-  const log: string[] = []
-  const keep = (line: string) => {
-    log.push(line)
-    if (log.length > 400) log.splice(0, log.length - 400)
-  }
-  const baseURL = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`app process ${name} did not serve within 150 s:\n${tail(log)}`)), 150_000)
-    let pending = ''
-    child.stdout!.setEncoding('utf8')
-    child.stdout!.on('data', (chunk: string) => {
-      pending += chunk
-      const lines = pending.split('\n')
-      pending = lines.pop() ?? ''
-      for (const line of lines) {
-        if (line.startsWith(READY)) {
-          clearTimeout(timer)
-          resolve((JSON.parse(line.slice(READY.length)) as { baseURL: string }).baseURL)
-        } else keep(line)
-      }
-    })
-    child.stderr!.setEncoding('utf8')
-    child.stderr!.on('data', (chunk: string) => chunk.split('\n').forEach(keep))
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer)
-      reject(new Error(`app process ${name} exited (${code ?? signal}) before serving:\n${tail(log)}`))
-    })
-  })
-  expect(new URL(baseURL).hostname).toBe('127.0.0.1')
-  return { baseURL, child, exited, log, name, proxy }
+  const app = await startChildApp(name, { IMAGE_CLEANUP_INTERVAL_SECONDS: '1', S3_ENDPOINT: proxy.url }, alive)
+  expect(new URL(app.baseURL).hostname).toBe('127.0.0.1')
+  return { ...app, proxy }
 }
 
 const rowsOf = async (ids: number[]) =>
