@@ -9,6 +9,7 @@ import type { WorkLimiter } from '../image/limiter.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
 import { fileRouteHandler } from '../storage/adapter.js'
 import type { Delivery } from '../storage/delivery.js'
+import { prefixOf } from '../storage/keys.js'
 import type { ObjectStore } from '../storage/objects.js'
 
 const loggedIn: Access = ({ req }) => Boolean(req.user)
@@ -22,7 +23,7 @@ type StoredVariant = { filename: string; filesize: number; height: number; url?:
 /** A list of stored versions, with the URL each is delivered at (the same function as the main URL). */
 const withURLs = async (list: unknown, doc: { prefix?: unknown }, slug: string, delivery: Delivery): Promise<StoredVariant[]> => {
   const variants = Array.isArray(list) ? (list as StoredVariant[]) : []
-  const prefix = typeof doc.prefix === 'string' && doc.prefix !== '' ? doc.prefix : slug
+  const prefix = prefixOf(doc, slug)
   return Promise.all(variants.map(async (v) => ({ ...v, url: await delivery.url(prefix, v.filename) })))
 }
 
@@ -42,7 +43,7 @@ export const imageCollection = (
     data?.avif && delivery.mode !== 'proxy' ? srcSetOf(await withURLs(data.avif, data, collection.slug, delivery)) || null : null
   const srcSetAfterRead: FieldHook = async ({ data }) => {
     if (!data || typeof data.filename !== 'string' || delivery.mode === 'proxy') return null
-    const prefix = typeof data.prefix === 'string' && data.prefix !== '' ? data.prefix : collection.slug
+    const prefix = prefixOf(data, collection.slug)
     return srcSetOf([...(await withURLs(data.variants, data, collection.slug, delivery)), { url: await delivery.url(prefix, data.filename), width: data.width }])
   }
   const savingAfterRead: FieldHook = ({ data }) =>

@@ -6,7 +6,7 @@ import { sniffFormat } from '../image/inspect.js'
 import { ImageUploadError } from '../errors.js'
 import type { ResolvedCollection } from '../options.js'
 import { abandonUpload, isWriteConflict, nudgeCleanup } from '../storage/cleanup.js'
-import { objectKey } from '../storage/keys.js'
+import { objectKey, prefixOf } from '../storage/keys.js'
 import { prepareUpload } from '../upload/prepare.js'
 import { sessionContext, type UploadSession } from '../upload/session.js'
 import { claim } from './ledger.js'
@@ -65,7 +65,7 @@ export const reoptimizeDocument = async (payload: Payload, runtime: Runtime, slu
   let session: UploadSession | undefined
   try {
     const fromOriginal = Boolean(doc.originalKey)
-    const source = await runtime.store.get(doc.originalKey ?? objectKey(doc.prefix || slug, doc.filename))
+    const source = await runtime.store.get(doc.originalKey ?? objectKey(prefixOf(doc, slug), doc.filename))
     if (!fromOriginal) payload.logger.warn(`payload-image-assets: ${slug} ${id} has no kept original; re-processing its stored WebP`)
     const format = sniffFormat(source) ?? 'webp'
     const base = (doc.originalFilename ?? doc.filename).replace(/\.[^.]*$/, '') || 'image'

@@ -8,6 +8,10 @@ import { createHash, randomBytes } from 'node:crypto'
 export const objectFilename = (bytes: Buffer, extension = '.webp'): string =>
   `${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}-${randomBytes(4).toString('hex')}${extension}`
 
+/** A document's folder in the bucket: its recorded `prefix`, else the collection's slug (documents always get the slug). */
+export const prefixOf = (doc: { prefix?: unknown } | null | undefined, slug: string): string =>
+  typeof doc?.prefix === 'string' && doc.prefix !== '' ? doc.prefix : slug
+
 /** The object's key in the bucket: `<prefix>/<filename>`. */
 export const objectKey = (prefix: string, filename: string): string =>
   [prefix, filename].filter((part) => part !== '').join('/')
