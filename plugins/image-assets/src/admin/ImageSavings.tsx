@@ -1,12 +1,12 @@
 import type { Payload } from 'payload'
 
-import { describeSaving, formatBytes } from './savings.js'
+import { describeSaving, formatBytes, storedBytes } from './savings.js'
 
 type Totals = { images: number; original: number; slug: string; stored: number; title: string }
 
-type Row = { filesize?: null | number; originalFilesize?: null | number; variants?: unknown }
+type Row = { avif?: unknown; filesize?: null | number; originalFilesize?: null | number; variants?: unknown }
 
-/** Sums one collection's original and stored bytes (main image and variants), a page at a time. */
+/** Sums one collection's original and stored bytes (`storedBytes`: every delivered version), a page at a time. */
 const totalsFor = async (payload: Payload, slug: string, title: string): Promise<Totals> => {
   const totals: Totals = { images: 0, original: 0, slug, stored: 0, title }
   for (let page = 1; ; page++) {
@@ -16,14 +16,13 @@ const totalsFor = async (payload: Payload, slug: string, title: string): Promise
       limit: 500,
       overrideAccess: true,
       page,
-      select: { filesize: true, originalFilesize: true, variants: true },
+      select: { avif: true, filesize: true, originalFilesize: true, variants: true },
     })
     for (const doc of result.docs as Row[]) {
       if (!doc.originalFilesize || !doc.filesize) continue
-      const variants = Array.isArray(doc.variants) ? (doc.variants as Array<{ filesize?: number }>) : []
       totals.images++
       totals.original += doc.originalFilesize
-      totals.stored += doc.filesize + variants.reduce((sum, v) => sum + (v.filesize ?? 0), 0)
+      totals.stored += storedBytes(doc)
     }
     if (!result.hasNextPage) return totals
   }
@@ -31,7 +30,7 @@ const totalsFor = async (payload: Payload, slug: string, title: string): Promise
 
 /**
  * Admin dashboard panel: per image collection, how many images, their originals' bytes, what is
- * stored (main WebP and variants) and the saving. A server component (it reads with the Local API).
+ * stored (every delivered version: main WebP, variants, AVIF) and the saving. A server component (it reads with the Local API).
  */
 export const ImageSavings = async ({ payload }: { payload: Payload }) => {
   const collections = payload.config.collections.filter((c) => c.custom?.imageAssets)
@@ -49,7 +48,7 @@ export const ImageSavings = async ({ payload }: { payload: Payload }) => {
             <th style={cell}>Collection</th>
             <th style={cell}>Images</th>
             <th style={cell}>Uploaded</th>
-            <th style={cell}>Stored (WebP and variants)</th>
+            <th style={cell}>Stored (all versions)</th>
             <th style={cell}>Saving</th>
           </tr>
         </thead>

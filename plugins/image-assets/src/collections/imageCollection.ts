@@ -1,6 +1,6 @@
 import type { Access, CollectionConfig, FieldHook } from 'payload'
 
-import { describeSaving } from '../admin/savings.js'
+import { describeSaving, storedBytes } from '../admin/savings.js'
 import { databaseDownHook } from '../upload/databaseDown.js'
 import { uploadEndpoints } from '../upload/endpoints.js'
 import { nudgeCleanupHook, prepareInOperationHook, recordDeletionHook, recordImageHook } from '../upload/record.js'
@@ -47,7 +47,7 @@ export const imageCollection = (
     return srcSetOf([...(await withURLs(data.variants, data, collection.slug, delivery)), { url: await delivery.url(prefix, data.filename), width: data.width }])
   }
   const savingAfterRead: FieldHook = ({ data }) =>
-    data?.originalFilesize && data?.filesize ? describeSaving(data.originalFilesize, data.filesize) : null
+    data?.originalFilesize && data?.filesize ? describeSaving(data.originalFilesize, storedBytes(data)) : null
   const readOnly = { access: { create: never, update: never }, admin: { readOnly: true } }
   return {
     slug: collection.slug,

@@ -3,6 +3,7 @@ import { NotFound, type Payload, type Where } from 'payload'
 import { settingsFingerprint } from '../image/fingerprint.js'
 import { FORMAT_BY_EXTENSION, type InputFormat } from '../image/formats.js'
 import { sniffFormat } from '../image/inspect.js'
+import { storedBytes } from '../admin/savings.js'
 import { ImageUploadError } from '../errors.js'
 import type { ResolvedCollection } from '../options.js'
 import { abandonUpload, isWriteConflict, nudgeCleanup } from '../storage/cleanup.js'
@@ -33,10 +34,6 @@ export type ReoptimizeResult =
   | { status: 'busy' | 'gone' | 'superseded' | 'up-to-date' }
 
 const EXTENSIONS: Record<InputFormat, string> = { jpeg: '.jpg', png: '.png', webp: '.webp' }
-
-/** Stored bytes of a document: main image, variants and AVIF versions (not the kept original). */
-export const storedBytes = (doc: Pick<StoredDoc, 'avif' | 'filesize' | 'variants'>): number =>
-  (doc.filesize ?? 0) + [...(doc.variants ?? []), ...(doc.avif ?? [])].reduce((sum, v) => sum + (v.filesize ?? 0), 0)
 
 /** Documents produced with other settings than the collection's current ones (or before fingerprints). */
 export const staleWhere = (collection: ResolvedCollection): Where => ({
