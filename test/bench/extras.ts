@@ -13,7 +13,8 @@ import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 
-import { BUILT_IN_COLLECTIONS, encodeImageSet } from 'payload-image-assets'
+import { BUILT_IN_COLLECTIONS } from 'payload-image-assets'
+import { encodeImageSet } from 'payload-image-assets/internal'
 
 import type { ReoptimizeReport } from './protocol'
 import { type ReadLatencyFigures, readLatencyMarkdown, runReadLatency, type RestWorker } from './readLatency'

@@ -14,7 +14,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3'
-import { BUILT_IN_COLLECTIONS, encodeWebP } from 'payload-image-assets'
+import { BUILT_IN_COLLECTIONS } from 'payload-image-assets'
+import { encodeWebP } from 'payload-image-assets/internal'
 import sharp from 'sharp'
 
 import { runtimeEnv } from '../../scripts/runtime-env.mjs'

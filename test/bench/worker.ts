@@ -11,7 +11,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 
-import { BUILT_IN_COLLECTIONS, encodeWebP, reoptimizeAll, runtimeOf } from 'payload-image-assets'
+import { BUILT_IN_COLLECTIONS, reoptimizeAll, runtimeOf } from 'payload-image-assets'
+import { encodeWebP } from 'payload-image-assets/internal'
 import { getPayload, type Payload } from 'payload'
 
 import { serveAPI } from '../helpers/serve'

@@ -7,7 +7,8 @@ import { execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
 
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
-import { reconcile, reoptimizeAll, type Runtime, runtimeOf } from 'payload-image-assets'
+import { queueReoptimize, reconcile, reoptimizeAll, type Runtime, runtimeOf } from 'payload-image-assets'
+import { REOPTIMIZE_QUEUE } from 'payload-image-assets/internal'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
@@ -140,7 +141,6 @@ describe('reoptimize', () => {
   })
 
   it('on the jobs queue: one task per stale document, run by a jobs worker in the background', async () => {
-    const { queueReoptimize, REOPTIMIZE_QUEUE } = await import('payload-image-assets')
     const runtime = withPreset(runtimeOf(app.payload), 'product-images', 450)
     expect(await queueReoptimize(app.payload, runtime, ['product-images'])).toBe(6)
     // The queued task runs with the app's own settings: point them at the new preset, as a deploy would.

@@ -7,7 +7,8 @@
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import pg from 'pg'
-import { CleanupRunner, cleanupRunnerOf, reoptimizeDocument, type Runtime, runtimeOf } from 'payload-image-assets'
+import { reoptimizeDocument, type Runtime, runtimeOf } from 'payload-image-assets'
+import { CleanupRunner, cleanupRunnerOf } from 'payload-image-assets/internal'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 import { startTestApp, type TestApp } from '../helpers/app'

@@ -5,7 +5,8 @@ import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3'
-import { BUILT_IN_COLLECTIONS, encodeWebP, ImageUploadError, prepareImage, sessionContext } from 'payload-image-assets'
+import { BUILT_IN_COLLECTIONS, ImageUploadError, prepareImage, sessionContext } from 'payload-image-assets'
+import { encodeWebP } from 'payload-image-assets/internal'
 import sharp from 'sharp'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 

@@ -16,7 +16,7 @@ let dir: string
 const CHILD = `
 import sharp from 'sharp'
 import { readFile } from 'node:fs/promises'
-import { blockDecoders } from 'payload-image-assets'
+import { blockDecoders } from 'payload-image-assets/internal'
 const [mode, dir] = process.argv.slice(1)
 blockDecoders(mode === 'false' ? false : mode)
 const result = {}

@@ -1,10 +1,10 @@
 /**
  * Failures are told apart by what they are: a driver's SQLSTATE, a system error, a lost race.
- * (The hook is internal; the test imports it from the built package directly.)
+ * (The hook is internal; the test imports it from the package's internal subpath.)
  */
 import { describe, expect, it } from 'vitest'
 
-import { databaseDownHook } from '../../plugins/image-assets/dist/upload/databaseDown.js'
+import { databaseDownHook } from 'payload-image-assets/internal'
 
 const call = (error: unknown) => {
   const req = { responseHeaders: undefined as Headers | undefined }

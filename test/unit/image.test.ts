@@ -1,7 +1,7 @@
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
 
-import { displayFilename, encodeWebP, extensionOf, mediaURL, messages, objectFilename, sniffFormat } from 'payload-image-assets'
+import { displayFilename, encodeWebP, extensionOf, mediaURL, messages, objectFilename, sniffFormat } from 'payload-image-assets/internal'
 
 describe('extensionOf', () => {
   const cases: Array<[string, string]> = [
@@ -88,7 +88,7 @@ describe('messages', () => {
 describe('header limits', () => {
   it('keeps the first frame of an animated WebP when a collection allows it', async () => {
     const { animatedWebP } = await import('../helpers/images')
-    const { processImage, resolveOptions } = await import('payload-image-assets')
+    const { processImage, resolveOptions } = await import('payload-image-assets/internal')
     const media = resolveOptions({ collections: { media: { limits: { animation: 'first-frame' } } } }, { S3_BUCKET: 'b' }).collections.find((c) => c.slug === 'media')!
     const image = await processImage({ data: await animatedWebP(5), name: 'a.webp' }, media)
     const meta = await sharp(image.data).metadata()
@@ -98,7 +98,7 @@ describe('header limits', () => {
 
 describe('processing timeout', () => {
   it('stops an image that takes longer than the collection allows, with a 503', async () => {
-    const { processImage, resolveOptions } = await import('payload-image-assets')
+    const { processImage, resolveOptions } = await import('payload-image-assets/internal')
     const size = 4000
     const pixels = Buffer.alloc(size * size * 3)
     let seed = 1

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 
-import { WorkLimiter } from 'payload-image-assets'
+import { WorkLimiter } from 'payload-image-assets/internal'
 
 const deferred = () => {
   let resolve!: () => void

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 
-import { ImageAssetsConfigError, resolveOptions, resolveStorage } from 'payload-image-assets'
+import { ImageAssetsConfigError } from 'payload-image-assets'
+import { resolveOptions, resolveStorage } from 'payload-image-assets/internal'
 
 const env = { S3_BUCKET: 'media' }
 

@@ -1,7 +1,7 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-import { fetchRemoteImage, isAllowedHost, isPublicAddress, RemoteFetchError } from 'payload-image-assets'
+import { fetchRemoteImage, isAllowedHost, isPublicAddress, RemoteFetchError } from 'payload-image-assets/internal'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 describe('isPublicAddress', () => {
