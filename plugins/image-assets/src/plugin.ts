@@ -12,7 +12,8 @@ import { ObjectStore } from './storage/objects.js'
 import { LEDGER_SLUG, ledgerCollection } from './ops/ledger.js'
 import { REOPTIMIZE_TASK, reoptimizeDocument } from './ops/reoptimize.js'
 import { RUNTIME_KEY, type Runtime } from './ops/runtime.js'
-import { CLEANUP_SLUG, cleanupCollection, startCleanup } from './storage/cleanup.js'
+import { CLEANUP_SLUG, cleanupCollection } from './storage/cleanup.js'
+import { startCleanup } from './storage/cleanupRunner.js'
 import { storageAdapterPlugin } from './storage/adapter.js'
 
 const commandScripts = (): Array<{ key: string; scriptPath: string }> => {

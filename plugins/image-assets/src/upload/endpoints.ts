@@ -10,7 +10,8 @@ import {
 
 import { uploadErrors } from '../errors.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
-import { abandonUpload, isWriteConflict, nudgeCleanup } from '../storage/cleanup.js'
+import { abandonUpload, isWriteConflict } from '../storage/cleanup.js'
+import { nudgeCleanup } from '../storage/cleanupRunner.js'
 import { authorize } from './authorize.js'
 import type { UploadServices } from './prepare.js'
 import { type UploadSession, sessionContext } from './session.js'
