@@ -4,17 +4,5 @@
  * - `options/env.ts`: the environment variables each option falls back to;
  * - `options/resolve.ts`: validation and defaults (`resolveOptions`, `resolveStorage`).
  */
-export type {
-  DeliveryMode,
-  ImageAssetsPluginOptions,
-  ImageCollectionOptions,
-  ImageLimits,
-  RemoteURLOptions,
-  ResolvedCollection,
-  ResolvedOptions,
-  ResolvedRemoteURLs,
-  ResolvedStorage,
-  SignedURLOptions,
-  StorageOptions,
-} from './options/types.js'
+export type * from './options/types.js'
 export { DEFAULT_LIMITS, resolveOptions, resolveStorage } from './options/resolve.js'
