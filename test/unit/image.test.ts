@@ -73,12 +73,12 @@ describe('object names and URLs', () => {
 
 describe('messages', () => {
   it('names the extension, the collection and the allowed list', () => {
-    expect(messages.extensionNotAllowed('.gif', 'Avatars', ['.jpg', '.jpeg', '.png', '.webp'])).toBe(
+    expect(messages.upload('EXTENSION_NOT_ALLOWED', { allowed: ['.jpg', '.jpeg', '.png', '.webp'], ext: '.gif', label: 'Avatars' })).toBe(
       'File extension ".gif" is not allowed for Avatars. Allowed extensions: .jpg, .jpeg, .png, .webp.',
     )
   })
   it('never echoes control, bidi or path characters from a hostile extension', () => {
-    expect(messages.extensionNotAllowed('.p\u202Eng/../x', 'Media', ['.png'])).toBe(
+    expect(messages.upload('EXTENSION_NOT_ALLOWED', { allowed: ['.png'], ext: '.p\u202Eng/../x', label: 'Media' })).toBe(
       'File extension ".png..x" is not allowed for Media. Allowed extensions: .png.',
     )
   })

@@ -104,7 +104,7 @@ export const imageAssetsPlugin =
         ...config.upload,
         abortOnLimit: config.upload?.abortOnLimit ?? true,
         limits: { ...config.upload?.limits, fileSize: config.upload?.limits?.fileSize ?? maxBytes },
-        responseOnLimit: config.upload?.responseOnLimit ?? messages.requestTooLarge(config.upload?.limits?.fileSize ?? maxBytes),
+        responseOnLimit: config.upload?.responseOnLimit ?? messages.requestTooLarge({ maxBytes: config.upload?.limits?.fileSize ?? maxBytes }),
       },
     }
     return storageAdapterPlugin(resolved, deliveries, store)(withCollections)

@@ -1,6 +1,6 @@
-import { uploadErrors } from '../errors.js'
+import { uploadError } from '../errors.js'
 import type { ResolvedCollection } from '../options.js'
-import { FORMAT_NAMES, formatsFor, type InputFormat } from './formats.js'
+import { FORMAT_NAMES, FORMATS, formatsFor, type InputFormat } from './formats.js'
 import { extensionOf, isAllowedExtension } from './guard.js'
 import { readHeader, sniffFormat } from './inspect.js'
 import { DeadlineExceeded, DecodeFailed, encodeImageSet, type EncodedImage } from './transform.js'
@@ -31,15 +31,15 @@ export const assertAllowedName = (filename: string, collection: ResolvedCollecti
   const ext = extensionOf(filename)
   if (!isAllowedExtension(ext, collection.allowedExtensions)) {
     // Payload's multipart parser cuts names at 255 characters, extension included.
-    if (filename.length >= 255) throw uploadErrors.nameTooLong(collection.slug, collection.label, collection.allowedExtensions)
-    throw uploadErrors.extensionNotAllowed(collection.slug, ext, collection.label, collection.allowedExtensions)
+    if (filename.length >= 255) throw uploadError('NAME_TOO_LONG', collection.slug, { allowed: collection.allowedExtensions, label: collection.label })
+    throw uploadError('EXTENSION_NOT_ALLOWED', collection.slug, { allowed: collection.allowedExtensions, ext, label: collection.label })
   }
 }
 
 /** guard: refuses an upload over the collection's byte limit (HTTP 413), before it is decoded. */
 export const assertAllowedSize = (bytes: number, collection: ResolvedCollection): void => {
   if (bytes > collection.limits.maxBytes) {
-    throw uploadErrors.fileTooLarge(collection.slug, bytes, collection.label, collection.limits.maxBytes)
+    throw uploadError('FILE_TOO_LARGE', collection.slug, { bytes, label: collection.label, maxBytes: collection.limits.maxBytes })
   }
 }
 
@@ -60,28 +60,27 @@ export const processImage = async (
 
   const allowedFormats = formatsFor(collection.allowedExtensions)
   const formatNotAllowed = () =>
-    uploadErrors.formatNotAllowed(
-      collection.slug,
-      collection.label,
-      allowedFormats.map((f) => FORMAT_NAMES[f]),
-      collection.allowedExtensions,
-    )
+    uploadError('FORMAT_NOT_ALLOWED', collection.slug, {
+      allowed: collection.allowedExtensions,
+      formats: allowedFormats.map((f) => FORMAT_NAMES[f]),
+      label: collection.label,
+    })
   const format = sniffFormat(upload.data)
   if (!format || !allowedFormats.includes(format)) throw formatNotAllowed()
 
   const header = await readHeader(upload.data)
-  if (!header) throw uploadErrors.imageUndecodable(collection.slug, collection.label)
+  if (!header) throw uploadError('IMAGE_UNDECODABLE', collection.slug, { label: collection.label })
   // The loader libvips chose must be the one the signature named: no other decoder runs on uploads.
-  if (header.format !== format) throw formatNotAllowed()
+  if (header.format !== FORMATS[format].loader) throw formatNotAllowed()
   const { animation, maxPixels, maxSide, timeoutSeconds } = collection.limits
   if (Math.max(header.width, header.height) > maxSide) {
-    throw uploadErrors.imageSideTooLong(collection.slug, header.width, header.height, collection.label, maxSide)
+    throw uploadError('IMAGE_TOO_LARGE', collection.slug, { height: header.height, label: collection.label, maxSide, width: header.width })
   }
   if (header.width * header.height > maxPixels) {
-    throw uploadErrors.imageTooManyPixels(collection.slug, header.width, header.height, collection.label, maxPixels)
+    throw uploadError('IMAGE_TOO_LARGE', collection.slug, { height: header.height, label: collection.label, maxPixels, width: header.width })
   }
   if (header.frames > 1 && animation === 'refuse') {
-    throw uploadErrors.imageAnimated(collection.slug, header.frames, collection.label)
+    throw uploadError('IMAGE_ANIMATED', collection.slug, { frames: header.frames, label: collection.label })
   }
 
   try {
@@ -105,8 +104,8 @@ export const processImage = async (
     }
   } catch (error) {
     // Only a failed decode is the file's fault; anything else (out of memory, a bug) is the server's.
-    if (error instanceof DeadlineExceeded) throw uploadErrors.imageTimeout(collection.slug, collection.label, timeoutSeconds)
-    if (error instanceof DecodeFailed) throw uploadErrors.imageUndecodable(collection.slug, collection.label)
+    if (error instanceof DeadlineExceeded) throw uploadError('IMAGE_TIMEOUT', collection.slug, { label: collection.label, seconds: timeoutSeconds })
+    if (error instanceof DecodeFailed) throw uploadError('IMAGE_UNDECODABLE', collection.slug, { label: collection.label })
     throw new ImageProcessingFailed(error)
   }
 }

@@ -27,7 +27,7 @@ import type {
 } from './types.js'
 
 const fail = (path: string, expected: string, received: unknown): never => {
-  throw new ImageAssetsConfigError(messages.option(path, expected, received))
+  throw new ImageAssetsConfigError(messages.option({ expected, path, received }))
 }
 
 const integer = (path: string, value: unknown, min: number, max: number): number =>

@@ -127,7 +127,7 @@ export const recordTransition = async (
 /** Another write from the same file committed first; the operation may be retried from the new state. */
 export class WriteConflict extends ImageUploadError {
   constructor(collection: string, label: string, override readonly cause?: unknown) {
-    super({ code: 'UPLOAD_CONFLICT', collection, message: messages.uploadConflict(label), status: 409 })
+    super({ code: 'UPLOAD_CONFLICT', collection, message: messages.upload('UPLOAD_CONFLICT', { label }), status: 409 })
   }
 }
 

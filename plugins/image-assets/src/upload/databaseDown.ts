@@ -43,7 +43,7 @@ export const databaseDownHook: CollectionAfterErrorHook = ({ collection, error, 
   // A deadlock or serialization failure with a concurrent write: the other write won.
   if (isWriteConflict(error)) {
     const label = typeof collection.labels?.plural === 'string' ? collection.labels.plural : collection.slug
-    return { response: { errors: [{ message: messages.uploadConflict(label) }] }, status: 409 }
+    return { response: { errors: [{ message: messages.upload('UPLOAD_CONFLICT', { label }) }] }, status: 409 }
   }
   if (isConnectionFailure(error)) {
     retryLater(req, 5)

@@ -8,7 +8,7 @@ import {
   type RequestContext,
 } from 'payload'
 
-import { uploadErrors } from '../errors.js'
+import { uploadError } from '../errors.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
 import { abandonUpload, isWriteConflict } from '../storage/cleanup.js'
 import { nudgeCleanup } from '../storage/cleanupRunner.js'
@@ -53,7 +53,7 @@ export const uploadEndpoints = (
           return await write(sessionContext(session))
         } catch (error) {
           if (!isWriteConflict(error)) throw error
-          if (attempt >= WRITE_ATTEMPTS) throw uploadErrors.uploadConflict(slug, label)
+          if (attempt >= WRITE_ATTEMPTS) throw uploadError('UPLOAD_CONFLICT', slug, { label })
         }
       }
     } catch (error) {
@@ -75,7 +75,7 @@ export const uploadEndpoints = (
     } catch (error) {
       // The multipart parser's own failures (a control character in a part header, a cut-off
       // body) are the request's fault, not the server's: a clear 400 instead of Payload's 500.
-      if ((error as { status?: number }).status === 500 || !(error as { status?: number }).status) throw uploadErrors.malformedUpload(slug, label)
+      if ((error as { status?: number }).status === 500 || !(error as { status?: number }).status) throw uploadError('MALFORMED_UPLOAD', slug, { label })
       throw error
     }
     addLocalesToRequestFromData(req)

@@ -1,6 +1,6 @@
 import type { Payload } from 'payload'
 
-import { uploadErrors } from '../errors.js'
+import { uploadError } from '../errors.js'
 import type { WorkLimiter } from '../image/limiter.js'
 import { assertAllowedName, ImageProcessingFailed, processImage } from '../image/pipeline.js'
 import type { ResolvedCollection } from '../options.js'
@@ -34,9 +34,9 @@ export const prepareUpload = async (
   } catch (error) {
     if (!(error instanceof ImageProcessingFailed)) throw error
     payload.logger.error({ err: error.cause, msg: `payload-image-assets: processing an image for ${collection.slug} failed` })
-    throw uploadErrors.processingFailed(collection.slug, collection.label)
+    throw uploadError('PROCESSING_FAILED', collection.slug, { label: collection.label })
   }
-  if (!done) throw uploadErrors.busy(collection.slug, collection.label)
+  if (!done) throw uploadError('BUSY', collection.slug, { label: collection.label })
   const files = documentFiles({ collection, delivery, image: done.value, keptOriginal: options.keptOriginal, originalName: source.name, source: source.data })
   const keys = files.objects.map((o) => o.key)
   const storeDeadline = store.storeDeadline()
@@ -48,7 +48,7 @@ export const prepareUpload = async (
     // The undo deleted the set, but a write whose answer was lost may still land: the row stays,
     // due once such a write would have landed, and the clean-up deletes whatever is there then.
     await abandonUpload(payload, intent.id, S3_RESPONSE_TIMEOUT_MS)
-    throw uploadErrors.storageFailed(collection.slug, collection.label)
+    throw uploadError('STORAGE_FAILED', collection.slug, { label: collection.label })
   }
   return {
     collection: collection.slug,

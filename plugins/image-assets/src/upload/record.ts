@@ -1,6 +1,6 @@
 import type { CollectionAfterDeleteHook, CollectionAfterOperationHook, CollectionBeforeChangeHook, CollectionBeforeOperationHook, PayloadRequest } from 'payload'
 
-import { uploadErrors } from '../errors.js'
+import { uploadError } from '../errors.js'
 import { assertAllowedName } from '../image/pipeline.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
 import { recordTransition, settleUpload, WriteConflict } from '../storage/cleanup.js'
@@ -43,7 +43,7 @@ export const prepareInOperationHook =
     // One file is one document's: a bulk update (`PATCH /api/<slug>?where=…`) cannot carry one.
     if (operation === 'update' && id === undefined) {
       req.file = undefined
-      throw uploadErrors.bulkUpload(collection.slug, collection.label)
+      throw uploadError('BULK_UPLOAD', collection.slug, { label: collection.label })
     }
     // Access first here too: no image work for a caller the collection refuses.
     if (overrideAccess === false) await authorize(req, collection.slug, operation, id)
@@ -68,7 +68,7 @@ export const recordImageHook =
       if (typeof data.filename === 'string' && data.filename !== originalDoc?.filename) assertAllowedName(data.filename, collection)
       // After Payload's access check, so that a refused caller hears about access, not the file.
       if (operation === 'create' && data._status !== 'draft') {
-        throw uploadErrors.fileMissing(collection.slug, collection.label, collection.allowedExtensions)
+        throw uploadError('FILE_MISSING', collection.slug, { allowed: collection.allowedExtensions, label: collection.label })
       }
       if (operation === 'update' && originalDoc) await lockFile(req, collection, originalDoc)
       const kept: Record<string, unknown> = { ...data }
@@ -80,10 +80,10 @@ export const recordImageHook =
     }
     if (session.originalName !== undefined) assertAllowedName(session.originalName, collection)
     if (session.expectFilename !== undefined && originalDoc?.filename !== session.expectFilename) {
-      throw uploadErrors.uploadConflict(collection.slug, collection.label)
+      throw uploadError('UPLOAD_CONFLICT', collection.slug, { label: collection.label })
     }
     if (Date.now() > session.recordBy || !(await settleUpload(req, session.intent))) {
-      throw uploadErrors.storageFailed(collection.slug, collection.label)
+      throw uploadError('STORAGE_FAILED', collection.slug, { label: collection.label })
     }
     if (operation === 'update' && originalDoc) {
       await lockFile(req, collection, originalDoc)

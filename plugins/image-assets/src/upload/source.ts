@@ -2,7 +2,7 @@ import { readFile, unlink } from 'node:fs/promises'
 
 import type { Payload, PayloadRequest } from 'payload'
 
-import { uploadErrors } from '../errors.js'
+import { uploadError } from '../errors.js'
 import { assertAllowedName, assertAllowedSize } from '../image/pipeline.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
 import { fetchRemoteImage, RemoteFetchError } from '../remote/fetch.js'
@@ -26,15 +26,15 @@ const readUpload = async (file: UploadedFile): Promise<Buffer> => {
 
 /** Creation from a URL (`url` in the body): refused unless switched on, then fetched under the allowlist. */
 const fetchFromURL = async (url: string, collection: ResolvedCollection, remote: false | ResolvedRemoteURLs) => {
-  if (!remote) throw uploadErrors.remoteURLDisabled(collection.slug, collection.label, collection.allowedExtensions)
+  if (!remote) throw uploadError('REMOTE_URL_DISABLED', collection.slug, { allowed: collection.allowedExtensions, label: collection.label })
   try {
     return await fetchRemoteImage(url, remote, collection.limits.maxBytes)
   } catch (error) {
     if (!(error instanceof RemoteFetchError)) throw error
     const { refusal } = error
-    if (refusal.kind === 'too-large') throw uploadErrors.remoteURLTooLarge(collection.slug, collection.label, collection.limits.maxBytes)
-    if (refusal.kind === 'not-allowed') throw uploadErrors.remoteURLNotAllowed(collection.slug, refusal.reason, collection.label)
-    throw uploadErrors.remoteURLFailed(collection.slug, refusal.reason, collection.label)
+    if (refusal.kind === 'too-large') throw uploadError('FILE_TOO_LARGE', collection.slug, { fromURL: true, label: collection.label, maxBytes: collection.limits.maxBytes })
+    if (refusal.kind === 'not-allowed') throw uploadError('REMOTE_URL_NOT_ALLOWED', collection.slug, { label: collection.label, reason: refusal.reason })
+    throw uploadError('REMOTE_URL_FAILED', collection.slug, { label: collection.label, reason: refusal.reason })
   }
 }
 
