@@ -4,7 +4,7 @@ import { describeSaving, storedBytes } from '../admin/savings.js'
 import { databaseDownHook } from '../upload/databaseDown.js'
 import { uploadEndpoints } from '../upload/endpoints.js'
 import { nudgeCleanupHook, prepareInOperationHook, recordDeletionHook, recordImageHook } from '../upload/record.js'
-import { FORMAT_NAMES, formatsFor } from '../image/formats.js'
+import { FORMAT_NAMES, FORMATS, formatsFor } from '../image/formats.js'
 import type { WorkLimiter } from '../image/limiter.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
 import { fileRouteHandler } from '../storage/adapter.js'
@@ -15,8 +15,6 @@ import type { ObjectStore } from '../storage/objects.js'
 const loggedIn: Access = ({ req }) => Boolean(req.user)
 const anyone: Access = () => true
 const never = () => false
-
-const MIME_TYPES = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp' } as const
 
 type StoredVariant = { filename: string; filesize: number; height: number; url?: string; width: number }
 
@@ -114,7 +112,7 @@ export const imageCollection = (
       // Payload's file route: streams (proxy delivery) or redirects to the delivery URL; 404 when missing.
       handlers: [fileRouteHandler(services.store, collection.slug, delivery)],
       focalPoint: false,
-      mimeTypes: formats.map((f) => MIME_TYPES[f]),
+      mimeTypes: formats.map((f) => FORMATS[f].mimeType),
       pasteURL: false,
     },
   }

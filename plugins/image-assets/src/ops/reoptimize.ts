@@ -1,7 +1,7 @@
 import { NotFound, type Payload, type Where } from 'payload'
 
 import { settingsFingerprint } from '../image/fingerprint.js'
-import { FORMAT_BY_EXTENSION, type InputFormat } from '../image/formats.js'
+import { FORMAT_BY_EXTENSION, FORMATS } from '../image/formats.js'
 import { sniffFormat } from '../image/inspect.js'
 import { storedBytes } from '../admin/savings.js'
 import { ImageUploadError } from '../errors.js'
@@ -33,8 +33,6 @@ type StoredDoc = {
 export type ReoptimizeResult =
   | { bytesAfter: number; bytesBefore: number; source: 'original' | 'stored-webp'; status: 'reoptimized' }
   | { status: 'busy' | 'gone' | 'superseded' | 'up-to-date' }
-
-const EXTENSIONS: Record<InputFormat, string> = { jpeg: '.jpg', png: '.png', webp: '.webp' }
 
 /** Documents produced with other settings than the collection's current ones (or before fingerprints). */
 export const staleWhere = (collection: ResolvedCollection): Where => ({
@@ -77,7 +75,7 @@ export const reoptimizeDocument = async (payload: Payload, runtime: Runtime, slu
         payload,
         { ...collection, allowedExtensions: Object.keys(FORMAT_BY_EXTENSION) },
         { delivery, limiter: runtime.limiter, store: runtime.store },
-        { data: source, name: `${base}${EXTENSIONS[format]}` },
+        { data: source, name: `${base}${FORMATS[format].extension}` },
         { expectFilename: doc.filename, keep, keptOriginal: doc.originalKey ?? undefined, trustedName: true },
       )
     } catch (error) {

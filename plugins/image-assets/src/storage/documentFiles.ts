@@ -1,4 +1,5 @@
 import { settingsFingerprint } from '../image/fingerprint.js'
+import { FORMATS } from '../image/formats.js'
 import type { ProcessedImage } from '../image/pipeline.js'
 import type { ResolvedCollection } from '../options.js'
 import type { Delivery } from './delivery.js'
@@ -9,7 +10,6 @@ import type { StoredObject } from './objects.js'
 /** Where kept originals live: a prefix of their own, outside every public collection prefix. */
 export const ORIGINALS_PREFIX = 'originals'
 
-const ORIGINAL_TYPES = { jpeg: ['image/jpeg', '.jpg'], png: ['image/png', '.png'], webp: ['image/webp', '.webp'] } as const
 
 /**
  * store + record: from a processed image, the objects to write (main WebP, variants, AVIF versions,
@@ -41,7 +41,7 @@ export const documentFiles = (args: {
   const objects = [object(filename, image.data), ...variants.map((v) => object(v.filename, v.data)), ...avif.map((v) => object(v.filename, v.data, 'avif'))]
   let originalKey = args.keptOriginal ?? null
   if (!originalKey && collection.keepOriginal && args.source) {
-    const [type, extension] = ORIGINAL_TYPES[image.original.format]
+    const { extension, mimeType: type } = FORMATS[image.original.format]
     originalKey = objectKey(`${ORIGINALS_PREFIX}/${prefix}`, objectFilename(args.source, extension))
     objects.push({
       body: args.source,
