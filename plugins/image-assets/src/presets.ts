@@ -21,7 +21,7 @@ export type BuiltInSlug =
 
 type BuiltIn = { labels: { plural: string; singular: string }; preset: ImagePreset; variantWidths: readonly number[] }
 
-/** The four built-in collections and their presets (from the seed article's settings). */
+/** The four built-in collections and their presets: the box each image is fitted inside and its WebP quality. */
 export const BUILT_IN_COLLECTIONS: Readonly<Record<BuiltInSlug, BuiltIn>> = {
   [AVATARS_SLUG]: {
     labels: { plural: 'Avatars', singular: 'Avatar' },
@@ -48,7 +48,7 @@ export const BUILT_IN_COLLECTIONS: Readonly<Record<BuiltInSlug, BuiltIn>> = {
 export const isBuiltInSlug = (slug: string): slug is BuiltInSlug =>
   Object.prototype.hasOwnProperty.call(BUILT_IN_COLLECTIONS, slug)
 
-/** WebP encoder effort: 6 is the slowest and smallest, as the seed article uses. */
+/** WebP encoder effort: 6 is the slowest setting and gives the smallest files. */
 export const DEFAULT_WEBP_EFFORT = 6
 
 /** Extensions accepted on upload, compared case-insensitively. */
