@@ -18,11 +18,10 @@ import { ImageUploadError, messages } from '../errors.js'
 export const CLEANUP_SLUG = 'image-asset-cleanup'
 
 /** After the store deadline, the record step has this long to commit; past it the upload is refused. */
-export const RECORD_WINDOW_MS = 10_000
+const RECORD_WINDOW_MS = 10_000
 /** Extra wait before an upload's row is due, so that a record step that just made it has committed. */
 const INTENT_MARGIN_MS = 15_000
 
-export type CleanupReason = 'deleted' | 'replaced' | 'upload'
 
 const loggedIn = ({ req }: { req: PayloadRequest }) => Boolean(req.user)
 
