@@ -37,7 +37,6 @@ export type ExtrasDeps = {
 const PRESETS = ['product-images', 'media', 'category-images', 'avatars'] as const
 const REOPTIMIZE_COUNT = 1000
 const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100
-const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0)
 
 const RESULTS_DIR = path.resolve('test/bench/results')
 

@@ -132,7 +132,7 @@ describe('two app processes on one database and bucket', () => {
     })()
 
     const ids: number[] = [heldId]
-    let plantedAt = 0
+    let plantedAt: number
     try {
       // The other rows, due at once (in the past), as a delete's transaction records them.
       for (let n = 1; n < OBJECTS; n++) {

@@ -1,4 +1,5 @@
 import config from '@payload-config'
+import Link from 'next/link'
 import { getPayload } from 'payload'
 
 export const dynamic = 'force-dynamic'
@@ -71,7 +72,7 @@ const Home = async () => {
       <h1>Demo store</h1>
       <p>
         Every image below was uploaded through the admin or API and stored as WebP in the bucket, with smaller variants
-        for small screens. <a href="/admin">Open the admin</a>.
+        for small screens. <Link href="/admin">Open the admin</Link>.
       </p>
       <h2>Categories</h2>
       <ul className="grid">

@@ -1,7 +1,7 @@
 import type { Payload } from 'payload'
 
 import { CLEANUP_SLUG, iso, type Row } from './cleanup.js'
-import { describeError, type ObjectStore } from './objects.js'
+import type { ObjectStore } from './objects.js'
 
 /**
  * clean up: the runner. It claims due rows of the clean-up outbox (PostgreSQL: `FOR UPDATE SKIP
