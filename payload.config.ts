@@ -14,7 +14,8 @@ import { seedDevData } from './src/dev/seed'
 const dirname = path.dirname(fileURLToPath(import.meta.url))
 const production = process.env.NODE_ENV === 'production'
 
-const secret = process.env.PAYLOAD_SECRET ?? (production ? undefined : 'dev-only-secret-not-for-production')
+const secret =
+  process.env.PAYLOAD_SECRET ?? (production ? undefined : 'dev-only-secret-not-for-production')
 if (!secret) throw new Error('PAYLOAD_SECRET must be set in production.')
 
 export default buildConfig({
@@ -46,5 +47,7 @@ export default buildConfig({
   telemetry: false,
   typescript: { outputFile: path.resolve(dirname, 'src/payload-types.ts') },
   // UPLOAD_TEMP_DIR: uploads are streamed to files there instead of being held in memory.
-  ...(process.env.UPLOAD_TEMP_DIR ? { upload: { tempFileDir: process.env.UPLOAD_TEMP_DIR, useTempFiles: true } } : {}),
+  ...(process.env.UPLOAD_TEMP_DIR
+    ? { upload: { tempFileDir: process.env.UPLOAD_TEMP_DIR, useTempFiles: true } }
+    : {}),
 })

@@ -7,7 +7,10 @@
  */
 import { existsSync } from 'node:fs'
 
-const JEMALLOC_PATHS = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2']
+const JEMALLOC_PATHS = [
+  '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
+  '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2',
+]
 
 export const jemallocPath = () => JEMALLOC_PATHS.find((p) => existsSync(p))
 

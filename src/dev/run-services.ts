@@ -5,7 +5,12 @@
  */
 import path from 'node:path'
 
-import { type RunningService, S3RVER_CREDENTIALS, startDevS3rver, startEmbeddedPostgres } from './services'
+import {
+  type RunningService,
+  S3RVER_CREDENTIALS,
+  startDevS3rver,
+  startEmbeddedPostgres,
+} from './services'
 
 export type ServicesReport = { env: Record<string, string>; lines: string[] }
 
@@ -31,7 +36,9 @@ const main = async () => {
     })
     stops.push(pg.stop)
     report.env.DATABASE_URI = pg.uri
-    report.lines.push(`DATABASE_URI is unset: started embedded PostgreSQL on 127.0.0.1:${port} (data in ${dir})`)
+    report.lines.push(
+      `DATABASE_URI is unset: started embedded PostgreSQL on 127.0.0.1:${port} (data in ${dir})`,
+    )
   }
   if (!env.S3_ENDPOINT) {
     const port = Number(env.S3RVER_PORT || 4569)
@@ -47,7 +54,9 @@ const main = async () => {
       S3_REGION: env.S3_REGION || 'us-east-1',
       S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY || S3RVER_CREDENTIALS.secretAccessKey,
     })
-    report.lines.push(`S3_ENDPOINT is unset: started s3rver on ${s3.endpoint} (bucket "${bucket}", data in ${dir})`)
+    report.lines.push(
+      `S3_ENDPOINT is unset: started s3rver on ${s3.endpoint} (bucket "${bucket}", data in ${dir})`,
+    )
     report.lines.push(
       `The bucket answers like production's public-delivery policy: anonymous GET of ${s3.publicReadPrefixes.join(', ')} only; listing, writes, deletes and originals/ need the S3_* credentials`,
     )

@@ -23,16 +23,37 @@ export const gradientJPEG = async (
       const t = (x / width + y / height) / 2
       const wave = 0.5 + 0.5 * Math.sin((x * y) / (width * 4))
       const i = (y * width + x) * 3
-      for (let c = 0; c < 3; c++) pixels[i + c] = Math.round(from[c] + (to[c] - from[c]) * t * (0.85 + 0.15 * wave))
+      for (let c = 0; c < 3; c++)
+        pixels[i + c] = Math.round(from[c] + (to[c] - from[c]) * t * (0.85 + 0.15 * wave))
     }
   }
-  return sharp(pixels, { raw: { channels: 3, height, width } }).jpeg({ quality: 90 }).toBuffer()
+  return sharp(pixels, { raw: { channels: 3, height, width } })
+    .jpeg({ quality: 90 })
+    .toBuffer()
 }
 
 const CATEGORIES = [
-  { colours: [[30, 90, 160], [120, 200, 230]], name: 'Outdoor' },
-  { colours: [[160, 60, 30], [240, 190, 90]], name: 'Kitchen' },
-  { colours: [[40, 120, 60], [190, 230, 140]], name: 'Garden' },
+  {
+    colours: [
+      [30, 90, 160],
+      [120, 200, 230],
+    ],
+    name: 'Outdoor',
+  },
+  {
+    colours: [
+      [160, 60, 30],
+      [240, 190, 90],
+    ],
+    name: 'Kitchen',
+  },
+  {
+    colours: [
+      [40, 120, 60],
+      [190, 230, 140],
+    ],
+    name: 'Garden',
+  },
 ] as const
 
 const PRODUCTS = [
@@ -44,7 +65,13 @@ const PRODUCTS = [
   { category: 2, name: 'Pruning shears', price: 29 },
 ] as const
 
-const upload = async (payload: Payload, collection: 'category-images' | 'product-images', name: string, data: Buffer, alt: string) =>
+const upload = async (
+  payload: Payload,
+  collection: 'category-images' | 'product-images',
+  name: string,
+  data: Buffer,
+  alt: string,
+) =>
   payload.create({
     collection,
     data: { alt },
@@ -62,17 +89,37 @@ export const seedDevData = async (payload: Payload): Promise<void> => {
   const categoryIds: number[] = []
   for (const category of CATEGORIES) {
     const jpeg = await gradientJPEG(1600, 1200, [...category.colours[0]], [...category.colours[1]])
-    const image = await upload(payload, 'category-images', `${category.name.toLowerCase()}.jpg`, jpeg, category.name)
-    const doc = await payload.create({ collection: 'categories', data: { image: image.id, name: category.name } })
+    const image = await upload(
+      payload,
+      'category-images',
+      `${category.name.toLowerCase()}.jpg`,
+      jpeg,
+      category.name,
+    )
+    const doc = await payload.create({
+      collection: 'categories',
+      data: { image: image.id, name: category.name },
+    })
     categoryIds.push(doc.id)
   }
   for (const [i, product] of PRODUCTS.entries()) {
     const from = CATEGORIES[product.category].colours[1]
     const jpeg = await gradientJPEG(2400, 1800, [...from], [20 + i * 30, 40, 200 - i * 25])
-    const image = await upload(payload, 'product-images', `product-${i + 1}.jpg`, jpeg, product.name)
+    const image = await upload(
+      payload,
+      'product-images',
+      `product-${i + 1}.jpg`,
+      jpeg,
+      product.name,
+    )
     await payload.create({
       collection: 'products',
-      data: { category: categoryIds[product.category], image: image.id, name: product.name, price: product.price },
+      data: {
+        category: categoryIds[product.category],
+        image: image.id,
+        name: product.name,
+        price: product.price,
+      },
     })
   }
   payload.logger.info(`Seeded ${CATEGORIES.length} categories and ${PRODUCTS.length} products`)

@@ -21,7 +21,11 @@ export const freePort = (): Promise<number> =>
     server.on('error', reject)
     server.listen(0, '127.0.0.1', () => {
       const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+      server.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      )
     })
   })
 
@@ -37,7 +41,17 @@ const exists = (file: string): Promise<boolean> =>
  * crashes. Every caller here stops its servers itself (the test setup's teardown, the dev
  * services' signal handlers), so those process handlers are removed once it is loaded.
  */
-const EXIT_EVENTS = ['beforeExit', 'exit', 'message', 'SIGBREAK', 'SIGHUP', 'SIGINT', 'SIGTERM', 'uncaughtException', 'unhandledRejection'] as const
+const EXIT_EVENTS = [
+  'beforeExit',
+  'exit',
+  'message',
+  'SIGBREAK',
+  'SIGHUP',
+  'SIGINT',
+  'SIGTERM',
+  'uncaughtException',
+  'unhandledRejection',
+] as const
 
 const loadEmbeddedPostgres = async () => {
   const before = new Map(EXIT_EVENTS.map((event) => [event, process.listeners(event as 'exit')]))
@@ -91,8 +105,11 @@ export const startEmbeddedPostgres = async (args: {
  * A PostgreSQL server to create throw-away databases on (tests, benchmark): the server of
  * `DATABASE_URI` when set, else an embedded one with its data in `dataDir`, on a free port.
  */
-export const scratchPostgres = async (dataDir: string): Promise<RunningService<{ adminURI: string }>> => {
-  if (process.env.DATABASE_URI) return { adminURI: process.env.DATABASE_URI, stop: async () => undefined }
+export const scratchPostgres = async (
+  dataDir: string,
+): Promise<RunningService<{ adminURI: string }>> => {
+  if (process.env.DATABASE_URI)
+    return { adminURI: process.env.DATABASE_URI, stop: async () => undefined }
   const pg = await startEmbeddedPostgres({ dataDir, database: 'postgres', port: await freePort() })
   return { adminURI: pg.uri, stop: pg.stop }
 }
@@ -149,12 +166,25 @@ export type S3rverAccess = {
  * The key prefixes anyone may read in the dev bucket: one per collection of the plugin
  * (`<slug>/`), never `originals/`. The same prefixes as the README's bucket policy.
  */
-export const publicReadPrefixesOf = (slugs: Iterable<string>): string[] => [...new Set(slugs)].map((slug) => `${slug}/`)
+export const publicReadPrefixesOf = (slugs: Iterable<string>): string[] =>
+  [...new Set(slugs)].map((slug) => `${slug}/`)
 
-const ACCESS_DENIED = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>'
+const ACCESS_DENIED =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>'
 
 /** Query parameters that make a GET or HEAD of an object something else than `s3:GetObject`. */
-const NOT_GET_OBJECT = new Set(['acl', 'attributes', 'legal-hold', 'retention', 'select', 'tagging', 'torrent', 'uploadId', 'uploads', 'versionId'])
+const NOT_GET_OBJECT = new Set([
+  'acl',
+  'attributes',
+  'legal-hold',
+  'retention',
+  'select',
+  'tagging',
+  'torrent',
+  'uploadId',
+  'uploads',
+  'versionId',
+])
 
 /** decodeURIComponent that keeps the text when it is malformed, as s3rver's router does. */
 const safeDecode = (text: string): string => {
@@ -169,20 +199,31 @@ const safeDecode = (text: string): string => {
 type KoaContext = RequestLike & { body: unknown; status: number; type: string }
 type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>
 
-type RequestLike = { headers: Record<string, unknown>; method: string; path: string; query: Record<string, unknown> }
+type RequestLike = {
+  headers: Record<string, unknown>
+  method: string
+  path: string
+  query: Record<string, unknown>
+}
 
 /**
  * What the emulated policy does with one request: `pass` (s3rver answers it: signed, or a bucket
  * without rules), `read` (an anonymous read of a public object), or `deny`. `path` is the
  * path-style path (`/<bucket>/<key>`, after s3rver's virtual-host rewrite), not yet decoded.
  */
-export const anonymousAccess = (access: S3rverAccess, request: RequestLike): 'deny' | 'pass' | 'read' => {
+export const anonymousAccess = (
+  access: S3rverAccess,
+  request: RequestLike,
+): 'deny' | 'pass' | 'read' => {
   // Exactly the requests s3rver authenticates: an Authorization header, a V2 `Signature` or a V4
   // `X-Amz-Algorithm` query. Anything else (`X-Amz-Signature` alone included) is anonymous to
   // s3rver, so it must be anonymous here too. s3rver refuses unknown access keys and wrong V2
   // signatures but does not verify V4 signatures: this emulates what an anonymous client (a
   // browser, curl) gets, not a defence against a forged header with the well-known S3RVER key.
-  const signed = 'authorization' in request.headers || 'Signature' in request.query || 'X-Amz-Algorithm' in request.query
+  const signed =
+    'authorization' in request.headers ||
+    'Signature' in request.query ||
+    'X-Amz-Algorithm' in request.query
   if (signed) return 'pass'
   const [, rawBucket = '', ...rawKey] = request.path.split('/')
   const bucket = safeDecode(rawBucket)
@@ -198,8 +239,15 @@ export const anonymousAccess = (access: S3rverAccess, request: RequestLike): 'de
   const segments = key.split('/')
   // s3rver stores keys as files and would resolve `avatars/../originals/…`; S3 would not.
   if (key === '' || segments.includes('..') || segments.includes('.')) return 'deny'
-  if (Object.keys(request.query).some((name) => NOT_GET_OBJECT.has(name) || name.toLowerCase().startsWith('response-'))) return 'deny'
-  return policies[bucket]!.some((prefix) => prefix !== '' && key.startsWith(prefix)) ? 'read' : 'deny'
+  if (
+    Object.keys(request.query).some(
+      (name) => NOT_GET_OBJECT.has(name) || name.toLowerCase().startsWith('response-'),
+    )
+  )
+    return 'deny'
+  return policies[bucket]!.some((prefix) => prefix !== '' && key.startsWith(prefix))
+    ? 'read'
+    : 'deny'
 }
 
 /** Starts s3rver on 127.0.0.1 with its objects in `directory` and the given buckets. */
@@ -225,7 +273,12 @@ export const startS3rver = async (
       ctx.body = ACCESS_DENIED
     }
     const policy: KoaMiddleware = async (ctx, next) => {
-      const decision = anonymousAccess(args, { headers: ctx.headers, method: ctx.method, path: ctx.path, query: ctx.query })
+      const decision = anonymousAccess(args, {
+        headers: ctx.headers,
+        method: ctx.method,
+        path: ctx.path,
+        query: ctx.query,
+      })
       if (decision === 'deny') return deny(ctx)
       if (decision === 'pass') return next()
       try {
@@ -241,7 +294,8 @@ export const startS3rver = async (
     // before its routes.
     const stack = server.middleware as unknown as KoaMiddleware[]
     const vhost = stack.findIndex((middleware) => middleware.name === 'vhost')
-    if (vhost < 0) throw new Error('s3rver has no `vhost` middleware to place the bucket access check after')
+    if (vhost < 0)
+      throw new Error('s3rver has no `vhost` middleware to place the bucket access check after')
     stack.splice(vhost + 1, 0, policy)
   }
   const address = await server.run()

@@ -15,7 +15,9 @@ const host = process.env.HOSTNAME || '127.0.0.1'
 const say = (line: string) => console.log(`[dev] ${line}`)
 
 const exited = (child: ChildProcess): Promise<void> =>
-  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()))
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()))
 
 const main = async () => {
   const services = fork(fileURLToPath(new URL('./run-services.ts', import.meta.url)), {
@@ -25,14 +27,23 @@ const main = async () => {
   })
   const report = await new Promise<ServicesReport>((resolve, reject) => {
     services.once('message', (message) => resolve(message as ServicesReport))
-    services.once('exit', (code) => reject(new Error(`The dev services stopped before starting (exit code ${code}).`)))
+    services.once('exit', (code) =>
+      reject(new Error(`The dev services stopped before starting (exit code ${code}).`)),
+    )
   })
   report.lines.forEach(say)
 
-  const env = { ...process.env, ...report.env, IMAGE_ASSETS_DEV_SEED: '1', NEXT_TELEMETRY_DISABLED: '1' }
+  const env = {
+    ...process.env,
+    ...report.env,
+    IMAGE_ASSETS_DEV_SEED: '1',
+    NEXT_TELEMETRY_DISABLED: '1',
+  }
   const admin = devAdmin(env)
   say(`Admin login (created on an empty database): ${admin.email} / ${admin.password}`)
-  say(`Starting Next.js on http://${host}:${port} (admin: /admin, REST: /api, GraphQL: /api/graphql)`)
+  say(
+    `Starting Next.js on http://${host}:${port} (admin: /admin, REST: /api, GraphQL: /api/graphql)`,
+  )
   const nextBin = createRequire(import.meta.url).resolve('next/dist/bin/next')
   const next = spawn(process.execPath, [nextBin, 'dev', '--port', port, '--hostname', host], {
     detached: true,

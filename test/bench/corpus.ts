@@ -9,7 +9,13 @@ import sharp from 'sharp'
 
 import { sharedBenchFile } from './prerequisites'
 
-export const CORPUS_DIR = process.env.BENCH_CORPUS_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'payload-image-assets', 'corpus')
+export const CORPUS_DIR =
+  process.env.BENCH_CORPUS_DIR ||
+  path.join(
+    process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'),
+    'payload-image-assets',
+    'corpus',
+  )
 export const GENERATED_24MP = 'generated-24mp-6000x4000.jpg'
 
 export const ensureCorpus = async (): Promise<string[]> => {
@@ -24,7 +30,10 @@ export const ensureCorpus = async (): Promise<string[]> => {
   if (!existsSync(generated)) {
     // A real photo (from the corpus) brought to 6000 x 4000 with film-like grain, so that the JPEG
     // carries real detail at 24 MP rather than a smooth upscale.
-    const base = await sharp(path.join(CORPUS_DIR, 'volna-5120x2880.jpg')).resize(6000, 4000, { fit: 'cover' }).raw().toBuffer({ resolveWithObject: true })
+    const base = await sharp(path.join(CORPUS_DIR, 'volna-5120x2880.jpg'))
+      .resize(6000, 4000, { fit: 'cover' })
+      .raw()
+      .toBuffer({ resolveWithObject: true })
     let seed = 42
     for (let i = 0; i < base.data.length; i++) {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff

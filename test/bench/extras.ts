@@ -17,7 +17,12 @@ import { BUILT_IN_COLLECTIONS } from 'payload-image-assets'
 import { encodeImageSet } from 'payload-image-assets/internal'
 
 import type { ReoptimizeReport } from './protocol'
-import { type ReadLatencyFigures, readLatencyMarkdown, runReadLatency, type RestWorker } from './readLatency'
+import {
+  type ReadLatencyFigures,
+  readLatencyMarkdown,
+  runReadLatency,
+  type RestWorker,
+} from './readLatency'
 
 type Cell = { cpuMs: number; outputBytes: number[]; wallMs: number }
 type Worker = RestWorker
@@ -29,9 +34,16 @@ export type ExtrasDeps = {
   handEnv: Record<string, string | undefined>
   inputs: Buffer[]
   log: (line: string) => void
-  pluginEnv: (name: string, extra: Record<string, string>) => Promise<Record<string, string | undefined>>
+  pluginEnv: (
+    name: string,
+    extra: Record<string, string>,
+  ) => Promise<Record<string, string | undefined>>
   runCell: (worker: Worker, preset: string, indexes: number[], concurrency: number) => Promise<Cell>
-  startWorker: (name: string, mode: 'payload-hand' | 'plugin-local' | 'plugin-rest', env: Record<string, string | undefined>) => Promise<Worker>
+  startWorker: (
+    name: string,
+    mode: 'payload-hand' | 'plugin-local' | 'plugin-rest',
+    env: Record<string, string | undefined>,
+  ) => Promise<Worker>
 }
 
 const PRESETS = ['product-images', 'media', 'category-images', 'avatars'] as const
@@ -50,7 +62,9 @@ export const runExtras = async (deps: ExtrasDeps) => {
 /** Read latency under uploads alone; the other figures of the last report are kept as they were. */
 export const runReadLatencyOnly = async (deps: ExtrasDeps) => {
   const file = path.join(RESULTS_DIR, 'operations.json')
-  const previous = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as Record<string, any>) : {}
+  const previous = existsSync(file)
+    ? (JSON.parse(await readFile(file, 'utf8')) as Record<string, any>)
+    : {}
   if (previous.cpuMs && !previous.writtenAt) {
     // Reports written before the date was kept in the JSON: take it from the Markdown.
     const md = await readFile(path.join(RESULTS_DIR, 'operations.md'), 'utf8').catch(() => '')
@@ -61,9 +75,21 @@ export const runReadLatencyOnly = async (deps: ExtrasDeps) => {
 
 const variantsAndOperations = async (deps: ExtrasDeps) => {
   const { benchIdx, log } = deps
-  const main = await deps.startWorker('plugin: payload.create, main only', 'plugin-local', await deps.pluginEnv('extras_main', {}))
-  const variants = await deps.startWorker('plugin: payload.create, main + variants + placeholder', 'plugin-local', await deps.pluginEnv('extras_variants', { BENCH_PLUGIN_OUTPUTS: 'variants' }))
-  const sizes = await deps.startWorker('Payload by hand: resizeOptions + imageSizes', 'payload-hand', { ...deps.handEnv, BENCH_HAND_SIZES: '1' })
+  const main = await deps.startWorker(
+    'plugin: payload.create, main only',
+    'plugin-local',
+    await deps.pluginEnv('extras_main', {}),
+  )
+  const variants = await deps.startWorker(
+    'plugin: payload.create, main + variants + placeholder',
+    'plugin-local',
+    await deps.pluginEnv('extras_variants', { BENCH_PLUGIN_OUTPUTS: 'variants' }),
+  )
+  const sizes = await deps.startWorker(
+    'Payload by hand: resizeOptions + imageSizes',
+    'payload-hand',
+    { ...deps.handEnv, BENCH_HAND_SIZES: '1' },
+  )
   const workers = [main, variants, sizes]
   const cpu: Record<string, Record<string, number>> = {}
   try {
@@ -72,7 +98,9 @@ const variantsAndOperations = async (deps: ExtrasDeps) => {
     for (const preset of PRESETS) {
       for (let k = 0; k < workers.length; k++) {
         const w = workers[(k + round) % workers.length]
-        ;(cpu[w.name] ??= {})[preset] = Math.round((await deps.runCell(w, preset, benchIdx, 1)).cpuMs)
+        ;(cpu[w.name] ??= {})[preset] = Math.round(
+          (await deps.runCell(w, preset, benchIdx, 1)).cpuMs,
+        )
       }
       round++
       log(`extras: ${preset} done`)
@@ -84,27 +112,56 @@ const variantsAndOperations = async (deps: ExtrasDeps) => {
     let single = 0
     const phone: Record<string, number> = { 'DPR 1': 0, 'DPR 2': 0, 'DPR 3': 0 }
     for (const file of deps.benchFiles) {
-      const set = await encodeImageSet(await readFile(file), product.preset, { effort: 6, variantWidths: product.variantWidths })
+      const set = await encodeImageSet(await readFile(file), product.preset, {
+        effort: 6,
+        variantWidths: product.variantWidths,
+      })
       single += set.main.data.length
-      const entries = [...set.variants.map((v) => ({ bytes: v.data.length, width: v.width })), { bytes: set.main.data.length, width: set.main.width }]
-      for (const [label, dpr] of [['DPR 1', 1], ['DPR 2', 2], ['DPR 3', 3]] as const) {
+      const entries = [
+        ...set.variants.map((v) => ({ bytes: v.data.length, width: v.width })),
+        { bytes: set.main.data.length, width: set.main.width },
+      ]
+      for (const [label, dpr] of [
+        ['DPR 1', 1],
+        ['DPR 2', 2],
+        ['DPR 3', 3],
+      ] as const) {
         const pick = entries.find((e) => e.width >= 165.5 * dpr) ?? entries[entries.length - 1]
         phone[label] += pick.bytes
       }
     }
     log('extras: phone bytes done')
 
-    const reoptimizer = await deps.startWorker('plugin: reoptimize', 'plugin-local', await deps.pluginEnv('extras_reoptimize', { BENCH_PLUGIN_OUTPUTS: 'variants' }))
+    const reoptimizer = await deps.startWorker(
+      'plugin: reoptimize',
+      'plugin-local',
+      await deps.pluginEnv('extras_reoptimize', { BENCH_PLUGIN_OUTPUTS: 'variants' }),
+    )
     workers.push(reoptimizer)
-    const reoptimize = await reoptimizer.call<ReoptimizeReport>({ count: REOPTIMIZE_COUNT, type: 'reoptimize' })
+    const reoptimize = await reoptimizer.call<ReoptimizeReport>({
+      count: REOPTIMIZE_COUNT,
+      type: 'reoptimize',
+    })
     log(`extras: reoptimize of ${reoptimize.images} images done`)
 
     const figures = {
-      costOfVariants: Object.fromEntries(PRESETS.map((p) => [p, ratio(cpu[variants.name][p], cpu[main.name][p])])),
+      costOfVariants: Object.fromEntries(
+        PRESETS.map((p) => [p, ratio(cpu[variants.name][p], cpu[main.name][p])]),
+      ),
       cpuMs: cpu,
-      phoneBytes: { images: deps.benchFiles.length, single1024: single, ...phone, ratios: Object.fromEntries(Object.entries(phone).map(([k, v]) => [k, ratio(v, single)])) },
-      reoptimize: { ...reoptimize, imagesPerSecond: Math.round((reoptimize.images / (reoptimize.wallMs / 1000)) * 10) / 10 },
-      variantsVsImageSizes: Object.fromEntries(PRESETS.map((p) => [p, ratio(cpu[variants.name][p], cpu[sizes.name][p])])),
+      phoneBytes: {
+        images: deps.benchFiles.length,
+        single1024: single,
+        ...phone,
+        ratios: Object.fromEntries(Object.entries(phone).map(([k, v]) => [k, ratio(v, single)])),
+      },
+      reoptimize: {
+        ...reoptimize,
+        imagesPerSecond: Math.round((reoptimize.images / (reoptimize.wallMs / 1000)) * 10) / 10,
+      },
+      variantsVsImageSizes: Object.fromEntries(
+        PRESETS.map((p) => [p, ratio(cpu[variants.name][p], cpu[sizes.name][p])]),
+      ),
       writtenAt: new Date().toISOString(),
     }
     return figures
@@ -113,7 +170,9 @@ const variantsAndOperations = async (deps: ExtrasDeps) => {
   }
 }
 
-const writeOperationsReport = async (figures: Record<string, any> & { readLatency?: ReadLatencyFigures }) => {
+const writeOperationsReport = async (
+  figures: Record<string, any> & { readLatency?: ReadLatencyFigures },
+) => {
   const met = (ok: boolean) => (ok ? 'met' : '**missed**')
   const names = figures.cpuMs ? Object.keys(figures.cpuMs) : []
   const md: string[] = ['# Variants, placeholders and operations', '']
@@ -123,13 +182,19 @@ const writeOperationsReport = async (figures: Record<string, any> & { readLatenc
       '',
       `| preset | ${names.join(' | ')} | variants / main (target ≤ 1.3) | variants / Payload imageSizes (target ≤ 0.5) |`,
       `|---|${names.map(() => '---').join('|')}|---|---|`,
-      ...PRESETS.map((p) => `| ${p} | ${names.map((n) => `${figures.cpuMs[n][p]} ms`).join(' | ')} | ${figures.costOfVariants[p]} (${met(figures.costOfVariants[p] <= 1.3)}) | ${figures.variantsVsImageSizes[p]} (${met(figures.variantsVsImageSizes[p] <= 0.5)}) |`),
+      ...PRESETS.map(
+        (p) =>
+          `| ${p} | ${names.map((n) => `${figures.cpuMs[n][p]} ms`).join(' | ')} | ${figures.costOfVariants[p]} (${met(figures.costOfVariants[p] <= 1.3)}) | ${figures.variantsVsImageSizes[p]} (${met(figures.variantsVsImageSizes[p] <= 0.5)}) |`,
+      ),
       '',
       `Bytes a 375 px phone downloads for the product grid (${figures.phoneBytes.images} product images; two cards per row, 165.5 CSS px each), against the single 1024 px images (${figures.phoneBytes.single1024} bytes); target at least 50% less:`,
       '',
       '| screen | bytes | share of the single images | target |',
       '|---|---|---|---|',
-      ...(['DPR 1', 'DPR 2', 'DPR 3'] as const).map((k) => `| 375 px, ${k} | ${figures.phoneBytes[k]} | ${figures.phoneBytes.ratios[k]} | ${met(figures.phoneBytes.ratios[k] <= 0.5)} |`),
+      ...(['DPR 1', 'DPR 2', 'DPR 3'] as const).map(
+        (k) =>
+          `| 375 px, ${k} | ${figures.phoneBytes[k]} | ${figures.phoneBytes.ratios[k]} | ${met(figures.phoneBytes.ratios[k] <= 0.5)} |`,
+      ),
       '',
       `Re-optimization: ${figures.reoptimize.images} small images (320 x 240 JPEG, stored with variants and placeholder in \`media\`), preset changed to 200 x 200, \`reoptimizeAll\` (what \`payload reoptimize-images\` runs): ${Math.round(figures.reoptimize.wallMs)} ms, **${figures.reoptimize.imagesPerSecond} images/s**, ${Math.round(figures.reoptimize.cpuMs)} ms CPU (each image: read its WebP from S3, decode, encode, write, update the document, delete the old object, ledger row). Storing them took ${Math.round(figures.reoptimize.setupMs)} ms.`,
       '',
@@ -137,6 +202,9 @@ const writeOperationsReport = async (figures: Record<string, any> & { readLatenc
     md.push(...variantsMd)
   }
   if (figures.readLatency) md.push(...readLatencyMarkdown(figures.readLatency))
-  await writeFile(path.join(RESULTS_DIR, 'operations.json'), `${JSON.stringify(figures, null, 2)}\n`)
+  await writeFile(
+    path.join(RESULTS_DIR, 'operations.json'),
+    `${JSON.stringify(figures, null, 2)}\n`,
+  )
   await writeFile(path.join(RESULTS_DIR, 'operations.md'), md.join('\n'))
 }

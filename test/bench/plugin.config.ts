@@ -22,7 +22,10 @@ export default buildConfig({
   plugins: [
     imageAssetsPlugin({
       collections: Object.fromEntries(
-        Object.keys(BUILT_IN_COLLECTIONS).map((slug) => [slug, mainOnly ? { avif: false, placeholder: false, variants: false } : { avif: false }]),
+        Object.keys(BUILT_IN_COLLECTIONS).map((slug) => [
+          slug,
+          mainOnly ? { avif: false, placeholder: false, variants: false } : { avif: false },
+        ]),
       ),
     }),
   ],

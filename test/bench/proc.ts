@@ -2,7 +2,9 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 
 const statusField = (pid: number | 'self', field: string): number => {
-  const match = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'))
+  const match = readFileSync(`/proc/${pid}/status`, 'utf8').match(
+    new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'),
+  )
   return match ? Number(match[1]) * 1024 : 0
 }
 
@@ -22,7 +24,10 @@ export const currentRss = (pid: number | 'self' = 'self'): number => statusField
 export const processTree = (pid: number): number[] => {
   const out = [pid]
   try {
-    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
     for (const child of children) out.push(...processTree(Number(child)))
   } catch {
     // gone

@@ -2,20 +2,55 @@
 import path from 'node:path'
 
 export type Mode = 'floor' | 'payload-hand' | 'plugin-local' | 'plugin-rest'
-export type RunRequest = { collection: string; concurrency: number; id: number; indexes: number[]; saveTo?: string; type: 'run' }
-export type RunResult = { cpuMs: number; id: number; latencies: number[]; outputs: number[]; peakRss: number; type: 'result'; wallMs: number }
+export type RunRequest = {
+  collection: string
+  concurrency: number
+  id: number
+  indexes: number[]
+  saveTo?: string
+  type: 'run'
+}
+export type RunResult = {
+  cpuMs: number
+  id: number
+  latencies: number[]
+  outputs: number[]
+  peakRss: number
+  type: 'result'
+  wallMs: number
+}
 export type Measure = { cpuMs: number; id: number; peakRss: number; type: 'measured' }
 export type ReoptimizeRequest = { count: number; id: number; type: 'reoptimize' }
 /** The server over a window: the database pool's size limit, most connections in use, most requests waiting for one; event-loop delay. */
-export type PoolWatch = { eventLoopDelay: { maxMs: number; p99Ms: number }; max: number; maxInUse: number; maxWaiting: number; samples: number; samplesWaiting: number; type: 'pool-report' }
-export type ReoptimizeReport = { cpuMs: number; id: number; images: number; setupMs: number; type: 'reoptimized'; wallMs: number }
+export type PoolWatch = {
+  eventLoopDelay: { maxMs: number; p99Ms: number }
+  max: number
+  maxInUse: number
+  maxWaiting: number
+  samples: number
+  samplesWaiting: number
+  type: 'pool-report'
+}
+export type ReoptimizeReport = {
+  cpuMs: number
+  id: number
+  images: number
+  setupMs: number
+  type: 'reoptimized'
+  wallMs: number
+}
 
 export const mimeTypeOf = (file: string): string =>
-  ({ '.jpeg': 'image/jpeg', '.jpg': 'image/jpeg', '.png': 'image/png', '.webp': 'image/webp' })[path.extname(file).toLowerCase()] ??
-  'application/octet-stream'
+  ({ '.jpeg': 'image/jpeg', '.jpg': 'image/jpeg', '.png': 'image/png', '.webp': 'image/webp' })[
+    path.extname(file).toLowerCase()
+  ] ?? 'application/octet-stream'
 
 /** Runs `task(i)` for every index with at most `concurrency` in flight; returns each one's ms. */
-export const pool = async (count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<number[]> => {
+export const pool = async (
+  count: number,
+  concurrency: number,
+  task: (i: number) => Promise<void>,
+): Promise<number[]> => {
   const latencies = new Array<number>(count).fill(0)
   let next = 0
   const lane = async () => {
@@ -29,4 +64,3 @@ export const pool = async (count: number, concurrency: number, task: (i: number)
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane))
   return latencies
 }
-

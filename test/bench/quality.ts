@@ -9,8 +9,16 @@ import { ssim } from 'ssim.js'
 const rgba = async (input: Buffer | string, width?: number, height?: number) => {
   let image = sharp(input).autoOrient()
   if (width && height) image = image.resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
-  const { data, info } = await image.flatten({ background: '#ffffff' }).ensureAlpha().raw().toBuffer({ resolveWithObject: true })
-  return { data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.length), height: info.height, width: info.width }
+  const { data, info } = await image
+    .flatten({ background: '#ffffff' })
+    .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+  return {
+    data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.length),
+    height: info.height,
+    width: info.width,
+  }
 }
 
 export const ssimAgainstSource = async (source: string, output: Buffer): Promise<number> => {

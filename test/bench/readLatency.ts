@@ -15,7 +15,13 @@ import { mimeTypeOf, pool, type PoolWatch } from './protocol'
 import { quantile } from './report'
 
 type Env = Record<string, string | undefined>
-export type RestWorker = { baseURL?: string; call: <T>(message: Record<string, unknown>) => Promise<T>; child: { kill: () => void }; name: string; token?: string }
+export type RestWorker = {
+  baseURL?: string
+  call: <T>(message: Record<string, unknown>) => Promise<T>
+  child: { kill: () => void }
+  name: string
+  token?: string
+}
 
 export type ReadLatencyDeps = {
   corpus: string[]
@@ -54,7 +60,13 @@ type Uploads = {
   started: number
   statuses: Record<string, number>
 }
-type Window = { maxMs: number; medianMs: number; p95Ms: number; pool: Omit<PoolWatch, 'type'>; wallMs: number }
+type Window = {
+  maxMs: number
+  medianMs: number
+  p95Ms: number
+  pool: Omit<PoolWatch, 'type'>
+  wallMs: number
+}
 
 const IN_FLIGHT = 12
 const GETS = 60
@@ -69,18 +81,27 @@ const SETTLE_DEADLINE_MS = 3 * 60_000
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits
 
 /** One `GET /api/products?depth=1`, body read to the end; its ms. */
-const readProducts = async (baseURL: string): Promise<{ body: { docs: Array<{ image?: unknown }> }; ms: number }> => {
+const readProducts = async (
+  baseURL: string,
+): Promise<{ body: { docs: Array<{ image?: unknown }> }; ms: number }> => {
   const start = performance.now()
-  const response = await fetch(`${baseURL}/api/products?depth=1`, { signal: AbortSignal.timeout(GET_DEADLINE_MS) })
+  const response = await fetch(`${baseURL}/api/products?depth=1`, {
+    signal: AbortSignal.timeout(GET_DEADLINE_MS),
+  })
   const text = await response.text()
   const ms = performance.now() - start
-  if (response.status !== 200) throw new Error(`GET /api/products answered ${response.status}: ${text.slice(0, 300)}`)
+  if (response.status !== 200)
+    throw new Error(`GET /api/products answered ${response.status}: ${text.slice(0, 300)}`)
   return { body: JSON.parse(text), ms }
 }
 
 const upload = async (worker: RestWorker, file: string, data: Buffer): Promise<Response> => {
   const form = new FormData()
-  form.append('file', new Blob([new Uint8Array(data)], { type: mimeTypeOf(file) }), path.basename(file))
+  form.append(
+    'file',
+    new Blob([new Uint8Array(data)], { type: mimeTypeOf(file) }),
+    path.basename(file),
+  )
   return fetch(`${worker.baseURL}/api/product-images`, {
     body: form,
     headers: { Authorization: `JWT ${worker.token}` },
@@ -93,22 +114,34 @@ const upload = async (worker: RestWorker, file: string, data: Buffer): Promise<R
 const reasonOf = (text: string): string => {
   let message = text
   try {
-    message = (JSON.parse(text) as { errors?: Array<{ message?: string }> }).errors?.[0]?.message ?? text
+    message =
+      (JSON.parse(text) as { errors?: Array<{ message?: string }> }).errors?.[0]?.message ?? text
   } catch {
     // not JSON: the text itself
   }
-  if (/busy processing other images/i.test(message)) return '(busy: no processing slot within maxWaitSeconds)'
+  if (/busy processing other images/i.test(message))
+    return '(busy: no processing slot within maxWaitSeconds)'
   if (/took longer than/i.test(message)) return '(image timeout)'
   return `(${message.slice(0, 80)})`
 }
 
 const windowOf = (latencies: number[], wallMs: number, watch: PoolWatch): Window => {
   const { id: _id, type: _type, ...pool } = watch as PoolWatch & { id?: number }
-  return { maxMs: round(Math.max(...latencies)), medianMs: round(quantile(latencies, 0.5)), p95Ms: round(quantile(latencies, 0.95)), pool, wallMs: Math.round(wallMs) }
+  return {
+    maxMs: round(Math.max(...latencies)),
+    medianMs: round(quantile(latencies, 0.5)),
+    p95Ms: round(quantile(latencies, 0.95)),
+    pool,
+    wallMs: Math.round(wallMs),
+  }
 }
 
 /** Sequential, paced GETs with the server watched (pool, event loop); the window also ends at WINDOW_DEADLINE_MS. */
-const measureReads = async (worker: RestWorker, count: number, onEach?: () => void): Promise<Window> => {
+const measureReads = async (
+  worker: RestWorker,
+  count: number,
+  onEach?: () => void,
+): Promise<Window> => {
   await worker.call({ type: 'pool-watch' })
   const latencies: number[] = []
   const start = performance.now()
@@ -129,9 +162,14 @@ const measureReads = async (worker: RestWorker, count: number, onEach?: () => vo
 export const runReadLatency = async (deps: ReadLatencyDeps): Promise<ReadLatencyFigures> => {
   const { corpus, inputs, log } = deps
   // The corpus's large photos: its real JPEGs (2560 x 1600 to 5120 x 2880), not the generated 24 MP one.
-  const photos = corpus.map((f, i) => ({ data: inputs[i], file: f })).filter(({ file }) => /\.jpe?g$/i.test(file) && !file.endsWith(GENERATED_24MP))
+  const photos = corpus
+    .map((f, i) => ({ data: inputs[i], file: f }))
+    .filter(({ file }) => /\.jpe?g$/i.test(file) && !file.endsWith(GENERATED_24MP))
   if (photos.length === 0) throw new Error('read latency: no JPEG photos in the corpus')
-  const worker = await deps.startWorker('plugin: REST, reference app config', 'plugin-rest', { ...(await deps.pluginEnv('read_latency', {})), BENCH_APP_CONFIG: '1' })
+  const worker = await deps.startWorker('plugin: REST, reference app config', 'plugin-rest', {
+    ...(await deps.pluginEnv('read_latency', {})),
+    BENCH_APP_CONFIG: '1',
+  })
   try {
     // Products with images, so that every GET populates uploads at depth 1.
     const imageIds: Array<number | string> = []
@@ -139,22 +177,35 @@ export const runReadLatency = async (deps: ReadLatencyDeps): Promise<ReadLatency
       const { data, file } = photos[i % photos.length]
       const response = await upload(worker, file, data)
       const body = (await response.json()) as { doc?: { id: number | string } }
-      if (response.status !== 201 || !body.doc) throw new Error(`read latency: setup upload of ${file} failed: ${response.status} ${JSON.stringify(body).slice(0, 300)}`)
+      if (response.status !== 201 || !body.doc)
+        throw new Error(
+          `read latency: setup upload of ${file} failed: ${response.status} ${JSON.stringify(body).slice(0, 300)}`,
+        )
       imageIds[i] = body.doc.id
     })
     for (let i = 0; i < PRODUCTS; i++) {
       const response = await fetch(`${worker.baseURL}/api/products`, {
-        body: JSON.stringify({ description: `Benchmark product ${i + 1}`, image: imageIds[i % imageIds.length], name: `Product ${i + 1}`, price: 10 + i }),
+        body: JSON.stringify({
+          description: `Benchmark product ${i + 1}`,
+          image: imageIds[i % imageIds.length],
+          name: `Product ${i + 1}`,
+          price: 10 + i,
+        }),
         headers: { Authorization: `JWT ${worker.token}`, 'Content-Type': 'application/json' },
         method: 'POST',
         signal: AbortSignal.timeout(GET_DEADLINE_MS),
       })
-      if (response.status !== 201) throw new Error(`read latency: creating a product failed: ${response.status} ${(await response.text()).slice(0, 300)}`)
+      if (response.status !== 201)
+        throw new Error(
+          `read latency: creating a product failed: ${response.status} ${(await response.text()).slice(0, 300)}`,
+        )
     }
     const { body } = await readProducts(worker.baseURL!)
     const perPage = body.docs.length
     if (perPage === 0 || body.docs.some((d) => typeof d.image !== 'object' || d.image === null)) {
-      throw new Error('read latency: GET /api/products?depth=1 did not return products with populated images')
+      throw new Error(
+        'read latency: GET /api/products?depth=1 did not return products with populated images',
+      )
     }
     for (let i = 0; i < WARMUP; i++) await readProducts(worker.baseURL!)
     log(`read latency: ${PRODUCTS} products with images stored, warm-up done`)
@@ -195,7 +246,8 @@ export const runReadLatency = async (deps: ReadLatencyDeps): Promise<ReadLatency
     // has started the next one, so that uploads are being received, processed, stored and recorded
     // while the reads run (and not only the first wave's bodies arriving).
     const settleStart = performance.now()
-    while (started <= IN_FLIGHT && performance.now() - settleStart < SETTLE_DEADLINE_MS) await new Promise((resolve) => setTimeout(resolve, 50))
+    while (started <= IN_FLIGHT && performance.now() - settleStart < SETTLE_DEADLINE_MS)
+      await new Promise((resolve) => setTimeout(resolve, 50))
     await new Promise((resolve) => setTimeout(resolve, 500))
     const settleMs = Math.round(performance.now() - settleStart)
     const seen: number[] = []
@@ -207,13 +259,16 @@ export const runReadLatency = async (deps: ReadLatencyDeps): Promise<ReadLatency
       stop = true
     }
     const inWindow = { answered: answered() - before.answered, started: started - before.started }
-    log(`read latency: loaded p95 ${loadedWindow.p95Ms} ms; waiting for the ${inFlight} uploads still in flight`)
+    log(
+      `read latency: loaded p95 ${loadedWindow.p95Ms} ms; waiting for the ${inFlight} uploads still in flight`,
+    )
     await Promise.all(lanes)
     const completed = uploadMs.length
     return {
       collection: 'product-images',
       cores: os.availableParallelism(),
-      config: 'payload.config.ts (the reference app: product-images with AVIF and kept originals, variants and placeholder)',
+      config:
+        'payload.config.ts (the reference app: product-images with AVIF and kept originals, variants and placeholder)',
       getsPerWindow: GETS,
       paceMs: PACE_MS,
       idle,
@@ -247,7 +302,10 @@ export const readLatencyMarkdown = (f: ReadLatencyFigures): string[] => {
   const row = (label: string, w: Window) =>
     `| ${label} | ${w.p95Ms} ms | ${w.medianMs} ms | ${w.maxMs} ms | ${w.pool.maxInUse} of ${w.pool.max} | ${w.pool.maxWaiting} (${w.pool.samplesWaiting} of ${w.pool.samples} samples) | ${w.pool.eventLoopDelay.p99Ms} / ${w.pool.eventLoopDelay.maxMs} ms |`
   const u = f.loaded.uploads
-  const inFlight = u.inFlight.min === u.inFlight.max ? `${u.inFlight.min}` : `${u.inFlight.min} to ${u.inFlight.max}`
+  const inFlight =
+    u.inFlight.min === u.inFlight.max
+      ? `${u.inFlight.min}`
+      : `${u.inFlight.min} to ${u.inFlight.max}`
   const answers = Object.entries(u.statuses)
     .map(([status, n]) => `${status}: ${n}`)
     .join(', ')

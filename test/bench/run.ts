@@ -19,7 +19,13 @@ import { encodeWebP } from 'payload-image-assets/internal'
 import sharp from 'sharp'
 
 import { runtimeEnv } from '../../scripts/runtime-env.mjs'
-import { ensureDatabase, freePort, S3RVER_CREDENTIALS, scratchPostgres, startS3rver } from '../../src/dev/services'
+import {
+  ensureDatabase,
+  freePort,
+  S3RVER_CREDENTIALS,
+  scratchPostgres,
+  startS3rver,
+} from '../../src/dev/services'
 import { ensureCorpus, GENERATED_24MP } from './corpus'
 import { type ExtrasDeps, runExtras, runReadLatencyOnly } from './extras'
 import { ensurePrerequisites, sharedBenchFile } from './prerequisites'
@@ -41,7 +47,14 @@ export const CONTESTANTS = {
 } as const
 
 type Env = Record<string, string | undefined>
-type Worker = { baseURL?: string; call: <T>(message: Record<string, unknown>) => Promise<T>; child: ChildProcess; mode: Mode; name: string; token?: string }
+type Worker = {
+  baseURL?: string
+  call: <T>(message: Record<string, unknown>) => Promise<T>
+  child: ChildProcess
+  mode: Mode
+  name: string
+  token?: string
+}
 
 let nextId = 1
 
@@ -50,12 +63,23 @@ const ONLY_PARTS = ['extras', 'read-latency']
 const only = (() => {
   const argv = process.argv.slice(2)
   const at = argv.findIndex((a) => a === '--only' || a.startsWith('--only='))
-  const value = at < 0 ? process.env.BENCH_ONLY : argv[at].includes('=') ? argv[at].slice('--only='.length) : argv[at + 1]
-  if (value !== undefined && value !== '' && !ONLY_PARTS.includes(value)) throw new Error(`--only takes one of: ${ONLY_PARTS.join(', ')} (got ${value})`)
+  const value =
+    at < 0
+      ? process.env.BENCH_ONLY
+      : argv[at].includes('=')
+        ? argv[at].slice('--only='.length)
+        : argv[at + 1]
+  if (value !== undefined && value !== '' && !ONLY_PARTS.includes(value))
+    throw new Error(`--only takes one of: ${ONLY_PARTS.join(', ')} (got ${value})`)
   return value || undefined
 })()
 
-const startWorker = async (name: string, mode: Mode, files: string[], env: Env): Promise<Worker> => {
+const startWorker = async (
+  name: string,
+  mode: Mode,
+  files: string[],
+  env: Env,
+): Promise<Worker> => {
   const child = fork(path.join(here, 'worker.ts'), [mode, JSON.stringify(files)], {
     env: { ...env, NODE_ENV: 'development' } as NodeJS.ProcessEnv,
     execArgv: ['--import', 'tsx'],
@@ -63,7 +87,9 @@ const startWorker = async (name: string, mode: Mode, files: string[], env: Env):
   })
   const ready = await new Promise<{ baseURL?: string; token?: string }>((resolve, reject) => {
     child.once('message', (m) => resolve(m as { baseURL?: string; token?: string }))
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before it was ready`)))
+    child.once('exit', (code) =>
+      reject(new Error(`${name} exited with ${code} before it was ready`)),
+    )
   })
   const call = <T>(message: Record<string, unknown>) =>
     new Promise<T>((resolve) => {
@@ -79,25 +105,61 @@ const startWorker = async (name: string, mode: Mode, files: string[], env: Env):
   return { ...ready, call, child, mode, name }
 }
 
-const restUpload = async (worker: Worker, collection: string, file: string, data: Buffer): Promise<string> => {
+const restUpload = async (
+  worker: Worker,
+  collection: string,
+  file: string,
+  data: Buffer,
+): Promise<string> => {
   const form = new FormData()
-  form.append('file', new Blob([new Uint8Array(data)], { type: mimeTypeOf(file) }), path.basename(file))
-  const response = await fetch(`${worker.baseURL}/api/${collection}`, { body: form, headers: { Authorization: `JWT ${worker.token}` }, method: 'POST' })
+  form.append(
+    'file',
+    new Blob([new Uint8Array(data)], { type: mimeTypeOf(file) }),
+    path.basename(file),
+  )
+  const response = await fetch(`${worker.baseURL}/api/${collection}`, {
+    body: form,
+    headers: { Authorization: `JWT ${worker.token}` },
+    method: 'POST',
+  })
   const body = (await response.json()) as { doc?: { url: string } }
-  if (response.status !== 201 || !body.doc) throw new Error(`REST upload of ${file} failed: ${response.status} ${JSON.stringify(body)}`)
+  if (response.status !== 201 || !body.doc)
+    throw new Error(`REST upload of ${file} failed: ${response.status} ${JSON.stringify(body)}`)
   return body.doc.url
 }
 
 const saveOutputs = async (dir: string, names: string[], outputs: Buffer[]) => {
   await mkdir(dir, { recursive: true })
-  await Promise.all(outputs.map((o, i) => writeFile(path.join(dir, `${path.basename(names[i])}.webp`), o)))
+  await Promise.all(
+    outputs.map((o, i) => writeFile(path.join(dir, `${path.basename(names[i])}.webp`), o)),
+  )
 }
 
 /** One cell for any contestant: the same files, preset and concurrency. */
-const runCell = async (worker: Worker, preset: string, files: string[], indexes: number[], inputs: Buffer[], concurrency: number, saveTo?: string): Promise<Cell> => {
+const runCell = async (
+  worker: Worker,
+  preset: string,
+  files: string[],
+  indexes: number[],
+  inputs: Buffer[],
+  concurrency: number,
+  saveTo?: string,
+): Promise<Cell> => {
   if (!worker.baseURL) {
-    const r = await worker.call<RunResult>({ collection: preset, concurrency, indexes, saveTo, type: 'run' })
-    return { cpuMs: r.cpuMs, latencies: r.latencies, outputBytes: r.outputs, peakRss: r.peakRss, wallMs: r.wallMs }
+    const r = await worker.call<RunResult>({
+      collection: preset,
+      concurrency,
+      indexes,
+      saveTo,
+      type: 'run',
+    })
+    return {
+      cpuMs: r.cpuMs,
+      latencies: r.latencies,
+      outputBytes: r.outputs,
+      peakRss: r.peakRss,
+      wallMs: r.wallMs,
+    }
   }
   // REST: this process is the HTTP client; the server reports its own CPU time and peak RSS.
   await worker.call({ type: 'mark' })
@@ -108,27 +170,70 @@ const runCell = async (worker: Worker, preset: string, files: string[], indexes:
   })
   const wallMs = performance.now() - start
   const measured = await worker.call<Measure>({ type: 'measure' })
-  const outputs = await Promise.all(urls.map(async (u) => Buffer.from(await (await fetch(u)).arrayBuffer())))
-  if (saveTo) await saveOutputs(saveTo, indexes.map((i) => files[i]), outputs)
-  return { cpuMs: measured.cpuMs, latencies, outputBytes: outputs.map((o) => o.length), peakRss: measured.peakRss, wallMs }
+  const outputs = await Promise.all(
+    urls.map(async (u) => Buffer.from(await (await fetch(u)).arrayBuffer())),
+  )
+  if (saveTo)
+    await saveOutputs(
+      saveTo,
+      indexes.map((i) => files[i]),
+      outputs,
+    )
+  return {
+    cpuMs: measured.cpuMs,
+    latencies,
+    outputBytes: outputs.map((o) => o.length),
+    peakRss: measured.peakRss,
+    wallMs,
+  }
 }
 
-const runSeed = async (preset: string, workers: number, files: string[], outDir: string): Promise<Cell> => {
-  const { height, quality, width } = BUILT_IN_COLLECTIONS[preset as keyof typeof BUILT_IN_COLLECTIONS].preset
-  const child = spawn('/usr/bin/python3', [sharedBenchFile('seed_pipeline.py', 'BENCH_SEED_SCRIPT'), '--box', `${width}x${height}`, '--quality', String(quality), '--workers', String(workers), '--out', outDir, ...files], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
+const runSeed = async (
+  preset: string,
+  workers: number,
+  files: string[],
+  outDir: string,
+): Promise<Cell> => {
+  const { height, quality, width } =
+    BUILT_IN_COLLECTIONS[preset as keyof typeof BUILT_IN_COLLECTIONS].preset
+  const child = spawn(
+    '/usr/bin/python3',
+    [
+      sharedBenchFile('seed_pipeline.py', 'BENCH_SEED_SCRIPT'),
+      '--box',
+      `${width}x${height}`,
+      '--quality',
+      String(quality),
+      '--workers',
+      String(workers),
+      '--out',
+      outDir,
+      ...files,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
   const stopWatch = watchTreeRss(child.pid!)
   let stdout = ''
   child.stdout.on('data', (chunk) => (stdout += chunk))
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
   const peak = stopWatch()
   if (code !== 0) throw new Error(`the seed pipeline failed (exit ${code})`)
-  const lines = stdout.trim().split('\n').map((l) => JSON.parse(l))
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
   const summary = lines.pop()
   const byFile = new Map(lines.map((l: { bytes: number; file: string; ms: number }) => [l.file, l]))
   const rows = files.map((f) => byFile.get(path.basename(f))!)
-  return { cpuMs: Number.NaN, latencies: rows.map((r) => r.ms), outputBytes: rows.map((r) => r.bytes), peakRss: peak, wallMs: summary.wallMs }
+  return {
+    cpuMs: Number.NaN,
+    latencies: rows.map((r) => r.ms),
+    outputBytes: rows.map((r) => r.bytes),
+    peakRss: peak,
+    wallMs: summary.wallMs,
+  }
 }
 
 const main = async () => {
@@ -143,15 +248,25 @@ const main = async () => {
   const outputsDir = path.join(tmp, 'out')
   const stops: Array<() => Promise<void>> = []
   const workers: Worker[] = []
-  const log = (line: string) => console.log(`[bench ${Math.round((Date.now() - started) / 1000)} s] ${line}`)
+  const log = (line: string) =>
+    console.log(`[bench ${Math.round((Date.now() - started) / 1000)} s] ${line}`)
 
   try {
     const pg = await scratchPostgres(path.join(tmp, 'pg'))
     stops.push(pg.stop)
     const { adminURI } = pg
-    const s3 = await startS3rver({ buckets: [], directory: path.join(tmp, 's3'), port: await freePort() })
+    const s3 = await startS3rver({
+      buckets: [],
+      directory: path.join(tmp, 's3'),
+      port: await freePort(),
+    })
     stops.push(s3.stop)
-    const s3Client = new S3Client({ credentials: S3RVER_CREDENTIALS, endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1' })
+    const s3Client = new S3Client({
+      credentials: S3RVER_CREDENTIALS,
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+    })
 
     const envFor = async (name: string, extra: Env = {}): Promise<Env> => {
       const id = `${name}_${randomBytes(3).toString('hex')}`
@@ -204,18 +319,30 @@ const main = async () => {
     }
     if (only === 'read-latency') {
       await runReadLatencyOnly(extrasDeps)
-      log('read latency written to test/bench/results/operations.md (the other figures there are kept from the last run)')
+      log(
+        'read latency written to test/bench/results/operations.md (the other figures there are kept from the last run)',
+      )
       return
     }
 
     log('starting the contestants')
     workers.push(await startWorker(CONTESTANTS.floor, 'floor', corpus, await envFor('floor')))
-    workers.push(await startWorker(CONTESTANTS.pluginLocal, 'plugin-local', corpus, await envFor('plugin_local')))
-    workers.push(await startWorker(CONTESTANTS.pluginREST, 'plugin-rest', corpus, await envFor('plugin_rest')))
+    workers.push(
+      await startWorker(
+        CONTESTANTS.pluginLocal,
+        'plugin-local',
+        corpus,
+        await envFor('plugin_local'),
+      ),
+    )
+    workers.push(
+      await startWorker(CONTESTANTS.pluginREST, 'plugin-rest', corpus, await envFor('plugin_rest')),
+    )
     workers.push(await startWorker(CONTESTANTS.payloadHand, 'payload-hand', corpus, handEnv))
 
     const results: Results = {}
-    const save = (name: string, preset: string, c: number, cell: Cell) => (((results[name] ??= {})[preset] ??= {})[c] = cell)
+    const save = (name: string, preset: string, c: number, cell: Cell) =>
+      (((results[name] ??= {})[preset] ??= {})[c] = cell)
 
     // Warm-up (untimed): first-call costs (module loading, codecs, schema, connections) out of the figures.
     for (const w of workers) await runCell(w, 'avatars', corpus, benchIdx, inputs, 2)
@@ -230,7 +357,12 @@ const main = async () => {
             save(w.name, preset, c, await runCell(w, preset, corpus, benchIdx, inputs, c, saveTo))
           }),
           ...seedRuns.map((n) => async () => {
-            save(CONTESTANTS.seed(n), preset, c, await runSeed(preset, n, benchFiles, path.join(outputsDir, `seed-w${n}`, preset)))
+            save(
+              CONTESTANTS.seed(n),
+              preset,
+              c,
+              await runSeed(preset, n, benchFiles, path.join(outputsDir, `seed-w${n}`, preset)),
+            )
           }),
         ]
         // Rotate the order cell by cell so that machine drift does not favour one contestant.
@@ -242,12 +374,25 @@ const main = async () => {
 
     // 24 MP JPEG, 8 concurrent uploads: whole-process peak RSS of each server-side contestant.
     const big: Results = {}
-    const bigRuns = [workers.find((w) => w.mode === 'plugin-rest')!, workers.find((w) => w.mode === 'plugin-local')!, workers.find((w) => w.mode === 'payload-hand')!]
+    const bigRuns = [
+      workers.find((w) => w.mode === 'plugin-rest')!,
+      workers.find((w) => w.mode === 'plugin-local')!,
+      workers.find((w) => w.mode === 'payload-hand')!,
+    ]
     for (const w of bigRuns) {
       try {
-        ;((big[w.name] ??= {}).media ??= {})[8] = await runCell(w, 'media', corpus, Array(8).fill(bigIdx), inputs, 8)
+        ;((big[w.name] ??= {}).media ??= {})[8] = await runCell(
+          w,
+          'media',
+          corpus,
+          Array(8).fill(bigIdx),
+          inputs,
+          8,
+        )
       } catch (error) {
-        log(`24 MP scenario failed for ${w.name}: ${error instanceof Error ? error.message : String(error)}`)
+        log(
+          `24 MP scenario failed for ${w.name}: ${error instanceof Error ? error.message : String(error)}`,
+        )
       }
     }
     log('24 MP scenario: done')
@@ -287,14 +432,31 @@ const main = async () => {
           ['full decode (plugin)', () => encodeWebP(input, p, 6).then((r) => r.data)],
           [
             'scaled decode (sharp default, Payload)',
-            () => sharp(input).autoOrient().resize({ fit: 'inside', height: p.height, width: p.width, withoutEnlargement: true }).webp({ effort: 6, quality: p.quality }).toBuffer(),
+            () =>
+              sharp(input)
+                .autoOrient()
+                .resize({
+                  fit: 'inside',
+                  height: p.height,
+                  width: p.width,
+                  withoutEnlargement: true,
+                })
+                .webp({ effort: 6, quality: p.quality })
+                .toBuffer(),
           ],
         ] as const
         for (const [variant, encode] of variants) {
           const start = performance.now()
           const out = await encode()
           const ms = Math.round(performance.now() - start)
-          webpDecode.push({ bytes: out.length, file: path.basename(file), ms, preset, ssim: Math.round((await ssimAgainstSource(file, out)) * 10000) / 10000, variant })
+          webpDecode.push({
+            bytes: out.length,
+            file: path.basename(file),
+            ms,
+            preset,
+            ssim: Math.round((await ssimAgainstSource(file, out)) * 10000) / 10000,
+            variant,
+          })
         }
       }
     }

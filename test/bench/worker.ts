@@ -40,7 +40,8 @@ const cpuMs = () => {
 
 const main = async () => {
   const sharp = (await import('sharp')).default
-  if (process.env.BENCH_SHARP_CONCURRENCY) sharp.concurrency(Number(process.env.BENCH_SHARP_CONCURRENCY))
+  if (process.env.BENCH_SHARP_CONCURRENCY)
+    sharp.concurrency(Number(process.env.BENCH_SHARP_CONCURRENCY))
   if (process.env.BENCH_SHARP_CACHE === '0') sharp.cache(false)
   const inputs = await Promise.all(files.map((f) => readFile(f)))
   let payload: Payload | undefined
@@ -67,73 +68,96 @@ const main = async () => {
 
   let mark = { cpu: 0 }
   let stopPoolWatch: (() => PoolWatch) | undefined
-  process.on('message', async (message: ReoptimizeRequest | RunRequest | { id: number; type: 'mark' | 'measure' | 'pool-watch' | 'pool-report' }) => {
-    if (message.type === 'pool-watch') {
-      stopPoolWatch = watchPool(payload!)
-      send({ id: message.id, type: 'watching' })
-      return
-    }
-    if (message.type === 'pool-report') {
-      send({ ...stopPoolWatch!(), id: message.id })
-      return
-    }
-    if (message.type === 'reoptimize') {
-      send(await reoptimizeBenchmark(payload!, message.count, message.id))
-      return
-    }
-    if (message.type === 'mark') {
-      resetPeakRss()
-      mark = { cpu: cpuMs() }
-      send({ id: message.id, type: 'marked' })
-      return
-    }
-    if (message.type === 'measure') {
-      send({ cpuMs: cpuMs() - mark.cpu, id: message.id, peakRss: peakRss(), type: 'measured' } satisfies Measure)
-      return
-    }
-    const { collection, concurrency, id, indexes, saveTo } = message as RunRequest
-    const preset = BUILT_IN_COLLECTIONS[collection as keyof typeof BUILT_IN_COLLECTIONS].preset
-    const outputs: Buffer[] = []
-    const urls: string[] = []
-    resetPeakRss()
-    const cpuStart = cpuMs()
-    const wallStart = performance.now()
-    const latencies = await pool(indexes.length, concurrency, async (i) => {
-      const input = inputs[indexes[i]]
-      if (mode === 'floor') {
-        outputs[i] = (await encodeWebP(input, preset, 6)).data
+  process.on(
+    'message',
+    async (
+      message:
+        | ReoptimizeRequest
+        | RunRequest
+        | { id: number; type: 'mark' | 'measure' | 'pool-watch' | 'pool-report' },
+    ) => {
+      if (message.type === 'pool-watch') {
+        stopPoolWatch = watchPool(payload!)
+        send({ id: message.id, type: 'watching' })
         return
       }
-      const file = files[indexes[i]]
-      const doc = await payload!.create({
-        collection: collection as 'media',
-        data: {},
-        // A distinct name per upload: Payload's own path picks unique filenames with a racy lookup.
-        file: { data: input, mimetype: mimeTypeOf(file), name: `${i}-${path.basename(file)}`, size: input.length },
+      if (message.type === 'pool-report') {
+        send({ ...stopPoolWatch!(), id: message.id })
+        return
+      }
+      if (message.type === 'reoptimize') {
+        send(await reoptimizeBenchmark(payload!, message.count, message.id))
+        return
+      }
+      if (message.type === 'mark') {
+        resetPeakRss()
+        mark = { cpu: cpuMs() }
+        send({ id: message.id, type: 'marked' })
+        return
+      }
+      if (message.type === 'measure') {
+        send({
+          cpuMs: cpuMs() - mark.cpu,
+          id: message.id,
+          peakRss: peakRss(),
+          type: 'measured',
+        } satisfies Measure)
+        return
+      }
+      const { collection, concurrency, id, indexes, saveTo } = message as RunRequest
+      const preset = BUILT_IN_COLLECTIONS[collection as keyof typeof BUILT_IN_COLLECTIONS].preset
+      const outputs: Buffer[] = []
+      const urls: string[] = []
+      resetPeakRss()
+      const cpuStart = cpuMs()
+      const wallStart = performance.now()
+      const latencies = await pool(indexes.length, concurrency, async (i) => {
+        const input = inputs[indexes[i]]
+        if (mode === 'floor') {
+          outputs[i] = (await encodeWebP(input, preset, 6)).data
+          return
+        }
+        const file = files[indexes[i]]
+        const doc = await payload!.create({
+          collection: collection as 'media',
+          data: {},
+          // A distinct name per upload: Payload's own path picks unique filenames with a racy lookup.
+          file: {
+            data: input,
+            mimetype: mimeTypeOf(file),
+            name: `${i}-${path.basename(file)}`,
+            size: input.length,
+          },
+        })
+        urls[i] = doc.url as string
       })
-      urls[i] = doc.url as string
-    })
-    const wallMs = performance.now() - wallStart
-    const result: RunResult = {
-      cpuMs: cpuMs() - cpuStart,
-      id,
-      latencies,
-      outputs: [],
-      peakRss: peakRss(),
-      type: 'result',
-      wallMs,
-    }
-    // Untimed: the output bytes, for size and quality figures.
-    if (mode !== 'floor') {
-      for (const [i, url] of urls.entries()) outputs[i] = Buffer.from(await (await fetch(url)).arrayBuffer())
-    }
-    result.outputs = outputs.map((o) => o.length)
-    if (saveTo) {
-      await mkdir(saveTo, { recursive: true })
-      await Promise.all(outputs.map((o, i) => writeFile(path.join(saveTo, `${path.basename(files[indexes[i]])}.webp`), o)))
-    }
-    send(result)
-  })
+      const wallMs = performance.now() - wallStart
+      const result: RunResult = {
+        cpuMs: cpuMs() - cpuStart,
+        id,
+        latencies,
+        outputs: [],
+        peakRss: peakRss(),
+        type: 'result',
+        wallMs,
+      }
+      // Untimed: the output bytes, for size and quality figures.
+      if (mode !== 'floor') {
+        for (const [i, url] of urls.entries())
+          outputs[i] = Buffer.from(await (await fetch(url)).arrayBuffer())
+      }
+      result.outputs = outputs.map((o) => o.length)
+      if (saveTo) {
+        await mkdir(saveTo, { recursive: true })
+        await Promise.all(
+          outputs.map((o, i) =>
+            writeFile(path.join(saveTo, `${path.basename(files[indexes[i]])}.webp`), o),
+          ),
+        )
+      }
+      send(result)
+    },
+  )
 }
 
 /**
@@ -142,7 +166,16 @@ const main = async () => {
  * and the main thread's event-loop delay over the same time (how long it was busy or descheduled).
  */
 const watchPool = (payload: Payload): (() => PoolWatch) => {
-  const db = (payload.db as unknown as { pool: { idleCount: number; options: { max?: number }; totalCount: number; waitingCount: number } }).pool
+  const db = (
+    payload.db as unknown as {
+      pool: {
+        idleCount: number
+        options: { max?: number }
+        totalCount: number
+        waitingCount: number
+      }
+    }
+  ).pool
   let maxInUse = 0
   let maxWaiting = 0
   let samples = 0
@@ -161,7 +194,15 @@ const watchPool = (payload: Payload): (() => PoolWatch) => {
     loop.disable()
     sample()
     const ms = (ns: number) => Math.round(ns / 1e5) / 10
-    return { eventLoopDelay: { maxMs: ms(loop.max), p99Ms: ms(loop.percentile(99)) }, max: db.options.max ?? 10, maxInUse, maxWaiting, samples, samplesWaiting, type: 'pool-report' }
+    return {
+      eventLoopDelay: { maxMs: ms(loop.max), p99Ms: ms(loop.percentile(99)) },
+      max: db.options.max ?? 10,
+      maxInUse,
+      maxWaiting,
+      samples,
+      samplesWaiting,
+      type: 'pool-report',
+    }
   }
 }
 
@@ -169,7 +210,11 @@ const watchPool = (payload: Payload): (() => PoolWatch) => {
  * `count` small images (320 x 240 JPEGs) stored in `media`, then the preset changed and every one
  * re-optimized from its stored WebP by `reoptimizeAll`, the work `payload reoptimize-images` does.
  */
-async function reoptimizeBenchmark(payload: Payload, count: number, id: number): Promise<ReoptimizeReport> {
+async function reoptimizeBenchmark(
+  payload: Payload,
+  count: number,
+  id: number,
+): Promise<ReoptimizeReport> {
   const sharp = (await import('sharp')).default
   const setupStart = performance.now()
   await pool(count, 4, async (i) => {
@@ -182,16 +227,34 @@ async function reoptimizeBenchmark(payload: Payload, count: number, id: number):
       pixels[p * 3 + 1] = (y * 2 + i * 3) % 256
       pixels[p * 3 + 2] = (x ^ y ^ i) % 256
     }
-    const data = await sharp(pixels, { raw: { channels: 3, height: 240, width: 320 } }).jpeg({ quality: 85 }).toBuffer()
-    await payload.create({ collection: 'media', data: {}, file: { data, mimetype: 'image/jpeg', name: `small-${i}.jpg`, size: data.length } })
+    const data = await sharp(pixels, { raw: { channels: 3, height: 240, width: 320 } })
+      .jpeg({ quality: 85 })
+      .toBuffer()
+    await payload.create({
+      collection: 'media',
+      data: {},
+      file: { data, mimetype: 'image/jpeg', name: `small-${i}.jpg`, size: data.length },
+    })
   })
   const setupMs = performance.now() - setupStart
   const live = runtimeOf(payload)
-  const runtime = { ...live, collections: live.collections.map((c) => (c.slug === 'media' ? { ...c, preset: { ...c.preset, height: 200, width: 200 } } : c)) }
+  const runtime = {
+    ...live,
+    collections: live.collections.map((c) =>
+      c.slug === 'media' ? { ...c, preset: { ...c.preset, height: 200, width: 200 } } : c,
+    ),
+  }
   const cpuStart = cpuMs()
   const start = performance.now()
   const { totals } = await reoptimizeAll({ collections: ['media'], payload, runtime })
-  return { cpuMs: cpuMs() - cpuStart, id, images: totals[0].done, setupMs, type: 'reoptimized', wallMs: performance.now() - start }
+  return {
+    cpuMs: cpuMs() - cpuStart,
+    id,
+    images: totals[0].done,
+    setupMs,
+    type: 'reoptimized',
+    wallMs: performance.now() - start,
+  }
 }
 
 main().catch((error) => {

@@ -37,7 +37,10 @@ export type TestAppOptions = {
   privateBucket?: boolean
 }
 
-export const startTestApp = async (env: Record<string, string | undefined> = {}, options: TestAppOptions = {}): Promise<TestApp> => {
+export const startTestApp = async (
+  env: Record<string, string | undefined> = {},
+  options: TestAppOptions = {},
+): Promise<TestApp> => {
   const adminURI = inject('pgAdminURI')
   const s3Endpoint = inject('s3Endpoint')
   const id = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
@@ -47,7 +50,12 @@ export const startTestApp = async (env: Record<string, string | undefined> = {},
   databaseURI.pathname = `/${database}`
 
   const bucket = `${options.privateBucket ? 'private' : 'test'}-${id}`
-  const s3 = new S3Client({ credentials: S3RVER_CREDENTIALS, endpoint: s3Endpoint, forcePathStyle: true, region: 'us-east-1' })
+  const s3 = new S3Client({
+    credentials: S3RVER_CREDENTIALS,
+    endpoint: s3Endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+  })
   await s3.send(new CreateBucketCommand({ Bucket: bucket }))
 
   delete process.env.MEDIA_BASE_URL
@@ -83,7 +91,9 @@ export const startTestApp = async (env: Record<string, string | undefined> = {},
       const keys: string[] = []
       let ContinuationToken: string | undefined
       do {
-        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken, Prefix: prefix }))
+        const page = await s3.send(
+          new ListObjectsV2Command({ Bucket: bucket, ContinuationToken, Prefix: prefix }),
+        )
         keys.push(...(page.Contents ?? []).map((o) => o.Key ?? ''))
         ContinuationToken = page.NextContinuationToken
       } while (ContinuationToken)
@@ -117,7 +127,11 @@ export const uploadREST = async (
   data: Record<string, unknown> = {},
 ): Promise<{ body: any; headers: Headers; status: number }> => {
   const form = new FormData()
-  form.append('file', new Blob([new Uint8Array(file.data)], { type: file.type ?? 'application/octet-stream' }), file.name)
+  form.append(
+    'file',
+    new Blob([new Uint8Array(file.data)], { type: file.type ?? 'application/octet-stream' }),
+    file.name,
+  )
   form.append('_payload', JSON.stringify(data))
   const response = await fetch(`${app.baseURL}/api/${collection}`, {
     body: form,

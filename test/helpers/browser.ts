@@ -16,7 +16,10 @@ export const CHROMIUM_FLAGS = [
 ]
 
 export const launchChromium = (): Promise<Browser> =>
-  chromium.launch({ args: CHROMIUM_FLAGS, executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium' })
+  chromium.launch({
+    args: CHROMIUM_FLAGS,
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+  })
 
 export const ARTIFACTS_DIR = path.resolve('test/artifacts')
 
@@ -28,10 +31,17 @@ export const screenshot = async (page: Page, name: string): Promise<string> => {
 }
 
 /** Logs into the Payload admin at `base` and waits for the dashboard. */
-export const logIn = async (page: Page, base: string, email: string, password: string): Promise<void> => {
+export const logIn = async (
+  page: Page,
+  base: string,
+  email: string,
+  password: string,
+): Promise<void> => {
   await page.goto(`${base}/admin/login`)
   await page.fill('#field-email', email)
   await page.fill('#field-password', password)
   await page.click('button[type="submit"]')
-  await page.waitForURL((url) => url.pathname === '/admin' || url.pathname === '/admin/', { timeout: 120_000 })
+  await page.waitForURL((url) => url.pathname === '/admin' || url.pathname === '/admin/', {
+    timeout: 120_000,
+  })
 }

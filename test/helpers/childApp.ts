@@ -9,13 +9,27 @@ import { fileURLToPath } from 'node:url'
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const READY = 'APP_READY '
 
-export type ChildApp = { baseURL: string; child: ChildProcess; exited: Promise<void>; log: string[]; name: string }
+export type ChildApp = {
+  baseURL: string
+  child: ChildProcess
+  exited: Promise<void>
+  log: string[]
+  name: string
+}
 
 /** The last lines of a child's output, for failure messages. */
 export const tail = (log: string[]) => log.slice(-60).join('\n')
 
-export const startChildApp = async (name: string, env: Record<string, string | undefined>, alive: Set<ChildProcess>): Promise<ChildApp> => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/appProcess.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+export const startChildApp = async (
+  name: string,
+  env: Record<string, string | undefined>,
+  alive: Set<ChildProcess>,
+): Promise<ChildApp> => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/appProcess.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
   alive.add(child)
   const exited = new Promise<void>((resolve) => {
     child.once('exit', () => {
@@ -29,7 +43,10 @@ export const startChildApp = async (name: string, env: Record<string, string | u
     if (log.length > 400) log.splice(0, log.length - 400)
   }
   const baseURL = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`app process ${name} did not serve within 150 s:\n${tail(log)}`)), 150_000)
+    const timer = setTimeout(
+      () => reject(new Error(`app process ${name} did not serve within 150 s:\n${tail(log)}`)),
+      150_000,
+    )
     let pending = ''
     child.stdout!.setEncoding('utf8')
     child.stdout!.on('data', (chunk: string) => {
@@ -47,7 +64,9 @@ export const startChildApp = async (name: string, env: Record<string, string | u
     child.stderr!.on('data', (chunk: string) => chunk.split('\n').forEach(keep))
     child.once('exit', (code, signal) => {
       clearTimeout(timer)
-      reject(new Error(`app process ${name} exited (${code ?? signal}) before serving:\n${tail(log)}`))
+      reject(
+        new Error(`app process ${name} exited (${code ?? signal}) before serving:\n${tail(log)}`),
+      )
     })
   })
   return { baseURL, child, exited, log, name }

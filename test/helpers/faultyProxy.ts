@@ -25,7 +25,8 @@ export type S3Faults = {
 /** One object request the proxy received: when it arrived, its method and the object's key (without the bucket). */
 export type SeenRequest = { at: number; key: string; method: string }
 
-const S3_ERROR = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected failure</Message></Error>'
+const S3_ERROR =
+  '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected failure</Message></Error>'
 
 /** An HTTP proxy to an S3 endpoint that fails, delays or stalls requests on demand, and counts the object requests it receives. */
 export const startFaultyS3 = async (target: string) => {
@@ -41,7 +42,12 @@ export const startFaultyS3 = async (target: string) => {
     const path = (req.url ?? '/').split('?')[0]
     const isObject = path.split('/').filter(Boolean).length >= 2
     if (isObject) {
-      const key = path.split('/').filter(Boolean).slice(1).map((part) => decodeURIComponent(part)).join('/')
+      const key = path
+        .split('/')
+        .filter(Boolean)
+        .slice(1)
+        .map((part) => decodeURIComponent(part))
+        .join('/')
       seen.push({ at: Date.now(), key, method: req.method ?? '' })
     }
     if (faults.stall === 'all' || (faults.stall === 'puts' && req.method === 'PUT' && isObject)) {
@@ -50,7 +56,13 @@ export const startFaultyS3 = async (target: string) => {
       res.on('close', () => held.delete(res))
       if (faults.stallDelivers) {
         const forward = http.request(
-          { headers: req.headers, host: upstream.hostname, method: req.method, path: req.url, port: upstream.port },
+          {
+            headers: req.headers,
+            host: upstream.hostname,
+            method: req.method,
+            path: req.url,
+            port: upstream.port,
+          },
           (answer) => answer.resume(),
         )
         forward.on('error', () => undefined)
@@ -63,7 +75,10 @@ export const startFaultyS3 = async (target: string) => {
     const fail =
       isObject &&
       ((req.method === 'DELETE' && faults.failDeletes) ||
-        (req.method === 'PUT' && faults.failPutsAfter !== undefined && !written.has(path) && written.size >= faults.failPutsAfter))
+        (req.method === 'PUT' &&
+          faults.failPutsAfter !== undefined &&
+          !written.has(path) &&
+          written.size >= faults.failPutsAfter))
     if (req.method === 'PUT' && isObject && !fail) written.add(path)
     if (fail) {
       req.resume()
@@ -72,7 +87,13 @@ export const startFaultyS3 = async (target: string) => {
     }
     const send = () => {
       const forward = http.request(
-        { headers: req.headers, host: upstream.hostname, method: req.method, path: req.url, port: upstream.port },
+        {
+          headers: req.headers,
+          host: upstream.hostname,
+          method: req.method,
+          path: req.url,
+          port: upstream.port,
+        },
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers)
           answer.pipe(res)
@@ -81,7 +102,8 @@ export const startFaultyS3 = async (target: string) => {
       forward.on('error', () => res.destroy())
       req.pipe(forward)
     }
-    if (req.method === 'DELETE' && isObject && faults.delayDeletesMs) setTimeout(send, faults.delayDeletesMs)
+    if (req.method === 'DELETE' && isObject && faults.delayDeletesMs)
+      setTimeout(send, faults.delayDeletesMs)
     else send()
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -91,7 +113,17 @@ export const startFaultyS3 = async (target: string) => {
     set: (next: S3Faults) => {
       written.clear()
       stalled = 0
-      Object.assign(faults, { delayDeletesMs: undefined, failDeletes: undefined, failPutsAfter: undefined, stall: undefined, stallDelivers: undefined }, next)
+      Object.assign(
+        faults,
+        {
+          delayDeletesMs: undefined,
+          failDeletes: undefined,
+          failPutsAfter: undefined,
+          stall: undefined,
+          stallDelivers: undefined,
+        },
+        next,
+      )
       if (!faults.stall) {
         for (const res of held) res.destroy()
         held.clear()
@@ -107,7 +139,11 @@ export const startFaultyS3 = async (target: string) => {
     seen: () => [...seen],
     /** How many requests were stalled since the faults were last set, and how many are held open now. */
     stalls: () => ({ held: held.size, stalled }),
-    stop: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
     url: `http://127.0.0.1:${port}`,
   }
 }
@@ -140,7 +176,12 @@ export const startTCPProxy = async (targetHost: string, targetPort: number) => {
       for (const socket of sockets) socket.destroy()
       sockets.clear()
     },
-    stop: () => new Promise<void>((resolve) => { down = true; for (const s of sockets) s.destroy(); server.close(() => resolve()) }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        down = true
+        for (const s of sockets) s.destroy()
+        server.close(() => resolve())
+      }),
     up: () => {
       down = false
     },

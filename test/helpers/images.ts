@@ -17,7 +17,9 @@ export const transparentPNG = async (width: number, height: number): Promise<Buf
       pixels[i + 3] = Math.round(255 * (1 - x / (width - 1)))
     }
   }
-  return sharp(pixels, { raw: { channels: 4, height, width } }).png().toBuffer()
+  return sharp(pixels, { raw: { channels: 4, height, width } })
+    .png()
+    .toBuffer()
 }
 
 /**
@@ -36,18 +38,32 @@ export const sidewaysJPEGWithGPS = async (): Promise<Buffer> => {
     .withMetadata({ orientation: 6 })
     .withExif({
       IFD0: { Make: 'TestCam' },
-      IFD3: { GPSLatitude: '51/1 30/1 0/1', GPSLatitudeRef: 'N', GPSLongitude: '0/1 7/1 0/1', GPSLongitudeRef: 'W' },
+      IFD3: {
+        GPSLatitude: '51/1 30/1 0/1',
+        GPSLatitudeRef: 'N',
+        GPSLongitude: '0/1 7/1 0/1',
+        GPSLongitudeRef: 'W',
+      },
     })
     .toBuffer()
 }
 
 /** A small real GIF. */
 export const smallGIF = (): Promise<Buffer> =>
-  sharp({ create: { background: '#3366cc', channels: 3, height: 32, width: 32 } }).gif().toBuffer()
+  sharp({ create: { background: '#3366cc', channels: 3, height: 32, width: 32 } })
+    .gif()
+    .toBuffer()
 
 /** The RGBA value of one pixel of an encoded image. */
-export const pixelAt = async (image: Buffer, x: number, y: number): Promise<[number, number, number, number]> => {
-  const { data, info } = await sharp(image).ensureAlpha().raw().toBuffer({ resolveWithObject: true })
+export const pixelAt = async (
+  image: Buffer,
+  x: number,
+  y: number,
+): Promise<[number, number, number, number]> => {
+  const { data, info } = await sharp(image)
+    .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true })
   const i = (y * info.width + x) * 4
   return [data[i], data[i + 1], data[i + 2], data[i + 3]]
 }
@@ -88,12 +104,21 @@ export const pngClaiming = (width: number, height: number): Buffer => {
 export const animatedWebP = async (frames: number): Promise<Buffer> => {
   const images = await Promise.all(
     Array.from({ length: frames }, (_, i) =>
-      sharp({ create: { background: { b: 255 - i, g: (i * 7) % 256, r: i }, channels: 3, height: 32, width: 32 } })
+      sharp({
+        create: {
+          background: { b: 255 - i, g: (i * 7) % 256, r: i },
+          channels: 3,
+          height: 32,
+          width: 32,
+        },
+      })
         .png()
         .toBuffer(),
     ),
   )
-  return sharp(images, { join: { animated: true } }).webp({ effort: 0 }).toBuffer()
+  return sharp(images, { join: { animated: true } })
+    .webp({ effort: 0 })
+    .toBuffer()
 }
 
 /**
@@ -106,7 +131,12 @@ export const pngBomb = (width: number, height: number): Buffer => {
   ihdr.writeUInt32BE(height, 4)
   ihdr.set([1, 0, 0, 0, 0], 8)
   const rows = Buffer.alloc((1 + Math.ceil(width / 8)) * height)
-  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(rows, { level: 9 })), pngChunk('IEND', Buffer.alloc(0))])
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', deflateSync(rows, { level: 9 })),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ])
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
@@ -114,9 +144,12 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 /** The chunks of a PNG, in order. */
 const pngChunks = (png: Buffer): Array<{ data: Buffer; type: string }> => {
   const chunks: Array<{ data: Buffer; type: string }> = []
-  for (let at = 8; at + 12 <= png.length; ) {
+  for (let at = 8; at + 12 <= png.length;) {
     const length = png.readUInt32BE(at)
-    chunks.push({ data: png.subarray(at + 8, at + 8 + length), type: png.toString('ascii', at + 4, at + 8) })
+    chunks.push({
+      data: png.subarray(at + 8, at + 8 + length),
+      type: png.toString('ascii', at + 4, at + 8),
+    })
     at += 12 + length
   }
   return chunks
@@ -124,15 +157,30 @@ const pngChunks = (png: Buffer): Array<{ data: Buffer; type: string }> => {
 
 /** A valid PNG with a zTXt chunk whose text inflates to `inflatedBytes` (a zlib bomb in metadata). */
 export const pngWithZTXtBomb = async (inflatedBytes: number): Promise<Buffer> => {
-  const png = await sharp({ create: { background: '#c63', channels: 3, height: 64, width: 64 } }).png().toBuffer()
-  const text = Buffer.concat([Buffer.from('Comment\0', 'latin1'), Buffer.from([0]), deflateSync(Buffer.alloc(inflatedBytes, 0x41), { level: 9 })])
+  const png = await sharp({ create: { background: '#c63', channels: 3, height: 64, width: 64 } })
+    .png()
+    .toBuffer()
+  const text = Buffer.concat([
+    Buffer.from('Comment\0', 'latin1'),
+    Buffer.from([0]),
+    deflateSync(Buffer.alloc(inflatedBytes, 0x41), { level: 9 }),
+  ])
   const [ihdr, ...rest] = pngChunks(png)
-  return Buffer.concat([PNG_SIGNATURE, pngChunk(ihdr.type, ihdr.data), pngChunk('zTXt', text), ...rest.map((c) => pngChunk(c.type, c.data))])
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    pngChunk(ihdr.type, ihdr.data),
+    pngChunk('zTXt', text),
+    ...rest.map((c) => pngChunk(c.type, c.data)),
+  ])
 }
 
 /** A PNG whose IDAT chunk carries a wrong CRC. */
 export const pngWithBadIDATCRC = async (): Promise<Buffer> => {
-  const png = Buffer.from(await sharp({ create: { background: '#3c6', channels: 3, height: 64, width: 64 } }).png().toBuffer())
+  const png = Buffer.from(
+    await sharp({ create: { background: '#3c6', channels: 3, height: 64, width: 64 } })
+      .png()
+      .toBuffer(),
+  )
   let at = 8
   for (;;) {
     const length = png.readUInt32BE(at)

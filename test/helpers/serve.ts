@@ -50,7 +50,11 @@ const toRequest = (req: IncomingMessage, origin: string): Request => {
   } as RequestInit)
 }
 
-const send = async (req: IncomingMessage, res: ServerResponse, response: Response): Promise<void> => {
+const send = async (
+  req: IncomingMessage,
+  res: ServerResponse,
+  response: Response,
+): Promise<void> => {
   res.statusCode = response.status
   // Answered before the body was read (an aborted oversize upload): do not reuse the connection.
   if (!req.complete) res.setHeader('connection', 'close')
@@ -73,7 +77,9 @@ export const serveAPI = async (
     const request = toRequest(req, `http://${req.headers.host}`)
     const pathname = new URL(request.url).pathname
     const handled =
-      pathname === '/api/graphql' && request.method === 'POST' ? graphql(request) : handleEndpoints({ config, request })
+      pathname === '/api/graphql' && request.method === 'POST'
+        ? graphql(request)
+        : handleEndpoints({ config, request })
     handled
       .then((response) => send(req, res, response))
       .catch((error: unknown) => {

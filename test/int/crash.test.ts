@@ -61,12 +61,18 @@ const alive = new Set<ChildProcess>()
 const sent = new Map<string, Sent>()
 const ids: number[] = []
 /** What each kill left behind, right after the process was gone. */
-const aftermath: Array<{ inFlight: number; leftovers: number; pending: Record<string, number>; strategy: string; answered: Record<string, number> }> = []
+const aftermath: Array<{
+  inFlight: number
+  leftovers: number
+  pending: Record<string, number>
+  strategy: string
+  answered: Record<string, number>
+}> = []
 let finalApp: AppProcess | undefined
 
-
 /** Starts the reference app in a child process on the test's database and bucket; resolves once it serves. */
-const startAppProcess = (name: string): Promise<AppProcess> => startChildApp(name, { IMAGE_CLEANUP_INTERVAL_SECONDS: '5', S3_TIMEOUT_SECONDS }, alive)
+const startAppProcess = (name: string): Promise<AppProcess> =>
+  startChildApp(name, { IMAGE_CLEANUP_INTERVAL_SECONDS: '5', S3_TIMEOUT_SECONDS }, alive)
 
 const kill = async (proc: AppProcess) => {
   proc.child.kill('SIGKILL')
@@ -74,9 +80,19 @@ const kill = async (proc: AppProcess) => {
 }
 
 const docs = async (): Promise<Doc[]> =>
-  (await app.payload.find({ collection: SLUG as 'media', depth: 0, limit: 0, overrideAccess: true, pagination: false, sort: 'id' })).docs as unknown as Doc[]
+  (
+    await app.payload.find({
+      collection: SLUG as 'media',
+      depth: 0,
+      limit: 0,
+      overrideAccess: true,
+      pagination: false,
+      sort: 'id',
+    })
+  ).docs as unknown as Doc[]
 
-const storedKeys = async () => [...(await app.listKeys(`${SLUG}/`)), ...(await app.listKeys(`originals/${SLUG}/`))].sort()
+const storedKeys = async () =>
+  [...(await app.listKeys(`${SLUG}/`)), ...(await app.listKeys(`originals/${SLUG}/`))].sort()
 
 /** Objects in the bucket that no document references. */
 const unreferenced = async (): Promise<string[]> => {
@@ -109,26 +125,42 @@ const send = async (baseURL: string, entry: Sent, id?: number): Promise<void> =>
 let seed = 0
 const newImage = async (cycle: number, doc: number, name: string): Promise<Sent> => {
   seed++
-  const data = await gradientJPEG(IMAGE_SIZE[0], IMAGE_SIZE[1], [(seed * 53) % 200, (seed * 29) % 200, 40 + (seed % 7) * 20], [250 - (seed % 11) * 9, 220, (seed * 71) % 256])
+  const data = await gradientJPEG(
+    IMAGE_SIZE[0],
+    IMAGE_SIZE[1],
+    [(seed * 53) % 200, (seed * 29) % 200, 40 + (seed % 7) * 20],
+    [250 - (seed % 11) * 9, 220, (seed * 71) % 256],
+  )
   const entry: Sent = { cycle, data, doc, name, sha: sha256(data) }
-  expect([...sent.values()].some((s) => s.sha === entry.sha), 'every upload has different bytes').toBe(false)
+  expect(
+    [...sent.values()].some((s) => s.sha === entry.sha),
+    'every upload has different bytes',
+  ).toBe(false)
   sent.set(name, entry)
   return entry
 }
 
-type Strategy = { describe: string; killWhen: (firstOK: () => Promise<void>, before: Set<string>) => Promise<void> }
+type Strategy = {
+  describe: string
+  killWhen: (firstOK: () => Promise<void>, before: Set<string>) => Promise<void>
+}
 
 /** Clean-up rows some process has claimed (leased) and not finished. */
 const claimedRows = async () =>
-  (await app.sql<{ id: number }>('select id from image_asset_cleanup where done_at is null and lease_until is not null and lease_until > now()')).map((r) => r.id)
+  (
+    await app.sql<{ id: number }>(
+      'select id from image_asset_cleanup where done_at is null and lease_until is not null and lease_until > now()',
+    )
+  ).map((r) => r.id)
 
 const CLAIMED: Strategy = {
-  describe: "right after a replacement committed, while the app's clean-up holds the replaced file's row",
+  describe:
+    "right after a replacement committed, while the app's clean-up holds the replaced file's row",
   killWhen: async (firstOK) => {
     const old = new Set(await claimedRows())
     await firstOK()
     // The answer goes out at commit; the clean-up claims the replaced file's row ~200 ms later.
-    for (const stop = Date.now() + 60_000; Date.now() < stop; ) {
+    for (const stop = Date.now() + 60_000; Date.now() < stop;) {
       if ((await claimedRows()).some((id) => !old.has(id))) return
       await sleep(3)
     }
@@ -136,7 +168,8 @@ const CLAIMED: Strategy = {
 }
 
 const STORING: Strategy = {
-  describe: 'while an upload is being stored (a new object no document references is in the bucket)',
+  describe:
+    'while an upload is being stored (a new object no document references is in the bucket)',
   killWhen: async (_firstOK, before) => {
     for (;;) {
       if ((await unreferenced()).some((key) => !before.has(key))) return
@@ -168,7 +201,16 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const child of alive) child.kill('SIGKILL')
-  await Promise.all([...alive].map((child) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.once('exit', resolve)))))
+  await Promise.all(
+    [...alive].map(
+      (child) =>
+        new Promise((resolve) =>
+          child.exitCode !== null || child.signalCode !== null
+            ? resolve(undefined)
+            : child.once('exit', resolve),
+        ),
+    ),
+  )
   await app?.stop()
 }, 120_000)
 
@@ -179,14 +221,22 @@ describe('the app killed (SIGKILL) in the middle of replacements', () => {
       const booting = startAppProcess(`cycle-${cycle + 1}`)
       booting.catch(() => undefined)
       const initial: Sent[] = []
-      if (cycle === 0) for (let d = 0; d < DOCUMENTS; d++) initial.push(await newImage(-1, d, `doc${d}-initial.jpg`))
+      if (cycle === 0)
+        for (let d = 0; d < DOCUMENTS; d++)
+          initial.push(await newImage(-1, d, `doc${d}-initial.jpg`))
       const batch: Sent[] = []
-      for (let r = 0; r < REPLACEMENTS_PER_CYCLE; r++) batch.push(await newImage(cycle, r % DOCUMENTS, `doc${r % DOCUMENTS}-cycle${cycle + 1}-${r}.jpg`))
+      for (let r = 0; r < REPLACEMENTS_PER_CYCLE; r++)
+        batch.push(
+          await newImage(cycle, r % DOCUMENTS, `doc${r % DOCUMENTS}-cycle${cycle + 1}-${r}.jpg`),
+        )
       const proc = await booting
       try {
         if (cycle === 0) {
           await Promise.all(initial.map((entry) => send(proc.baseURL, entry)))
-          for (const entry of initial) expect(entry.status, `creating ${entry.name}: ${entry.error}\n${tail(proc.log)}`).toBe(201)
+          for (const entry of initial)
+            expect(entry.status, `creating ${entry.name}: ${entry.error}\n${tail(proc.log)}`).toBe(
+              201,
+            )
           ids.push(...initial.map((entry) => entry.id!))
           expect((await docs()).map((d) => d.id)).toEqual([...ids].sort((a, b) => a - b))
         }
@@ -208,18 +258,35 @@ describe('the app killed (SIGKILL) in the middle of replacements', () => {
         await Promise.all(requests)
 
         const leftovers = await unreferenced()
-        const rows = await app.sql<{ n: number; reason: string }>('select reason, count(*)::int as n from image_asset_cleanup where done_at is null group by reason')
+        const rows = await app.sql<{ n: number; reason: string }>(
+          'select reason, count(*)::int as n from image_asset_cleanup where done_at is null group by reason',
+        )
         const answered: Record<string, number> = {}
-        for (const entry of batch) answered[entry.status ?? 'none'] = (answered[entry.status ?? 'none'] ?? 0) + 1
+        for (const entry of batch)
+          answered[entry.status ?? 'none'] = (answered[entry.status ?? 'none'] ?? 0) + 1
         const inFlight = batch.filter((e) => e.status === undefined).length
-        aftermath.push({ answered, inFlight, leftovers: leftovers.length, pending: Object.fromEntries(rows.map((r) => [r.reason, r.n])), strategy: strategy.describe })
-        const detail = await app.sql('select id, reason, document, jsonb_array_length(keys) as keys, due, lease_until, attempts from image_asset_cleanup where done_at is null order by id')
-        console.log(`cycle ${cycle + 1}: killed after ${killedAfter} ms at ${new Date().toISOString()}; answers ${JSON.stringify(answered)}; ${leftovers.length} unreferenced object(s) (${before.size} before the cycle); pending clean-up rows ${JSON.stringify(detail)}`)
+        aftermath.push({
+          answered,
+          inFlight,
+          leftovers: leftovers.length,
+          pending: Object.fromEntries(rows.map((r) => [r.reason, r.n])),
+          strategy: strategy.describe,
+        })
+        const detail = await app.sql(
+          'select id, reason, document, jsonb_array_length(keys) as keys, due, lease_until, attempts from image_asset_cleanup where done_at is null order by id',
+        )
+        console.log(
+          `cycle ${cycle + 1}: killed after ${killedAfter} ms at ${new Date().toISOString()}; answers ${JSON.stringify(answered)}; ${leftovers.length} unreferenced object(s) (${before.size} before the cycle); pending clean-up rows ${JSON.stringify(detail)}`,
+        )
 
         // Only answers the app gives under this load: done, busy (limiter), or lost the race to
         // another replacement of the same document; the rest were cut off by the kill.
         for (const entry of batch) {
-          if (entry.status !== undefined) expect([200, 409, 503], `${entry.name}: ${entry.status} ${entry.error}\n${tail(proc.log)}`).toContain(entry.status)
+          if (entry.status !== undefined)
+            expect(
+              [200, 409, 503],
+              `${entry.name}: ${entry.status} ${entry.error}\n${tail(proc.log)}`,
+            ).toContain(entry.status)
         }
         expect(inFlight, 'the kill cut requests off mid-way').toBeGreaterThan(0)
       } finally {
@@ -238,14 +305,18 @@ describe('the app killed (SIGKILL) in the middle of replacements', () => {
     for (const doc of found) {
       expect(doc.objectKeys.length).toBeGreaterThanOrEqual(7)
       for (const key of doc.objectKeys) {
-        await app.s3.send(new HeadObjectCommand({ Bucket: app.bucket, Key: key })).catch(() => missing.push(`${doc.id}: ${key}`))
+        await app.s3
+          .send(new HeadObjectCommand({ Bucket: app.bucket, Key: key }))
+          .catch(() => missing.push(`${doc.id}: ${key}`))
       }
     }
     expect(missing).toEqual([])
 
     for (const doc of found) {
       const index = ids.indexOf(doc.id)
-      const response = await fetch(`${finalApp.baseURL}/api/${SLUG}/${doc.id}`, { headers: { Authorization: `JWT ${app.token}` } })
+      const response = await fetch(`${finalApp.baseURL}/api/${SLUG}/${doc.id}`, {
+        headers: { Authorization: `JWT ${app.token}` },
+      })
       expect(response.status).toBe(200)
       const body = (await response.json()) as Doc & { url: string }
       expect(body.url).toMatch(new RegExp(`/${SLUG}/${body.filename}$`))
@@ -259,14 +330,23 @@ describe('the app killed (SIGKILL) in the middle of replacements', () => {
       expect(source, `document ${doc.id} has ${doc.originalFilename}`).toBeDefined()
       expect(source!.doc).toBe(index)
       expect(doc.alt).toBe(source!.name)
-      expect(doc.originalKey).toMatch(new RegExp(`^originals/${SLUG}/${source!.sha.slice(0, 16)}-[0-9a-f]{8}\\.jpg$`))
+      expect(doc.originalKey).toMatch(
+        new RegExp(`^originals/${SLUG}/${source!.sha.slice(0, 16)}-[0-9a-f]{8}\\.jpg$`),
+      )
 
       // Nothing committed was lost: a replacement answered 200 is this image or an older one, and
       // an upload refused (409, 503) never shows up.
       const replacements = [...sent.values()].filter((s) => s.doc === index && s.cycle >= 0)
       const committed = replacements.filter((s) => s.status === 200)
-      for (const entry of committed) expect(new Date(entry.updatedAt!).getTime()).toBeLessThanOrEqual(new Date(doc.updatedAt).getTime())
-      if (source!.cycle >= 0) expect(source!.status === 200 || source!.status === undefined, `${source!.name} answered ${source!.status}`).toBe(true)
+      for (const entry of committed)
+        expect(new Date(entry.updatedAt!).getTime()).toBeLessThanOrEqual(
+          new Date(doc.updatedAt).getTime(),
+        )
+      if (source!.cycle >= 0)
+        expect(
+          source!.status === 200 || source!.status === undefined,
+          `${source!.name} answered ${source!.status}`,
+        ).toBe(true)
       else expect(committed, 'the initial image stays only if no replacement committed').toEqual([])
       if (source!.status === 200) expect(source!.updatedAt).toBe(doc.updatedAt)
     }
@@ -286,8 +366,12 @@ describe('the app killed (SIGKILL) in the middle of replacements', () => {
       },
       { interval: 1000, timeout },
     )
-    const pending = await app.sql('select reason, keys, due, lease_until, attempts, last_error from image_asset_cleanup where done_at is null')
-    console.log(`bucket matched the documents ${Date.now() - started} ms after the restarted app served, ${Date.now() - lastKill} ms after the last kill; clean-up rows still pending: ${JSON.stringify(pending)}`)
+    const pending = await app.sql(
+      'select reason, keys, due, lease_until, attempts, last_error from image_asset_cleanup where done_at is null',
+    )
+    console.log(
+      `bucket matched the documents ${Date.now() - started} ms after the restarted app served, ${Date.now() - lastKill} ms after the last kill; clean-up rows still pending: ${JSON.stringify(pending)}`,
+    )
     console.log(JSON.stringify(aftermath, null, 1))
   }, 180_000)
 })

@@ -22,15 +22,18 @@ describe('the database failing', () => {
   beforeAll(async () => {
     const admin = new URL(inject('pgAdminURI'))
     db = await startTCPProxy(admin.hostname, Number(admin.port || 5432))
-    app = await startTestApp({}, {
-      routeDatabase: (direct) => {
-        const routed = new URL(direct)
-        routed.hostname = '127.0.0.1'
-        routed.port = String(db.port)
-        routed.search = ''
-        return routed
+    app = await startTestApp(
+      {},
+      {
+        routeDatabase: (direct) => {
+          const routed = new URL(direct)
+          routed.hostname = '127.0.0.1'
+          routed.port = String(db.port)
+          routed.search = ''
+          return routed
+        },
       },
-    })
+    )
   })
   afterAll(async () => {
     await app?.stop()
@@ -38,16 +41,25 @@ describe('the database failing', () => {
   })
 
   it('the database refusing the insert: a clear 500, no row and no object', async () => {
-    await app.sql(`create function refuse_insert() returns trigger language plpgsql as $$ begin raise exception 'refused by test'; end $$`)
-    await app.sql('create trigger refuse before insert on media for each row execute function refuse_insert()')
+    await app.sql(
+      `create function refuse_insert() returns trigger language plpgsql as $$ begin raise exception 'refused by test'; end $$`,
+    )
+    await app.sql(
+      'create trigger refuse before insert on media for each row execute function refuse_insert()',
+    )
     try {
       const { body, status } = await uploadREST(app, 'media', { data: photo, name: 'x.jpg' })
       expect(status).toBe(500)
-      expect(body.errors[0].message).toBe("The database refused to save the change, so nothing was saved. Try again; if it keeps happening, tell the site's administrator.")
+      expect(body.errors[0].message).toBe(
+        "The database refused to save the change, so nothing was saved. Try again; if it keeps happening, tell the site's administrator.",
+      )
       expect(JSON.stringify(body)).not.toMatch(/refused by test|node_modules|at .*\.js:\d+/)
       expect(await app.sql('select id from media')).toEqual([])
       // The objects were stored before the record step; the app's clean-up removes them right after.
-      await vi.waitFor(async () => expect(await app.listKeys()).toEqual([]), { interval: 100, timeout: 15_000 })
+      await vi.waitFor(async () => expect(await app.listKeys()).toEqual([]), {
+        interval: 100,
+        timeout: 15_000,
+      })
     } finally {
       await app.sql('drop trigger refuse on media')
     }
@@ -58,7 +70,9 @@ describe('the database failing', () => {
     const { body, headers, status } = await uploadREST(app, 'media', { data: photo, name: 'x.jpg' })
     expect(status).toBe(503)
     expect(headers.get('retry-after')).toBe('5')
-    expect(body.errors[0].message).toBe('The database is unavailable, so nothing was saved. Try again in a moment.')
+    expect(body.errors[0].message).toBe(
+      'The database is unavailable, so nothing was saved. Try again in a moment.',
+    )
     expect(JSON.stringify(body)).not.toMatch(/ECONN|node_modules|127\.0\.0\.1/)
     expect(await app.listKeys()).toEqual([])
     db.up()

@@ -18,7 +18,10 @@ afterAll(async () => {
 })
 
 it('the URL is the app file route and the app streams the stored WebP', async () => {
-  const { body, status } = await uploadREST(app, 'category-images', { data: await gradientJPEG(900, 900, [0, 0, 0], [255, 255, 255]), name: 'cat.jpg' })
+  const { body, status } = await uploadREST(app, 'category-images', {
+    data: await gradientJPEG(900, 900, [0, 0, 0], [255, 255, 255]),
+    name: 'cat.jpg',
+  })
   expect(status).toBe(201)
   expect(body.doc.url).toBe(`/api/category-images/file/${body.doc.filename}?prefix=category-images`)
   expect(body.doc.srcSet).toBeNull()

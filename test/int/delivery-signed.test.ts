@@ -13,7 +13,14 @@ const EXPIRES_IN = 4
 let app: TestApp
 
 beforeAll(async () => {
-  app = await startTestApp({ MEDIA_DELIVERY: 'signed', MEDIA_SIGNED_URL_EXPIRES_IN: String(EXPIRES_IN), MEDIA_SIGNED_URL_WINDOW: '0' }, { privateBucket: true })
+  app = await startTestApp(
+    {
+      MEDIA_DELIVERY: 'signed',
+      MEDIA_SIGNED_URL_EXPIRES_IN: String(EXPIRES_IN),
+      MEDIA_SIGNED_URL_WINDOW: '0',
+    },
+    { privateBucket: true },
+  )
 })
 
 afterAll(async () => {
@@ -21,7 +28,10 @@ afterAll(async () => {
 })
 
 it('presigned URLs work until they expire; an unsigned GET is refused; objects are cached privately', async () => {
-  const { body, status } = await uploadREST(app, 'product-images', { data: await gradientJPEG(1600, 1200, [0, 0, 0], [255, 255, 255]), name: 'lamp.jpg' })
+  const { body, status } = await uploadREST(app, 'product-images', {
+    data: await gradientJPEG(1600, 1200, [0, 0, 0], [255, 255, 255]),
+    name: 'lamp.jpg',
+  })
   expect(status).toBe(201)
   const key = `product-images/${body.doc.filename}`
   const unsigned = `${app.s3Endpoint}/${app.bucket}/${key}`

@@ -20,7 +20,11 @@ afterAll(async () => {
 
 it('20 parallel 40 MP uploads: the overflow gets 503, the rest is stored, the server still answers', async () => {
   const photo = await gradientJPEG(7300, 5400, [30, 80, 160], [240, 210, 120])
-  const results = await Promise.all(Array.from({ length: 20 }, (_, i) => uploadREST(app, 'media', { data: photo, name: `big-${i}.jpg` })))
+  const results = await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      uploadREST(app, 'media', { data: photo, name: `big-${i}.jpg` }),
+    ),
+  )
   const accepted = results.filter((r) => r.status === 201)
   const refused = results.filter((r) => r.status !== 201)
   expect(accepted.length + refused.length).toBe(20)
@@ -29,12 +33,18 @@ it('20 parallel 40 MP uploads: the overflow gets 503, the rest is stored, the se
   for (const r of refused) {
     expect(r.status).toBe(503)
     expect(r.headers.get('retry-after')).toBe('5')
-    expect(r.body.errors[0].message).toBe('The server is busy processing other images. Nothing was saved to Media; try again in a few seconds.')
+    expect(r.body.errors[0].message).toBe(
+      'The server is busy processing other images. Nothing was saved to Media; try again in a few seconds.',
+    )
   }
-  const rows = await app.sql<{ filename: string; variants: Array<{ filename: string }> }>('select filename, variants from media')
+  const rows = await app.sql<{ filename: string; variants: Array<{ filename: string }> }>(
+    'select filename, variants from media',
+  )
   expect(rows.length).toBe(accepted.length)
   // Exactly the objects of the stored documents (each main image and its variants), nothing else.
-  const expected = rows.flatMap((row) => [row.filename, ...row.variants.map((v) => v.filename)]).map((f) => `media/${f}`)
+  const expected = rows
+    .flatMap((row) => [row.filename, ...row.variants.map((v) => v.filename)])
+    .map((f) => `media/${f}`)
   expect((await app.listKeys('media/')).sort()).toEqual(expected.sort())
   expect((await fetch(`${app.baseURL}/api/media?limit=1`)).status).toBe(200)
 })

@@ -26,28 +26,62 @@ const run = (command: string, args: string[], env: NodeJS.ProcessEnv) =>
     child.stdout?.on('data', (chunk) => (output += chunk))
     child.stderr?.on('data', (chunk) => (output += chunk))
     child.on('error', reject)
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}:\n${output.slice(-4000)}`))))
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve()
+        : reject(
+            new Error(`${command} ${args.join(' ')} exited with ${code}:\n${output.slice(-4000)}`),
+          ),
+    )
   })
 
 beforeAll(async () => {
   // The test's own Payload pushes the schema into a fresh database (production does not push).
   app = await startTestApp()
-  const category = await app.payload.create({ collection: 'category-images', data: { alt: 'Chairs' }, file: await file('chairs.jpg', 1600, 1200) })
-  const chairs = await app.payload.create({ collection: 'categories', data: { image: category.id, name: 'Chairs' } })
+  const category = await app.payload.create({
+    collection: 'category-images',
+    data: { alt: 'Chairs' },
+    file: await file('chairs.jpg', 1600, 1200),
+  })
+  const chairs = await app.payload.create({
+    collection: 'categories',
+    data: { image: category.id, name: 'Chairs' },
+  })
   for (const [i, name] of ['Oak chair', 'Lamp', 'Rug', 'Shelf'].entries()) {
-    const image = await app.payload.create({ collection: 'product-images', data: { alt: name }, file: await file(`${i}.jpg`, 2400, 1800, i) })
-    await app.payload.create({ collection: 'products', data: { category: chairs.id, image: image.id, name, price: 10 + i } })
+    const image = await app.payload.create({
+      collection: 'product-images',
+      data: { alt: name },
+      file: await file(`${i}.jpg`, 2400, 1800, i),
+    })
+    await app.payload.create({
+      collection: 'products',
+      data: { category: chairs.id, image: image.id, name, price: 10 + i },
+    })
   }
-  const env: NodeJS.ProcessEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' }
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NEXT_TELEMETRY_DISABLED: '1',
+    NODE_ENV: 'production',
+  }
   for (const name of ['VITEST', 'VITEST_POOL_ID', 'VITEST_WORKER_ID']) delete env[name]
   await run('npx', ['next', 'build'], env)
   const port = await freePort()
   origin = `http://127.0.0.1:${port}`
-  server = spawn('node', ['scripts/start.mjs', '-p', String(port), '-H', '127.0.0.1'], { detached: true, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  server = spawn('node', ['scripts/start.mjs', '-p', String(port), '-H', '127.0.0.1'], {
+    detached: true,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   server.stdout?.on('data', (chunk) => (output += chunk))
   server.stderr?.on('data', (chunk) => (output += chunk))
   const deadline = Date.now() + 60_000
-  while (Date.now() < deadline && (await fetch(`${origin}/robots.txt`).then((r) => r.status, () => 0)) !== 200) {
+  while (
+    Date.now() < deadline &&
+    (await fetch(`${origin}/robots.txt`).then(
+      (r) => r.status,
+      () => 0,
+    )) !== 200
+  ) {
     await new Promise((resolve) => setTimeout(resolve, 500))
   }
 }, 600_000)
@@ -58,7 +92,12 @@ afterAll(async () => {
 })
 
 async function file(name: string, width: number, height: number, seed = 0) {
-  const data = await gradientJPEG(width, height, [20 + seed * 40, 60, 140], [240, 200 - seed * 30, 120])
+  const data = await gradientJPEG(
+    width,
+    height,
+    [20 + seed * 40, 60, 140],
+    [240, 200 - seed * 30, 120],
+  )
   return { data, mimetype: 'image/jpeg', name, size: data.length }
 }
 
@@ -67,12 +106,18 @@ describe('static files of the app', () => {
     const page = await fetch(`${origin}/`)
     expect(page.status, output.slice(-2000)).toBe(200)
     const html = await page.text()
-    const assets = [...new Set([...html.matchAll(/\/_next\/static\/[^"'\s)]+\.(?:js|css)/g)].map((m) => m[0]))]
+    const assets = [
+      ...new Set([...html.matchAll(/\/_next\/static\/[^"'\s)]+\.(?:js|css)/g)].map((m) => m[0])),
+    ]
     expect(assets.length).toBeGreaterThan(0)
     for (const asset of assets.slice(0, 5)) {
-      const response = await fetch(`${origin}${asset}`, { headers: { 'Accept-Encoding': 'gzip, br' } })
+      const response = await fetch(`${origin}${asset}`, {
+        headers: { 'Accept-Encoding': 'gzip, br' },
+      })
       expect(response.status, asset).toBe(200)
-      expect(response.headers.get('cache-control'), asset).toBe('public, max-age=31536000, immutable')
+      expect(response.headers.get('cache-control'), asset).toBe(
+        'public, max-age=31536000, immutable',
+      )
       expect(response.headers.get('content-encoding'), asset).toMatch(/^(gzip|br)$/)
     }
   })
@@ -88,10 +133,14 @@ describe('static files of the app', () => {
     // A browser's revalidation (node's fetch would add `Cache-Control: no-cache`, which forbids a 304).
     const status = await new Promise<number>((resolve, reject) => {
       http
-        .get(`${origin}/robots.txt`, { headers: etag ? { 'If-None-Match': etag } : { 'If-Modified-Since': lastModified! } }, (response) => {
-          response.resume()
-          resolve(response.statusCode ?? 0)
-        })
+        .get(
+          `${origin}/robots.txt`,
+          { headers: etag ? { 'If-None-Match': etag } : { 'If-Modified-Since': lastModified! } },
+          (response) => {
+            response.resume()
+            resolve(response.statusCode ?? 0)
+          },
+        )
         .on('error', reject)
     })
     expect(status).toBe(304)
@@ -99,13 +148,21 @@ describe('static files of the app', () => {
 })
 
 describe('the storefront in Chromium', () => {
-  for (const [width, expected] of [[375, 'small'], [1440, 'large']] as const) {
+  for (const [width, expected] of [
+    [375, 'small'],
+    [1440, 'large'],
+  ] as const) {
     it(`at ${width} px it loads the ${expected} images from the bucket, none from the app`, async () => {
       const browser = await launchChromium()
       try {
-        const page = await browser.newPage({ deviceScaleFactor: 1, viewport: { height: 900, width } })
+        const page = await browser.newPage({
+          deviceScaleFactor: 1,
+          viewport: { height: 900, width },
+        })
         const fetched: Array<{ type: string; url: string }> = []
-        page.on('request', (request) => fetched.push({ type: request.resourceType(), url: request.url() }))
+        page.on('request', (request) =>
+          fetched.push({ type: request.resourceType(), url: request.url() }),
+        )
         await page.goto(`${origin}/`, { waitUntil: 'networkidle' })
         await page.evaluate(async () => {
           window.scrollTo(0, document.body.scrollHeight)
@@ -118,13 +175,23 @@ describe('the storefront in Chromium', () => {
         expect(images.length).toBeGreaterThan(0)
         // No image bytes come from the app's origin: every image is fetched from the bucket.
         expect(images.filter((r) => r.url.startsWith(origin))).toEqual([])
-        expect(fetched.filter((r) => r.url.startsWith(origin) && /\.webp|\/file\//.test(r.url))).toEqual([])
+        expect(
+          fetched.filter((r) => r.url.startsWith(origin) && /\.webp|\/file\//.test(r.url)),
+        ).toEqual([])
 
-        const products = await app.payload.find({ collection: 'products', depth: 1, sort: 'createdAt' })
+        const products = await app.payload.find({
+          collection: 'products',
+          depth: 1,
+          sort: 'createdAt',
+        })
         const urls = new Set(images.map((r) => r.url))
         for (const [index, product] of products.docs.entries()) {
           // Product images carry AVIF versions (the reference app switches them on), which Chromium prefers.
-          const image = product.image as { avif: Array<{ url: string; width: number }>; url: string; variants: Array<{ url: string; width: number }> }
+          const image = product.image as {
+            avif: Array<{ url: string; width: number }>
+            url: string
+            variants: Array<{ url: string; width: number }>
+          }
           const avifAt = (w: number) => image.avif.find((v) => v.width === w)!.url
           const largest = Math.max(...image.avif.map((v) => v.width))
           if (width === 375) {
@@ -153,19 +220,35 @@ describe('the admin UI in Chromium', () => {
 
       const photo = await gradientJPEG(3000, 2000, [180, 40, 40], [40, 40, 180])
       await page.goto(`${origin}/admin/collections/product-images/create`)
-      await page.setInputFiles('input[type="file"]', { buffer: photo, mimeType: 'image/jpeg', name: 'sofa.jpg' })
+      await page.setInputFiles('input[type="file"]', {
+        buffer: photo,
+        mimeType: 'image/jpeg',
+        name: 'sofa.jpg',
+      })
       await page.click('#action-save')
       await page.waitForURL(/\/admin\/collections\/product-images\/\d+/)
       const id = page.url().match(/product-images\/(\d+)/)![1]
       const doc = await app.payload.findByID({ collection: 'product-images', id })
-      expect([doc.mimeType, doc.width, doc.height, doc.originalFilesize]).toEqual(['image/webp', 1024, 683, photo.length])
+      expect([doc.mimeType, doc.width, doc.height, doc.originalFilesize]).toEqual([
+        'image/webp',
+        1024,
+        683,
+        photo.length,
+      ])
       const saving = doc.saving as string
       expect(saving).toMatch(/^saved \d+% \(.+ → .+\)$/)
-      await page.locator('#field-saving').filter({ has: page.locator(`[value="${saving}"]`) }).or(page.locator(`input[value="${saving}"]`)).first().waitFor({ state: 'attached' })
+      await page
+        .locator('#field-saving')
+        .filter({ has: page.locator(`[value="${saving}"]`) })
+        .or(page.locator(`input[value="${saving}"]`))
+        .first()
+        .waitFor({ state: 'attached' })
       await page.getByText(doc.filename!).first().waitFor()
       await screenshot(page, 'admin-product-image-uploaded')
       // The admin's thumbnail is the same URL the API gives: the object in the bucket, not the app.
-      const thumbnails = await page.locator('img').evaluateAll((imgs) => imgs.map((img) => (img as HTMLImageElement).src))
+      const thumbnails = await page
+        .locator('img')
+        .evaluateAll((imgs) => imgs.map((img) => (img as HTMLImageElement).src))
       expect(thumbnails, JSON.stringify(thumbnails)).toContain(doc.url)
 
       // The list view shows each image's saving.

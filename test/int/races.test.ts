@@ -18,34 +18,66 @@ let app: TestApp
 
 const SLUG = 'product-images'
 
-type Doc = { filename: string; fingerprint: string; id: number; objectKeys: string[]; originalKey: null | string; width: number }
+type Doc = {
+  filename: string
+  fingerprint: string
+  id: number
+  objectKeys: string[]
+  originalKey: null | string
+  width: number
+}
 type Reply = { body: any; status: number }
 
 const docsOf = async (slug: string): Promise<Doc[]> =>
-  (await app.payload.find({ collection: slug as 'media', depth: 0, limit: 1000, sort: 'id' })).docs as unknown as Doc[]
+  (await app.payload.find({ collection: slug as 'media', depth: 0, limit: 1000, sort: 'id' }))
+    .docs as unknown as Doc[]
 
 const docById = async (slug: string, id: number | string): Promise<Doc | null> =>
-  (await app.payload.findByID({ collection: slug as 'media', depth: 0, disableErrors: true, id })) as unknown as Doc | null
+  (await app.payload.findByID({
+    collection: slug as 'media',
+    depth: 0,
+    disableErrors: true,
+    id,
+  })) as unknown as Doc | null
 
 const withPreset = (runtime: Runtime, slug: string, width: number, height = width): Runtime => ({
   ...runtime,
-  collections: runtime.collections.map((c) => (c.slug === slug ? { ...c, preset: { ...c.preset, height, width } } : c)),
+  collections: runtime.collections.map((c) =>
+    c.slug === slug ? { ...c, preset: { ...c.preset, height, width } } : c,
+  ),
 })
 
 /** An image unlike every other one the file uploads (each `seed` gives other bytes). */
 const photo = (seed: number) =>
-  gradientJPEG(1300 + (seed % 7) * 10, 1000, [(seed * 37) % 200, 60 + ((seed * 13) % 120), 150], [240, (seed * 53) % 255, 100 + ((seed * 7) % 120)])
+  gradientJPEG(
+    1300 + (seed % 7) * 10,
+    1000,
+    [(seed * 37) % 200, 60 + ((seed * 13) % 120), 150],
+    [240, (seed * 53) % 255, 100 + ((seed * 7) % 120)],
+  )
 
 /** PATCH /api/<slug>/<id> with a new file, as the admin UI does when an editor replaces the image. */
-const replaceREST = async (slug: string, id: number | string, data: Buffer, name: string): Promise<Reply> => {
+const replaceREST = async (
+  slug: string,
+  id: number | string,
+  data: Buffer,
+  name: string,
+): Promise<Reply> => {
   const form = new FormData()
   form.append('file', new Blob([new Uint8Array(data)], { type: 'image/jpeg' }), name)
-  const response = await fetch(`${app.baseURL}/api/${slug}/${id}`, { body: form, headers: { Authorization: `JWT ${app.token}` }, method: 'PATCH' })
+  const response = await fetch(`${app.baseURL}/api/${slug}/${id}`, {
+    body: form,
+    headers: { Authorization: `JWT ${app.token}` },
+    method: 'PATCH',
+  })
   return { body: await response.json().catch(() => null), status: response.status }
 }
 
 const deleteREST = async (slug: string, id: number | string): Promise<Reply> => {
-  const response = await fetch(`${app.baseURL}/api/${slug}/${id}`, { headers: { Authorization: `JWT ${app.token}` }, method: 'DELETE' })
+  const response = await fetch(`${app.baseURL}/api/${slug}/${id}`, {
+    headers: { Authorization: `JWT ${app.token}` },
+    method: 'DELETE',
+  })
   return { body: await response.json().catch(() => null), status: response.status }
 }
 
@@ -58,10 +90,14 @@ const createDoc = async (slug: string, seed: number): Promise<Doc> => {
   })) as unknown as Doc
 }
 
-const bucketKeysOf = async (slug: string) => [...(await app.listKeys(`${slug}/`)), ...(await app.listKeys(`originals/${slug}/`))].sort()
+const bucketKeysOf = async (slug: string) =>
+  [...(await app.listKeys(`${slug}/`)), ...(await app.listKeys(`originals/${slug}/`))].sort()
 
 /** Clean-up rows not finished yet (uploads in progress, transitions still to be deleted). */
-const pendingCleanup = () => app.sql<{ id: number; keys: string[]; reason: string }>('select id, reason, keys from image_asset_cleanup where done_at is null order by id')
+const pendingCleanup = () =>
+  app.sql<{ id: number; keys: string[]; reason: string }>(
+    'select id, reason, keys from image_asset_cleanup where done_at is null order by id',
+  )
 
 /**
  * Once the app's own clean-up has run (no command), the bucket holds exactly the objects the
@@ -127,9 +163,12 @@ const lockRow = async (table: string, id: number | string) => {
 }
 
 const transitionsOf = async (id: number | string) =>
-  (await app.sql<{ reason: string; transition: string }>('select reason, transition from image_asset_cleanup where document = $1 order by id', [String(id)])).map(
-    (r) => `${r.reason} ${r.transition}`,
-  )
+  (
+    await app.sql<{ reason: string; transition: string }>(
+      'select reason, transition from image_asset_cleanup where document = $1 order by id',
+      [String(id)],
+    )
+  ).map((r) => `${r.reason} ${r.transition}`)
 
 beforeAll(async () => {
   app = await startTestApp()
@@ -161,13 +200,19 @@ describe('two replacements of the same document at once', () => {
       const saved = replies.filter((r) => r.status === 200)
       expect(saved.length).toBeGreaterThan(0)
       // The two uploads made distinct objects.
-      if (saved.length === 2) expect(saved[0].body.doc.filename).not.toBe(saved[1].body.doc.filename)
+      if (saved.length === 2)
+        expect(saved[0].body.doc.filename).not.toBe(saved[1].body.doc.filename)
       const current = (await docById(SLUG, doc.id))!
       const winner = saved.find((r) => r.body.doc.filename === current.filename)
-      expect(winner, `round ${round}: the document has ${current.filename}, none of the saved uploads' files`).toBeDefined()
+      expect(
+        winner,
+        `round ${round}: the document has ${current.filename}, none of the saved uploads' files`,
+      ).toBeDefined()
       expectDocumentFrom(current, winner!)
     }
-    console.info(`two replacements at once, 8 rounds: ${tally.ok} saved, ${tally.conflict} refused with 409`)
+    console.info(
+      `two replacements at once, 8 rounds: ${tally.ok} saved, ${tally.conflict} refused with 409`,
+    )
     expect(tally.ok).toBeGreaterThanOrEqual(8)
     await expectBucketMatchesDocuments(SLUG)
   }, 600_000)
@@ -180,14 +225,20 @@ describe('two replacements of the same document at once', () => {
     let replies: Reply[]
     try {
       const [a, b] = await Promise.all([photo(41), photo(42)])
-      const pending = Promise.all([replaceREST(SLUG, doc.id, a, 'held-a.jpg'), replaceREST(SLUG, doc.id, b, 'held-b.jpg')])
+      const pending = Promise.all([
+        replaceREST(SLUG, doc.id, a, 'held-a.jpg'),
+        replaceREST(SLUG, doc.id, b, 'held-b.jpg'),
+      ])
       await lock.waiters(2)
       await lock.release()
       replies = await pending
     } finally {
       await lock.release()
     }
-    expect(replies.map((r) => r.status), JSON.stringify(replies.map((r) => r.body))).toEqual([200, 200])
+    expect(
+      replies.map((r) => r.status),
+      JSON.stringify(replies.map((r) => r.body)),
+    ).toEqual([200, 200])
     expect(replies[0].body.doc.filename).not.toBe(replies[1].body.doc.filename)
     const current = (await docById(SLUG, doc.id))!
     const winner = replies.find((r) => r.body.doc.filename === current.filename)
@@ -195,7 +246,10 @@ describe('two replacements of the same document at once', () => {
     expectDocumentFrom(current, winner!)
     // One transition from the starting file, then one from the first writer's file to the last one's.
     const first = replies.find((r) => r !== winner)!
-    expect(await transitionsOf(doc.id)).toEqual([`replaced ${SLUG}:${doc.id}:${doc.filename}`, `replaced ${SLUG}:${doc.id}:${first.body.doc.filename}`])
+    expect(await transitionsOf(doc.id)).toEqual([
+      `replaced ${SLUG}:${doc.id}:${doc.filename}`,
+      `replaced ${SLUG}:${doc.id}:${first.body.doc.filename}`,
+    ])
     await expectBucketMatchesDocuments(SLUG)
   }, 300_000)
 })
@@ -210,7 +264,10 @@ describe('a replacement racing a delete', () => {
     if (when !== 'at once') {
       let seen = false
       await until(async () => {
-        const rows = await app.sql<{ keys: string[] }>("select keys from image_asset_cleanup where reason = 'upload' and collection = $1 and done_at is null", [SLUG])
+        const rows = await app.sql<{ keys: string[] }>(
+          "select keys from image_asset_cleanup where reason = 'upload' and collection = $1 and done_at is null",
+          [SLUG],
+        )
         if (rows.length === 0) return seen // recorded already: the DELETE comes right after
         seen = true
         if (when === 'while it stores') return true
@@ -228,7 +285,10 @@ describe('a replacement racing a delete', () => {
       const when = moments[round % 3]
       const doc = await createDoc(SLUG, 100 + round)
       const replacement = await photo(200 + round)
-      const [patched, deleted] = await Promise.all([replaceREST(SLUG, doc.id, replacement, `replace-${round}.jpg`), deleteWhen(when, doc.id)])
+      const [patched, deleted] = await Promise.all([
+        replaceREST(SLUG, doc.id, replacement, `replace-${round}.jpg`),
+        deleteWhen(when, doc.id),
+      ])
       const key = `${when}: PATCH ${patched.status} / DELETE ${deleted.status}`
       tally[key] = (tally[key] ?? 0) + 1
       expect([200, 404, 409], JSON.stringify(patched.body)).toContain(patched.status)
@@ -238,7 +298,9 @@ describe('a replacement racing a delete', () => {
       if (deleted.status === 200) {
         expect(current).toBeNull()
         // The delete answered with the document it deleted: the replacement's when that came first.
-        expect(deleted.body.doc.filename).toBe(patched.status === 200 ? patched.body.doc.filename : doc.filename)
+        expect(deleted.body.doc.filename).toBe(
+          patched.status === 200 ? patched.body.doc.filename : doc.filename,
+        )
       } else {
         expect(current).not.toBeNull()
         if (patched.status === 200) expectDocumentFrom(current!, patched)
@@ -247,7 +309,10 @@ describe('a replacement racing a delete', () => {
       await expectBucketMatchesDocuments(SLUG)
       if (current === null) {
         const stored = new Set(await bucketKeysOf(SLUG))
-        const ofThisDocument = [...doc.objectKeys, ...(patched.status === 200 ? patched.body.doc.objectKeys : [])]
+        const ofThisDocument = [
+          ...doc.objectKeys,
+          ...(patched.status === 200 ? patched.body.doc.objectKeys : []),
+        ]
         expect(ofThisDocument.filter((k: string) => stored.has(k))).toEqual([])
       }
     }
@@ -271,20 +336,32 @@ describe('a replacement racing a delete', () => {
     } finally {
       await lock.release()
     }
-    expect([patched.status, deleted.status], JSON.stringify([patched.body, deleted.body])).toEqual([200, 200])
+    expect([patched.status, deleted.status], JSON.stringify([patched.body, deleted.body])).toEqual([
+      200, 200,
+    ])
     expect(await docById(SLUG, doc.id)).toBeNull()
     // Its first attempt deleted the replaced row but recorded the old file: the unique transition
     // refused that, and the retry deleted (and recorded) the replacement's file.
     expect(deleted.body.doc.filename).toBe(patched.body.doc.filename)
-    expect(await transitionsOf(doc.id)).toEqual([`replaced ${SLUG}:${doc.id}:${doc.filename}`, `deleted ${SLUG}:${doc.id}:${patched.body.doc.filename}`])
+    expect(await transitionsOf(doc.id)).toEqual([
+      `replaced ${SLUG}:${doc.id}:${doc.filename}`,
+      `deleted ${SLUG}:${doc.id}:${patched.body.doc.filename}`,
+    ])
     await expectBucketMatchesDocuments(SLUG)
     const stored = new Set(await bucketKeysOf(SLUG))
-    expect([...doc.objectKeys, ...patched.body.doc.objectKeys].filter((k: string) => stored.has(k))).toEqual([])
+    expect(
+      [...doc.objectKeys, ...patched.body.doc.objectKeys].filter((k: string) => stored.has(k)),
+    ).toEqual([])
   }, 300_000)
 
   it('a delete and a replacement meeting at their record steps cannot deadlock (the replacement locks the row before anything else): one is retried, and the outcome is whole (held by a row lock)', async () => {
     const doc = await createDoc(SLUG, 160)
-    const deadlocks = async () => (await app.sql<{ n: number }>('select deadlocks::int as n from pg_stat_database where datname = current_database()'))[0].n
+    const deadlocks = async () =>
+      (
+        await app.sql<{ n: number }>(
+          'select deadlocks::int as n from pg_stat_database where datname = current_database()',
+        )
+      )[0].n
     const deadlocksBefore = await deadlocks()
     const lock = await lockRow('product_images', doc.id)
     let patched: Reply
@@ -314,20 +391,29 @@ describe('a replacement racing a delete', () => {
     expect((await transitionsOf(doc.id)).at(-1)).toBe(`deleted ${SLUG}:${doc.id}:${last}`)
     await expectBucketMatchesDocuments(SLUG)
     const stored = new Set(await bucketKeysOf(SLUG))
-    expect([...doc.objectKeys, ...(patched.status === 200 ? patched.body.doc.objectKeys : [])].filter((k: string) => stored.has(k))).toEqual([])
+    expect(
+      [...doc.objectKeys, ...(patched.status === 200 ? patched.body.doc.objectKeys : [])].filter(
+        (k: string) => stored.has(k),
+      ),
+    ).toEqual([])
   }, 300_000)
 
   it('a GraphQL delete that loses to a replacement (held by a row lock) is refused, changes nothing, and leaks nothing', async () => {
     const doc = await createDoc(SLUG, 170)
     const lock = await lockRow('product_images', doc.id)
     let patched: Reply
-    let graphql: { data?: any; errors?: Array<{ message: string; extensions?: { statusCode?: number } }> }
+    let graphql: {
+      data?: any
+      errors?: Array<{ message: string; extensions?: { statusCode?: number } }>
+    }
     try {
       const patching = replaceREST(SLUG, doc.id, await photo(171), 'replace-before-graphql.jpg')
       await lock.waiters(1)
       // Payload's own delete operation (not the plugin's REST endpoint, which retries).
       const deleting = fetch(`${app.baseURL}/api/graphql`, {
-        body: JSON.stringify({ query: `mutation { deleteProductImage(id: ${doc.id}) { id filename } }` }),
+        body: JSON.stringify({
+          query: `mutation { deleteProductImage(id: ${doc.id}) { id filename } }`,
+        }),
         headers: { Authorization: `JWT ${app.token}`, 'Content-Type': 'application/json' },
         method: 'POST',
       }).then((r) => r.json())
@@ -339,7 +425,9 @@ describe('a replacement racing a delete', () => {
     }
     expect(patched.status, JSON.stringify(patched.body)).toBe(200)
     // Not retried: the delete read the replaced file, and its transition from it was already taken.
-    console.info(`GraphQL delete behind a replacement: ${JSON.stringify(graphql.errors?.map((e) => [e.extensions?.statusCode, e.message]))}`)
+    console.info(
+      `GraphQL delete behind a replacement: ${JSON.stringify(graphql.errors?.map((e) => [e.extensions?.statusCode, e.message]))}`,
+    )
     expect(graphql.data?.deleteProductImage ?? null).toBeNull()
     expect(graphql.errors?.map((e) => e.message)).toEqual([
       'This image was changed by another request while yours was being processed, so yours was not saved to Product Images. Reload the document and try again.',
@@ -370,10 +458,12 @@ describe('re-optimization overtaken by an editor', () => {
     // The editor's replacement lands after the re-optimization read the document, before it records.
     const racing = {
       ...stale,
-      limiter: { run: async (task: () => Promise<unknown>) => {
-        await editorReplacement()
-        return live.limiter.run(task)
-      } },
+      limiter: {
+        run: async (task: () => Promise<unknown>) => {
+          await editorReplacement()
+          return live.limiter.run(task)
+        },
+      },
       store,
     } as unknown as Runtime
 
@@ -407,21 +497,31 @@ describe('re-optimization overtaken by an editor', () => {
     let deleted: Reply | undefined
     const racing = {
       ...stale,
-      limiter: { run: async (task: () => Promise<unknown>) => {
-        deleted = await deleteREST(SLUG, doc.id)
-        return live.limiter.run(task)
-      } },
+      limiter: {
+        run: async (task: () => Promise<unknown>) => {
+          deleted = await deleteREST(SLUG, doc.id)
+          return live.limiter.run(task)
+        },
+      },
     } as unknown as Runtime
     // The document is gone by the time the re-optimized set would be recorded: nothing to do.
     const outcome = await reoptimizeDocument(app.payload, racing, SLUG, doc.id).then(
       (result) => result,
-      (error: { name?: string; status?: number }) => ({ thrown: error?.name, status: error?.status }),
+      (error: { name?: string; status?: number }) => ({
+        thrown: error?.name,
+        status: error?.status,
+      }),
     )
     console.info(`re-optimization of a deleted document: ${JSON.stringify(outcome)}`)
     expect(deleted?.status, JSON.stringify(deleted?.body)).toBe(200)
     expect(outcome).toEqual({ status: 'gone' })
     expect(await docById(SLUG, doc.id)).toBeNull()
-    expect(await app.sql("select id from image_asset_reoptimizations where document = $1 and status = 'running'", [String(doc.id)])).toEqual([])
+    expect(
+      await app.sql(
+        "select id from image_asset_reoptimizations where document = $1 and status = 'running'",
+        [String(doc.id)],
+      ),
+    ).toEqual([])
     await expectBucketMatchesDocuments(SLUG)
     const stored = new Set(await bucketKeysOf(SLUG))
     expect(doc.objectKeys.filter((k) => stored.has(k))).toEqual([])
@@ -438,10 +538,19 @@ describe('several clean-up runners', () => {
     for (let i = 0; i < count; i++) {
       const n = serial++
       const key = `media/${n.toString(16).padStart(16, '0')}-${'ab12cd34'}.webp`
-      await app.s3.send(new PutObjectCommand({ Body: Buffer.from(`stray ${n}`), Bucket: app.bucket, Key: key }))
+      await app.s3.send(
+        new PutObjectCommand({ Body: Buffer.from(`stray ${n}`), Bucket: app.bucket, Key: key }),
+      )
       const row = await app.payload.db.create({
         collection: 'image-asset-cleanup',
-        data: { attempts: 0, collection: 'media', due: new Date(Date.now() - 60_000).toISOString(), keys: [key], reason: 'deleted', transition: `races:planted:${n}` },
+        data: {
+          attempts: 0,
+          collection: 'media',
+          due: new Date(Date.now() - 60_000).toISOString(),
+          keys: [key],
+          reason: 'deleted',
+          transition: `races:planted:${n}`,
+        },
       })
       planted.push(key)
       rows.push({ id: row.id as number, key })
@@ -462,7 +571,9 @@ describe('several clean-up runners', () => {
     const rows = await plant(40)
     expect((await app.listKeys('media/')).length).toBe(40)
     const { store } = runtimeOf(app.payload)
-    const results = await Promise.all([0, 1, 2].map(() => new CleanupRunner(app.payload, store, 0).runOnce()))
+    const results = await Promise.all(
+      [0, 1, 2].map(() => new CleanupRunner(app.payload, store, 0).runOnce()),
+    )
     console.info(`three runners: ${JSON.stringify(results)}`)
     expect(results.reduce((sum, r) => sum + r.deleted, 0)).toBe(40)
     expect(results.reduce((sum, r) => sum + r.rows, 0)).toBe(40)
@@ -484,10 +595,17 @@ describe('several clean-up runners', () => {
     const lock = await lockRow('image_asset_cleanup', held.id)
     try {
       const pass = new CleanupRunner(app.payload, store, 0).runOnce()
-      const outcome = await Promise.race([pass, new Promise<'blocked'>((resolve) => setTimeout(() => resolve('blocked'), 60_000).unref())])
+      const outcome = await Promise.race([
+        pass,
+        new Promise<'blocked'>((resolve) => setTimeout(() => resolve('blocked'), 60_000).unref()),
+      ])
       expect(outcome).toEqual({ deleted: 9, failed: 0, rows: 9 })
       expect(await app.listKeys('media/')).toEqual([held.key])
-      const [row] = await app.sql<{ attempts: number; done_at: Date | null; lease_until: Date | null }>(
+      const [row] = await app.sql<{
+        attempts: number
+        done_at: Date | null
+        lease_until: Date | null
+      }>(
         'select attempts::int as attempts, done_at, lease_until from image_asset_cleanup where id = $1',
         [held.id],
       )
@@ -495,7 +613,11 @@ describe('several clean-up runners', () => {
     } finally {
       await lock.release()
     }
-    expect(await new CleanupRunner(app.payload, store, 0).runOnce()).toEqual({ deleted: 1, failed: 0, rows: 1 })
+    expect(await new CleanupRunner(app.payload, store, 0).runOnce()).toEqual({
+      deleted: 1,
+      failed: 0,
+      rows: 1,
+    })
     expect(await app.listKeys('media/')).toEqual([])
     expect(await pendingCleanup()).toEqual([])
   }, 180_000)

@@ -26,16 +26,29 @@ beforeAll(async () => {
   const gif = await smallGIF()
   host = http.createServer((req, res) => {
     seen.push(req.headers)
-    if (req.url === '/photo.jpg') return res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(photo)
-    if (req.url === '/party.jpg') return res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(gif)
-    if (req.url === '/huge.jpg') return res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(Buffer.alloc(16 * 1024 * 1024, 0xff))
-    if (req.url === '/elsewhere') return res.writeHead(302, { Location: `http://127.0.0.1:${(host.address() as AddressInfo).port}/photo.jpg` }).end()
+    if (req.url === '/photo.jpg')
+      return res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(photo)
+    if (req.url === '/party.jpg')
+      return res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(gif)
+    if (req.url === '/huge.jpg')
+      return res
+        .writeHead(200, { 'Content-Type': 'image/jpeg' })
+        .end(Buffer.alloc(16 * 1024 * 1024, 0xff))
+    if (req.url === '/elsewhere')
+      return res
+        .writeHead(302, {
+          Location: `http://127.0.0.1:${(host.address() as AddressInfo).port}/photo.jpg`,
+        })
+        .end()
     if (req.url === '/hop') return res.writeHead(302, { Location: '/photo.jpg' }).end()
     res.writeHead(404).end('not here')
   })
   await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve))
   origin = `http://localhost:${(host.address() as AddressInfo).port}`
-  app = await startTestApp({ IMAGE_REMOTE_URL_ALLOW_PRIVATE: 'true', IMAGE_REMOTE_URL_HOSTS: 'localhost' })
+  app = await startTestApp({
+    IMAGE_REMOTE_URL_ALLOW_PRIVATE: 'true',
+    IMAGE_REMOTE_URL_HOSTS: 'localhost',
+  })
 })
 
 afterAll(async () => {
@@ -46,7 +59,11 @@ afterAll(async () => {
 const createFrom = async (collection: string, url: string) => {
   const response = await fetch(`${app.baseURL}/api/${collection}`, {
     body: JSON.stringify({ alt: 'from a URL', url }),
-    headers: { Authorization: `JWT ${app.token}`, 'Content-Type': 'application/json', Cookie: 'payload-token=secret-session' },
+    headers: {
+      Authorization: `JWT ${app.token}`,
+      'Content-Type': 'application/json',
+      Cookie: 'payload-token=secret-session',
+    },
     method: 'POST',
   })
   return { body: await response.json(), status: response.status }
@@ -56,8 +73,15 @@ it('an allowed URL becomes a WebP like an upload; no cookie, token or client hea
   seen.length = 0
   const { body, status } = await createFrom('product-images', `${origin}/photo.jpg`)
   expect(status, JSON.stringify(body)).toBe(201)
-  expect([body.doc.width, body.doc.height, body.doc.mimeType, body.doc.originalFilename]).toEqual([1024, 768, 'image/webp', 'photo.jpg'])
-  const stored = await sharp(Buffer.from(await (await fetch(body.doc.url)).arrayBuffer())).metadata()
+  expect([body.doc.width, body.doc.height, body.doc.mimeType, body.doc.originalFilename]).toEqual([
+    1024,
+    768,
+    'image/webp',
+    'photo.jpg',
+  ])
+  const stored = await sharp(
+    Buffer.from(await (await fetch(body.doc.url)).arrayBuffer()),
+  ).metadata()
   expect([stored.format, stored.width]).toEqual(['webp', 1024])
   expect(seen).toHaveLength(1)
   expect(seen[0].cookie).toBeUndefined()
@@ -85,20 +109,55 @@ it('a redirect on the same host is followed', async () => {
 })
 
 const refusals: Array<[string, () => string, number, string, string]> = [
-  ['a host not on the allowlist', () => `http://127.0.0.1:${(host.address() as AddressInfo).port}/photo.jpg`, 400, 'media',
-    'The URL cannot be used: the host "127.0.0.1" is not on the allowlist (localhost). Nothing was saved to Media; upload the file itself or use an allowed URL.'],
-  ['a redirect to a host not on the allowlist', () => `${origin}/elsewhere`, 400, 'media',
-    'The URL cannot be used: the host "127.0.0.1" is not on the allowlist (localhost). Nothing was saved to Media; upload the file itself or use an allowed URL.'],
-  ['a file: URL', () => 'file:///etc/passwd', 400, 'media',
-    'The URL cannot be used: only http and https URLs are fetched, not file. Nothing was saved to Media; upload the file itself or use an allowed URL.'],
-  ['a URL with credentials', () => `http://user:pass@localhost:${(host.address() as AddressInfo).port}/photo.jpg`, 400, 'media',
-    'The URL cannot be used: URLs with credentials are not fetched. Nothing was saved to Media; upload the file itself or use an allowed URL.'],
-  ['a URL that answers 404', () => `${origin}/missing.jpg`, 422, 'media',
-    'The image could not be fetched from the URL: the server answered HTTP 404. Nothing was saved to Media.'],
-  ['a GIF behind a .jpg URL', () => `${origin}/party.jpg`, 400, 'avatars',
-    "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Avatars. Allowed extensions: .jpg, .jpeg, .png, .webp."],
-  ['a file over the byte limit', () => `${origin}/huge.jpg`, 413, 'avatars',
-    'The file at the URL is larger than 15 MB, the most Avatars accepts. Use a smaller image.'],
+  [
+    'a host not on the allowlist',
+    () => `http://127.0.0.1:${(host.address() as AddressInfo).port}/photo.jpg`,
+    400,
+    'media',
+    'The URL cannot be used: the host "127.0.0.1" is not on the allowlist (localhost). Nothing was saved to Media; upload the file itself or use an allowed URL.',
+  ],
+  [
+    'a redirect to a host not on the allowlist',
+    () => `${origin}/elsewhere`,
+    400,
+    'media',
+    'The URL cannot be used: the host "127.0.0.1" is not on the allowlist (localhost). Nothing was saved to Media; upload the file itself or use an allowed URL.',
+  ],
+  [
+    'a file: URL',
+    () => 'file:///etc/passwd',
+    400,
+    'media',
+    'The URL cannot be used: only http and https URLs are fetched, not file. Nothing was saved to Media; upload the file itself or use an allowed URL.',
+  ],
+  [
+    'a URL with credentials',
+    () => `http://user:pass@localhost:${(host.address() as AddressInfo).port}/photo.jpg`,
+    400,
+    'media',
+    'The URL cannot be used: URLs with credentials are not fetched. Nothing was saved to Media; upload the file itself or use an allowed URL.',
+  ],
+  [
+    'a URL that answers 404',
+    () => `${origin}/missing.jpg`,
+    422,
+    'media',
+    'The image could not be fetched from the URL: the server answered HTTP 404. Nothing was saved to Media.',
+  ],
+  [
+    'a GIF behind a .jpg URL',
+    () => `${origin}/party.jpg`,
+    400,
+    'avatars',
+    "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Avatars. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+  ],
+  [
+    'a file over the byte limit',
+    () => `${origin}/huge.jpg`,
+    413,
+    'avatars',
+    'The file at the URL is larger than 15 MB, the most Avatars accepts. Use a smaller image.',
+  ],
 ]
 
 for (const [what, url, status, collection, message] of refusals) {
@@ -108,7 +167,9 @@ for (const [what, url, status, collection, message] of refusals) {
     const result = await createFrom(collection, url())
     expect(result.status).toBe(status)
     expect(result.body.errors[0].message).toBe(message)
-    expect((await app.sql(`select id from ${collection.replace('-', '_')}`)).length).toBe(rowsBefore)
+    expect((await app.sql(`select id from ${collection.replace('-', '_')}`)).length).toBe(
+      rowsBefore,
+    )
     expect(await app.listKeys()).toEqual(keysBefore)
   })
 }
@@ -127,19 +188,31 @@ const startAppProcess = (env: Record<string, string>) => {
     env: { ...process.env, IMAGE_CLEANUP_INTERVAL_SECONDS: '0', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  )
   const output: string[] = []
   const started = new Promise<AppProcess>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the app process did not serve within 150 s:\n${output.join('')}`)), 150_000)
+    const timer = setTimeout(
+      () => reject(new Error(`the app process did not serve within 150 s:\n${output.join('')}`)),
+      150_000,
+    )
     child.stdout!.setEncoding('utf8')
     child.stderr!.setEncoding('utf8')
     child.stderr!.on('data', (chunk: string) => output.push(chunk))
     child.stdout!.on('data', (chunk: string) => {
       output.push(chunk)
-      const ready = output.join('').split('\n').find((line) => line.startsWith(READY))
+      const ready = output
+        .join('')
+        .split('\n')
+        .find((line) => line.startsWith(READY))
       if (ready) {
         clearTimeout(timer)
-        resolve({ baseURL: (JSON.parse(ready.slice(READY.length)) as { baseURL: string }).baseURL, child, exited })
+        resolve({
+          baseURL: (JSON.parse(ready.slice(READY.length)) as { baseURL: string }).baseURL,
+          child,
+          exited,
+        })
       }
     })
     void exited.then((code) => {
@@ -154,7 +227,10 @@ describe('an app with private addresses not allowed (the default)', () => {
   let strict: AppProcess | undefined
 
   beforeAll(async () => {
-    strict = await startAppProcess({ IMAGE_REMOTE_URL_ALLOW_PRIVATE: '', IMAGE_REMOTE_URL_HOSTS: 'localhost' }).started
+    strict = await startAppProcess({
+      IMAGE_REMOTE_URL_ALLOW_PRIVATE: '',
+      IMAGE_REMOTE_URL_HOSTS: 'localhost',
+    }).started
   }, 180_000)
 
   afterAll(async () => {
@@ -167,12 +243,36 @@ describe('an app with private addresses not allowed (the default)', () => {
     `The URL cannot be used: ${reason}. Nothing was saved to Media; upload the file itself or use an allowed URL.`
   // Every one of these reaches the local image server at 127.0.0.1 (or its IPv6 forms) if fetched.
   const refused: Array<[string, () => string, string]> = [
-    ['an allowlisted host name that resolves to loopback', () => `http://localhost:${port()}/photo.jpg`, 'the host "localhost" resolves to a non-public address'],
-    ['127.0.0.1 spelled 0x7f.1', () => `http://0x7f.1:${port()}/photo.jpg`, 'the host "127.0.0.1" is not on the allowlist (localhost)'],
-    ['127.0.0.1 spelled 2130706433', () => `http://2130706433:${port()}/photo.jpg`, 'the host "127.0.0.1" is not on the allowlist (localhost)'],
-    ['127.0.0.1 spelled 0177.0.0.1', () => `http://0177.0.0.1:${port()}/photo.jpg`, 'the host "127.0.0.1" is not on the allowlist (localhost)'],
-    ['127.0.0.1 as a bracketed NAT64 address', () => `http://[64:ff9b::127.0.0.1]:${port()}/photo.jpg`, 'the host "64:ff9b::7f00:1" is not on the allowlist (localhost)'],
-    ['127.0.0.1 as a bracketed IPv4-compatible address', () => `http://[::7f00:1]:${port()}/photo.jpg`, 'the host "::7f00:1" is not on the allowlist (localhost)'],
+    [
+      'an allowlisted host name that resolves to loopback',
+      () => `http://localhost:${port()}/photo.jpg`,
+      'the host "localhost" resolves to a non-public address',
+    ],
+    [
+      '127.0.0.1 spelled 0x7f.1',
+      () => `http://0x7f.1:${port()}/photo.jpg`,
+      'the host "127.0.0.1" is not on the allowlist (localhost)',
+    ],
+    [
+      '127.0.0.1 spelled 2130706433',
+      () => `http://2130706433:${port()}/photo.jpg`,
+      'the host "127.0.0.1" is not on the allowlist (localhost)',
+    ],
+    [
+      '127.0.0.1 spelled 0177.0.0.1',
+      () => `http://0177.0.0.1:${port()}/photo.jpg`,
+      'the host "127.0.0.1" is not on the allowlist (localhost)',
+    ],
+    [
+      '127.0.0.1 as a bracketed NAT64 address',
+      () => `http://[64:ff9b::127.0.0.1]:${port()}/photo.jpg`,
+      'the host "64:ff9b::7f00:1" is not on the allowlist (localhost)',
+    ],
+    [
+      '127.0.0.1 as a bracketed IPv4-compatible address',
+      () => `http://[::7f00:1]:${port()}/photo.jpg`,
+      'the host "::7f00:1" is not on the allowlist (localhost)',
+    ],
   ]
   for (const [what, url, reason] of refused) {
     it(`${what} → 400; the image server gets no request, nothing saved`, async () => {
@@ -194,7 +294,10 @@ describe('an app with private addresses not allowed (the default)', () => {
   }
 
   it('a non-public IP address on the allowlist stops the app at start, naming the option and the address', async () => {
-    const failing = startAppProcess({ IMAGE_REMOTE_URL_ALLOW_PRIVATE: '', IMAGE_REMOTE_URL_HOSTS: 'localhost,[64:ff9b::127.0.0.1]' })
+    const failing = startAppProcess({
+      IMAGE_REMOTE_URL_ALLOW_PRIVATE: '',
+      IMAGE_REMOTE_URL_HOSTS: 'localhost,[64:ff9b::127.0.0.1]',
+    })
     failing.started.catch(() => undefined)
     expect(await failing.exited).not.toBe(0)
     expect(failing.output.join('')).toContain(

@@ -5,7 +5,8 @@ import { freePort } from '../../src/dev/services'
 import { startTestApp, uploadREST } from '../helpers/app'
 import { gradientJPEG } from '../helpers/images'
 
-const STORAGE_FAILED = 'The image could not be stored: the storage service did not accept it. Nothing was saved to Product Images; try again in a moment.'
+const STORAGE_FAILED =
+  'The image could not be stored: the storage service did not accept it. Nothing was saved to Product Images; try again in a moment.'
 
 let photo: Buffer
 

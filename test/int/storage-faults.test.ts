@@ -10,7 +10,8 @@ import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
 import { startFaultyS3 } from '../helpers/faultyProxy'
 import { gradientJPEG } from '../helpers/images'
 
-const STORAGE_FAILED = 'The image could not be stored: the storage service did not accept it. Nothing was saved to Product Images; try again in a moment.'
+const STORAGE_FAILED =
+  'The image could not be stored: the storage service did not accept it. Nothing was saved to Product Images; try again in a moment.'
 
 let photo: Buffer
 
@@ -31,10 +32,16 @@ describe('S3 failing part-way', () => {
     await s3?.stop()
   })
 
-  for (const [what, failPutsAfter] of [['the first write', 0], ['the second write', 1]] as const) {
+  for (const [what, failPutsAfter] of [
+    ['the first write', 0],
+    ['the second write', 1],
+  ] as const) {
     it(`S3 failing on ${what}: 503 with Retry-After, no row, and the object already written is deleted`, async () => {
       s3.set({ failPutsAfter })
-      const { body, headers, status } = await uploadREST(app, 'product-images', { data: photo, name: 'chair.jpg' })
+      const { body, headers, status } = await uploadREST(app, 'product-images', {
+        data: photo,
+        name: 'chair.jpg',
+      })
       expect(status).toBe(503)
       expect(headers.get('retry-after')).toBe('10')
       expect(body.errors[0].message).toBe(STORAGE_FAILED)
@@ -44,33 +51,61 @@ describe('S3 failing part-way', () => {
       expect(await app.listKeys()).toEqual([])
       // The undo deleted the set at once; its clean-up row stays until a write whose answer was
       // lost would have landed, then the app settles it (nothing left, nothing pending).
-      await vi.waitFor(async () => {
-        expect(await app.sql('select id from image_asset_cleanup')).toEqual([])
-        expect(await app.listKeys()).toEqual([])
-      }, { interval: 200, timeout: 40_000 })
+      await vi.waitFor(
+        async () => {
+          expect(await app.sql('select id from image_asset_cleanup')).toEqual([])
+          expect(await app.listKeys()).toEqual([])
+        },
+        { interval: 200, timeout: 40_000 },
+      )
     })
   }
 
   it('with S3 healthy again the same upload stores the main image and every variant', async () => {
     s3.set({})
-    const { body, status } = await uploadREST(app, 'product-images', { data: photo, name: 'chair.jpg' })
+    const { body, status } = await uploadREST(app, 'product-images', {
+      data: photo,
+      name: 'chair.jpg',
+    })
     expect(status).toBe(201)
     const keys = await app.listKeys()
-    const names = [body.doc.filename, ...[...body.doc.variants, ...body.doc.avif].map((v: { filename: string }) => v.filename)]
-    expect(keys.sort()).toEqual([...names.map((f) => `product-images/${f}`), body.doc.originalKey].sort())
+    const names = [
+      body.doc.filename,
+      ...[...body.doc.variants, ...body.doc.avif].map((v: { filename: string }) => v.filename),
+    ]
+    expect(keys.sort()).toEqual(
+      [...names.map((f) => `product-images/${f}`), body.doc.originalKey].sort(),
+    )
     // Main image, two WebP variants, the three AVIF versions and the kept original (the reference app asks for both).
     expect(keys.length).toBe(7)
-    expect(body.doc.originalKey).toMatch(/^originals\/product-images\/[0-9a-f]{16}-[0-9a-f]{8}\.jpg$/)
+    expect(body.doc.originalKey).toMatch(
+      /^originals\/product-images\/[0-9a-f]{16}-[0-9a-f]{8}\.jpg$/,
+    )
     expect([...body.doc.objectKeys].sort()).toEqual(keys.sort())
     // The original is byte for byte what was uploaded, and never cached publicly.
-    const original = await app.s3.send(new GetObjectCommand({ Bucket: app.bucket, Key: body.doc.originalKey }))
+    const original = await app.s3.send(
+      new GetObjectCommand({ Bucket: app.bucket, Key: body.doc.originalKey }),
+    )
     expect(Buffer.from(await original.Body!.transformToByteArray()).equals(photo)).toBe(true)
-    expect([original.ContentType, original.CacheControl]).toEqual(['image/jpeg', 'private, no-store'])
+    expect([original.ContentType, original.CacheControl]).toEqual([
+      'image/jpeg',
+      'private, no-store',
+    ])
   })
 
-  type Row = { attempts: number; collection: string; done_at: Date | null; keys: string[]; last_error: null | string; reason: string }
+  type Row = {
+    attempts: number
+    collection: string
+    done_at: Date | null
+    keys: string[]
+    last_error: null | string
+    reason: string
+  }
   const rowsFor = (collection: string) =>
-    app.sql<Row>('select collection, reason, keys, attempts::int as attempts, last_error, done_at from image_asset_cleanup where collection = $1 order by id', [collection])
+    app.sql<Row>(
+      'select collection, reason, keys, attempts::int as attempts, last_error, done_at from image_asset_cleanup where collection = $1 order by id',
+      [collection],
+    )
 
   it('deletes that keep failing leave the objects recorded with their error, retried by the app until the bucket takes them; the document is deleted at once', async () => {
     s3.set({})
@@ -78,25 +113,38 @@ describe('S3 failing part-way', () => {
     const keys = (await app.listKeys('category-images/')).sort()
     expect(keys.length).toBe(2)
     s3.set({ failDeletes: true })
-    const deleted = await fetch(`${app.baseURL}/api/category-images/${body.doc.id}`, { headers: { Authorization: `JWT ${app.token}` }, method: 'DELETE' })
+    const deleted = await fetch(`${app.baseURL}/api/category-images/${body.doc.id}`, {
+      headers: { Authorization: `JWT ${app.token}` },
+      method: 'DELETE',
+    })
     expect(deleted.status).toBe(200)
     expect(await app.sql('select id from category_images where id = $1', [body.doc.id])).toEqual([])
     // The app tried, failed, and recorded the error on the row (visible to admins) to try again later.
-    await vi.waitFor(async () => {
-      const [row] = await rowsFor('category-images')
-      expect(row).toMatchObject({ collection: 'category-images', done_at: null, reason: 'deleted' })
-      expect(row.attempts).toBeGreaterThanOrEqual(1)
-      expect(row.last_error).toMatch(/InternalError/)
-      expect([...row.keys].sort()).toEqual(keys)
-    }, { interval: 100, timeout: 15_000 })
+    await vi.waitFor(
+      async () => {
+        const [row] = await rowsFor('category-images')
+        expect(row).toMatchObject({
+          collection: 'category-images',
+          done_at: null,
+          reason: 'deleted',
+        })
+        expect(row.attempts).toBeGreaterThanOrEqual(1)
+        expect(row.last_error).toMatch(/InternalError/)
+        expect([...row.keys].sort()).toEqual(keys)
+      },
+      { interval: 100, timeout: 15_000 },
+    )
     expect((await app.listKeys('category-images/')).sort()).toEqual(keys)
     // The bucket answers again: the next retry deletes them, with no command.
     s3.set({})
-    await vi.waitFor(async () => {
-      expect(await app.listKeys('category-images/')).toEqual([])
-      const [row] = await rowsFor('category-images')
-      expect(row.done_at).not.toBeNull()
-    }, { interval: 200, timeout: 30_000 })
+    await vi.waitFor(
+      async () => {
+        expect(await app.listKeys('category-images/')).toEqual([])
+        const [row] = await rowsFor('category-images')
+        expect(row.done_at).not.toBeNull()
+      },
+      { interval: 200, timeout: 30_000 },
+    )
   })
 
   it('a replacement whose old objects cannot be deleted yet succeeds and records them', async () => {
@@ -105,16 +153,27 @@ describe('S3 failing part-way', () => {
     const oldKeys = (await app.listKeys('avatars/')).sort()
     s3.set({ failDeletes: true })
     const form = new FormData()
-    form.append('file', new Blob([new Uint8Array(await gradientJPEG(900, 900, [200, 0, 0], [0, 0, 200]))]), 'me-again.jpg')
-    const replaced = await fetch(`${app.baseURL}/api/avatars/${body.doc.id}`, { body: form, headers: { Authorization: `JWT ${app.token}` }, method: 'PATCH' })
+    form.append(
+      'file',
+      new Blob([new Uint8Array(await gradientJPEG(900, 900, [200, 0, 0], [0, 0, 200]))]),
+      'me-again.jpg',
+    )
+    const replaced = await fetch(`${app.baseURL}/api/avatars/${body.doc.id}`, {
+      body: form,
+      headers: { Authorization: `JWT ${app.token}` },
+      method: 'PATCH',
+    })
     expect(replaced.status).toBe(200)
-    await vi.waitFor(async () => {
-      const rows = await rowsFor('avatars')
-      expect(rows).toHaveLength(1)
-      expect(rows[0]).toMatchObject({ done_at: null, reason: 'replaced' })
-      expect([...rows[0].keys].sort()).toEqual(oldKeys)
-      expect(rows[0].last_error).toMatch(/InternalError/)
-    }, { interval: 100, timeout: 15_000 })
+    await vi.waitFor(
+      async () => {
+        const rows = await rowsFor('avatars')
+        expect(rows).toHaveLength(1)
+        expect(rows[0]).toMatchObject({ done_at: null, reason: 'replaced' })
+        expect([...rows[0].keys].sort()).toEqual(oldKeys)
+        expect(rows[0].last_error).toMatch(/InternalError/)
+      },
+      { interval: 100, timeout: 15_000 },
+    )
     s3.set({})
   })
 })

@@ -29,7 +29,14 @@ const HELD_LEASE_MS = 3_000
 
 type Proxy = Awaited<ReturnType<typeof startFaultyS3>>
 type AppProcess = ChildApp & { proxy: Proxy }
-type CleanupRow = { attempts: number; done_at: Date | null; id: number; keys: string[]; last_error: null | string; lease_until: Date | null }
+type CleanupRow = {
+  attempts: number
+  done_at: Date | null
+  id: number
+  keys: string[]
+  last_error: null | string
+  lease_until: Date | null
+}
 
 let app: TestApp
 const alive = new Set<ChildProcess>()
@@ -42,7 +49,11 @@ const logs = () => children.map((c) => `--- ${c.name} ---\n${tail(c.log)}`).join
 
 /** Starts the reference app in a child process on the test's database and bucket, reaching S3 through `proxy`; resolves once it serves. */
 const startAppProcess = async (name: string, proxy: Proxy): Promise<AppProcess> => {
-  const app = await startChildApp(name, { IMAGE_CLEANUP_INTERVAL_SECONDS: '1', S3_ENDPOINT: proxy.url }, alive)
+  const app = await startChildApp(
+    name,
+    { IMAGE_CLEANUP_INTERVAL_SECONDS: '1', S3_ENDPOINT: proxy.url },
+    alive,
+  )
   expect(new URL(app.baseURL).hostname).toBe('127.0.0.1')
   return { ...app, proxy }
 }
@@ -59,7 +70,8 @@ const exists = async (key: string) =>
     () => false,
   )
 
-const deletesOf = (proxy: Proxy, keys: Set<string>): SeenRequest[] => proxy.seen().filter((r) => r.method === 'DELETE' && keys.has(r.key))
+const deletesOf = (proxy: Proxy, keys: Set<string>): SeenRequest[] =>
+  proxy.seen().filter((r) => r.method === 'DELETE' && keys.has(r.key))
 
 beforeAll(async () => {
   app = await startTestApp({ IMAGE_CLEANUP_INTERVAL_SECONDS: '0' })
@@ -69,13 +81,22 @@ beforeAll(async () => {
     proxies.push(proxy)
   }
   // Both boot at once; the rows are planted only once both serve (and run their clean-up).
-  children.push(...(await Promise.all(proxies.map((proxy, i) => startAppProcess(`app-${'AB'[i]}`, proxy)))))
+  children.push(
+    ...(await Promise.all(proxies.map((proxy, i) => startAppProcess(`app-${'AB'[i]}`, proxy)))),
+  )
 }, 240_000)
 
 afterAll(async () => {
   for (const child of alive) child.kill('SIGKILL')
   await Promise.all(
-    [...alive].map((child) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.once('exit', resolve)))),
+    [...alive].map(
+      (child) =>
+        new Promise((resolve) =>
+          child.exitCode !== null || child.signalCode !== null
+            ? resolve(undefined)
+            : child.once('exit', resolve),
+        ),
+    ),
   )
   if (lockClient) {
     await lockClient.query('rollback').catch(() => undefined)
@@ -89,11 +110,21 @@ describe('two app processes on one database and bucket', () => {
   it('delete each recorded object exactly once between them, both take part, and neither waits on a row another transaction holds', async () => {
     expect(children).toHaveLength(2)
     const stamp = Date.now().toString(36)
-    const keys = Array.from({ length: OBJECTS }, (_, n) => `media/two-apps-${stamp}-${String(n).padStart(2, '0')}.webp`)
+    const keys = Array.from(
+      { length: OBJECTS },
+      (_, n) => `media/two-apps-${stamp}-${String(n).padStart(2, '0')}.webp`,
+    )
     const keySet = new Set(keys)
     // The objects go straight to S3 (not through the proxies), so the proxies see only the clean-up.
     for (const key of keys) {
-      await app.s3.send(new PutObjectCommand({ Body: Buffer.from(`object ${key}`), Bucket: app.bucket, ContentType: 'image/webp', Key: key }))
+      await app.s3.send(
+        new PutObjectCommand({
+          Body: Buffer.from(`object ${key}`),
+          Bucket: app.bucket,
+          ContentType: 'image/webp',
+          Key: key,
+        }),
+      )
     }
     expect((await app.listKeys('media/')).sort()).toEqual([...keys].sort())
     for (const proxy of proxies) expect(deletesOf(proxy, keySet)).toEqual([])
@@ -105,13 +136,24 @@ describe('two app processes on one database and bucket', () => {
     const leaseEnds = Date.now() + HELD_LEASE_MS
     const held = await app.payload.db.create({
       collection: 'image-asset-cleanup',
-      data: { attempts: 0, collection: 'media', due: new Date(Date.now() - 10 * 60_000).toISOString(), keys: [heldKey], leaseUntil: new Date(leaseEnds).toISOString(), reason: 'deleted', transition: `two-apps:${stamp}:0` },
+      data: {
+        attempts: 0,
+        collection: 'media',
+        due: new Date(Date.now() - 10 * 60_000).toISOString(),
+        keys: [heldKey],
+        leaseUntil: new Date(leaseEnds).toISOString(),
+        reason: 'deleted',
+        transition: `two-apps:${stamp}:0`,
+      },
     })
     const heldId = held.id as number
     lockClient = new pg.Client({ connectionString: process.env.DATABASE_URI })
     await lockClient.connect()
     await lockClient.query('begin')
-    const locked = await lockClient.query('select id from image_asset_cleanup where id = $1 for update', [heldId])
+    const locked = await lockClient.query(
+      'select id from image_asset_cleanup where id = $1 for update',
+      [heldId],
+    )
     expect(locked.rows).toEqual([{ id: heldId }])
     expect(Date.now(), 'the held row is locked before its lease ends').toBeLessThan(leaseEnds - 500)
 
@@ -138,7 +180,14 @@ describe('two app processes on one database and bucket', () => {
       for (let n = 1; n < OBJECTS; n++) {
         const row = await app.payload.db.create({
           collection: 'image-asset-cleanup',
-          data: { attempts: 0, collection: 'media', due: new Date(Date.now() - 60_000 + n).toISOString(), keys: [keys[n]], reason: 'deleted', transition: `two-apps:${stamp}:${n}` },
+          data: {
+            attempts: 0,
+            collection: 'media',
+            due: new Date(Date.now() - 60_000 + n).toISOString(),
+            keys: [keys[n]],
+            reason: 'deleted',
+            transition: `two-apps:${stamp}:${n}`,
+          },
         })
         ids.push(row.id as number)
       }
@@ -151,7 +200,10 @@ describe('two app processes on one database and bucket', () => {
         async () => {
           const rows = await rowsOf(others)
           const open = rows.filter((r) => r.done_at === null)
-          expect(open.length, `rows not done yet (${open.length}): ${JSON.stringify(open.slice(0, 5))}`).toBe(0)
+          expect(
+            open.length,
+            `rows not done yet (${open.length}): ${JSON.stringify(open.slice(0, 5))}`,
+          ).toBe(0)
         },
         { interval: 250, timeout: 60_000 },
       )
@@ -163,7 +215,10 @@ describe('two app processes on one database and bucket', () => {
       // child's proxy forwarded DELETEs after the held row's lease ended.
       for (const child of children) {
         const after = deletesOf(child.proxy, otherKeys).filter((r) => r.at > leaseEnds + 200)
-        expect(after.length, `${child.name} deleted objects while the held row was due and locked\n${logs()}`).toBeGreaterThan(0)
+        expect(
+          after.length,
+          `${child.name} deleted objects while the held row was due and locked\n${logs()}`,
+        ).toBeGreaterThan(0)
       }
       // Both were at it at the same time: their DELETEs interleave.
       const [a, b] = children.map((child) => deletesOf(child.proxy, otherKeys).map((r) => r.at))
@@ -201,7 +256,9 @@ describe('two app processes on one database and bucket', () => {
       },
       { interval: 100, timeout: 20_000 },
     )
-    console.info(`two apps: the held row was settled ${Date.now() - releasedAt} ms after its lock ended`)
+    console.info(
+      `two apps: the held row was settled ${Date.now() - releasedAt} ms after its lock ended`,
+    )
 
     // The end state: nothing left under media/, every row done once, every key DELETEd exactly once
     // (summed over both apps), and no DELETE of any other key.
@@ -215,18 +272,29 @@ describe('two app processes on one database and bucket', () => {
       expect(row.lease_until, `row ${row.id}`).toBeNull()
     }
     const total: Record<string, number> = {}
-    for (const proxy of proxies) for (const [key, n] of Object.entries(proxy.counts())) total[key] = (total[key] ?? 0) + n
+    for (const proxy of proxies)
+      for (const [key, n] of Object.entries(proxy.counts())) total[key] = (total[key] ?? 0) + n
     expect(total).toEqual(Object.fromEntries(keys.map((key) => [key, 1])))
-    const perApp = children.map((c) => Object.values(c.proxy.counts()).reduce((sum, n) => sum + n, 0))
-    console.info(`two apps: DELETEs per app ${children.map((c, i) => `${c.name} ${perApp[i]}`).join(', ')}`)
-    for (const [i, n] of perApp.entries()) expect(n, `${children[i].name} took part`).toBeGreaterThan(0)
+    const perApp = children.map((c) =>
+      Object.values(c.proxy.counts()).reduce((sum, n) => sum + n, 0),
+    )
+    console.info(
+      `two apps: DELETEs per app ${children.map((c, i) => `${c.name} ${perApp[i]}`).join(', ')}`,
+    )
+    for (const [i, n] of perApp.entries())
+      expect(n, `${children[i].name} took part`).toBeGreaterThan(0)
     expect(perApp.reduce((sum, n) => sum + n, 0)).toBe(OBJECTS)
 
     // Both apps are still alive and answering, and neither logged a failed pass or delete.
     for (const child of children) {
-      expect(child.log.filter((line) => /clean-up pass failed|could not be deleted/.test(line)), child.name).toEqual([])
+      expect(
+        child.log.filter((line) => /clean-up pass failed|could not be deleted/.test(line)),
+        child.name,
+      ).toEqual([])
       expect(child.child.exitCode).toBeNull()
-      const response = await fetch(`${child.baseURL}/api/users/me`, { signal: AbortSignal.timeout(10_000) })
+      const response = await fetch(`${child.baseURL}/api/users/me`, {
+        signal: AbortSignal.timeout(10_000),
+      })
       expect(response.status, child.name).toBe(200)
       await response.arrayBuffer()
     }

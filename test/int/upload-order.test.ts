@@ -23,7 +23,8 @@ import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
 import { startFaultyS3 } from '../helpers/faultyProxy'
 import { gradientJPEG } from '../helpers/images'
 
-const STORAGE_FAILED = 'The image could not be stored: the storage service did not accept it. Nothing was saved to Product Images; try again in a moment.'
+const STORAGE_FAILED =
+  'The image could not be stored: the storage service did not accept it. Nothing was saved to Product Images; try again in a moment.'
 const COLLECTIONS = ['avatars', 'category-images', 'media', 'product-images'] as const
 const S3_TIMEOUT_SECONDS = 4
 
@@ -38,7 +39,10 @@ beforeAll(async () => {
   s3 = await startFaultyS3(inject('s3Endpoint'))
   app = await startTestApp({ S3_ENDPOINT: s3.url, S3_TIMEOUT_SECONDS: String(S3_TIMEOUT_SECONDS) })
   const [width, height] = [5120, 3840]
-  const png = await sharp(randomBytes(width * height), { raw: { channels: 1, height, width } }).toColourspace('b-w').png({ compressionLevel: 1 }).toBuffer()
+  const png = await sharp(randomBytes(width * height), { raw: { channels: 1, height, width } })
+    .toColourspace('b-w')
+    .png({ compressionLevel: 1 })
+    .toBuffer()
   expect(png.length).toBeGreaterThan(15 * 1024 * 1024)
   expect(png.length).toBeLessThan(25 * 1024 * 1024)
   bigPNG = new Blob([new Uint8Array(png)], { type: 'image/png' })
@@ -62,7 +66,8 @@ const postAnonymously = async (collection: string, file: Blob, name: string) => 
   return { body: (await response.json().catch(() => undefined)) as any, status: response.status }
 }
 
-const rowCount = async (table: string) => Number((await app.sql<{ n: string }>(`select count(*) as n from "${table}"`))[0].n)
+const rowCount = async (table: string) =>
+  Number((await app.sql<{ n: string }>(`select count(*) as n from "${table}"`))[0].n)
 
 /** Every object key any document references. */
 const referencedKeys = async () => {
@@ -79,7 +84,8 @@ const exists = async (key: string) => {
     await app.s3.send(new HeadObjectCommand({ Bucket: app.bucket, Key: key }))
     return true
   } catch (error) {
-    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false
+    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+      return false
     throw error
   }
 }
@@ -92,7 +98,11 @@ describe('1 authorize: anonymous uploads are refused before any image work', () 
       const big = await postAnonymously('product-images', bigPNG, 'huge.png')
       expect(big.status).toBe(401)
       expect(big.body?.errors?.[0]?.message).toEqual(expect.any(String))
-      const text = await postAnonymously('product-images', new Blob(['just some notes, not an image\n'.repeat(100)], { type: 'text/plain' }), 'notes.png')
+      const text = await postAnonymously(
+        'product-images',
+        new Blob(['just some notes, not an image\n'.repeat(100)], { type: 'text/plain' }),
+        'notes.png',
+      )
       expect(text.status).toBe(401)
       expect(run).not.toHaveBeenCalled()
       expect(await rowCount('product_images')).toBe(0)
@@ -103,12 +113,18 @@ describe('1 authorize: anonymous uploads are refused before any image work', () 
       const form = new FormData()
       form.append('file', bigPNG, 'huge.png')
       form.append('_payload', '{}')
-      const response = await fetch(`${app.baseURL}/api/category-images`, { body: form, headers: { Authorization: `JWT ${app.token}` }, method: 'POST' })
+      const response = await fetch(`${app.baseURL}/api/category-images`, {
+        body: form,
+        headers: { Authorization: `JWT ${app.token}` },
+        method: 'POST',
+      })
       const body = (await response.json()) as any
       expect(response.status, JSON.stringify(body)).toBe(201)
       expect(run).toHaveBeenCalledTimes(1)
       expect([body.doc.originalWidth, body.doc.originalHeight]).toEqual([5120, 3840])
-      expect((await app.listKeys('category-images/')).sort()).toEqual([...body.doc.objectKeys].sort())
+      expect((await app.listKeys('category-images/')).sort()).toEqual(
+        [...body.doc.objectKeys].sort(),
+      )
     } finally {
       run.mockRestore()
     }
@@ -116,31 +132,37 @@ describe('1 authorize: anonymous uploads are refused before any image work', () 
 
   it('the refusal comes before the body is read: a request whose body never completes is answered 401', async () => {
     const url = new URL(`${app.baseURL}/api/product-images`)
-    const head = '--XYZ\r\nContent-Disposition: form-data; name="file"; filename="huge.png"\r\nContent-Type: image/png\r\n\r\n'
-    const answer = await new Promise<{ connection?: string; status?: number }>((resolve, reject) => {
-      const req = http.request(
-        {
-          headers: { 'content-length': String(20 * 1024 * 1024), 'content-type': 'multipart/form-data; boundary=XYZ' },
-          host: url.hostname,
-          method: 'POST',
-          path: url.pathname,
-          port: url.port,
-        },
-        (res) => {
-          res.resume()
-          resolve({ connection: res.headers.connection, status: res.statusCode })
+    const head =
+      '--XYZ\r\nContent-Disposition: form-data; name="file"; filename="huge.png"\r\nContent-Type: image/png\r\n\r\n'
+    const answer = await new Promise<{ connection?: string; status?: number }>(
+      (resolve, reject) => {
+        const req = http.request(
+          {
+            headers: {
+              'content-length': String(20 * 1024 * 1024),
+              'content-type': 'multipart/form-data; boundary=XYZ',
+            },
+            host: url.hostname,
+            method: 'POST',
+            path: url.pathname,
+            port: url.port,
+          },
+          (res) => {
+            res.resume()
+            resolve({ connection: res.headers.connection, status: res.statusCode })
+            req.destroy()
+          },
+        )
+        req.on('error', reject)
+        // 1 MB of the 20 MB announced, and no more: only an answer that does not wait for the body can come.
+        req.write(head)
+        req.write(Buffer.alloc(1024 * 1024))
+        setTimeout(() => {
           req.destroy()
-        },
-      )
-      req.on('error', reject)
-      // 1 MB of the 20 MB announced, and no more: only an answer that does not wait for the body can come.
-      req.write(head)
-      req.write(Buffer.alloc(1024 * 1024))
-      setTimeout(() => {
-        req.destroy()
-        reject(new Error('no answer while the body was incomplete'))
-      }, 30_000).unref()
-    })
+          reject(new Error('no answer while the body was incomplete'))
+        }, 30_000).unref()
+      },
+    )
     expect(answer).toEqual({ connection: 'close', status: 401 })
     expect(await rowCount('product_images')).toBe(0)
   })
@@ -151,17 +173,27 @@ describe('1 authorize: anonymous uploads are refused before any image work', () 
     try {
       const rowsBefore = await rowCount('product_images')
       const keysBefore = await app.listKeys('product-images/')
-      const flood = Array.from({ length: 24 }, (_, i) => postAnonymously('product-images', bigPNG, `flood-${i}.png`))
-      const editor = uploadREST(app, 'product-images', { data: small, name: 'editor.jpg', type: 'image/jpeg' })
+      const flood = Array.from({ length: 24 }, (_, i) =>
+        postAnonymously('product-images', bigPNG, `flood-${i}.png`),
+      )
+      const editor = uploadREST(app, 'product-images', {
+        data: small,
+        name: 'editor.jpg',
+        type: 'image/jpeg',
+      })
       const [anonymous, mine] = await Promise.all([Promise.all(flood), editor])
       expect(anonymous.map((r) => r.status)).toEqual(Array(24).fill(401))
       expect(mine.status, JSON.stringify(mine.body)).toBe(201)
       expect(run).toHaveBeenCalledTimes(1)
       expect(await rowCount('product_images')).toBe(rowsBefore + 1)
-      expect(await app.sql('select id from product_images where id = $1', [mine.body.doc.id])).toHaveLength(1)
+      expect(
+        await app.sql('select id from product_images where id = $1', [mine.body.doc.id]),
+      ).toHaveLength(1)
       const added = (await app.listKeys('product-images/')).filter((k) => !keysBefore.includes(k))
       // The kept original lives under originals/; everything else under the collection's prefix.
-      expect(added.sort()).toEqual(mine.body.doc.objectKeys.filter((k: string) => k.startsWith('product-images/')).sort())
+      expect(added.sort()).toEqual(
+        mine.body.doc.objectKeys.filter((k: string) => k.startsWith('product-images/')).sort(),
+      )
       expect(await exists(mine.body.doc.originalKey)).toBe(true)
     } finally {
       run.mockRestore()
@@ -171,9 +203,19 @@ describe('1 authorize: anonymous uploads are refused before any image work', () 
 
 describe('3 a failure after the new objects and the row were written', () => {
   it('leaves the previous image in place and served; only the new objects are cleaned up', async () => {
-    const created = await uploadREST(app, 'media', { data: photo, name: 'before.jpg', type: 'image/jpeg' })
+    const created = await uploadREST(app, 'media', {
+      data: photo,
+      name: 'before.jpg',
+      type: 'image/jpeg',
+    })
     expect(created.status, JSON.stringify(created.body)).toBe(201)
-    const old = created.body.doc as { filename: string; id: number; objectKeys: string[]; url: string; variants: Array<{ url: string }> }
+    const old = created.body.doc as {
+      filename: string
+      id: number
+      objectKeys: string[]
+      url: string
+      variants: Array<{ url: string }>
+    }
     const oldKeys = [...old.objectKeys].sort()
     expect(oldKeys.length).toBeGreaterThan(0)
     expect((await app.listKeys('media/')).sort()).toEqual(oldKeys)
@@ -194,8 +236,18 @@ describe('3 a failure after the new objects and the row were written', () => {
     let status: number
     try {
       const form = new FormData()
-      form.append('file', new Blob([new Uint8Array(await gradientJPEG(1800, 1200, [0, 160, 60], [250, 250, 250]))], { type: 'image/jpeg' }), 'after.jpg')
-      const response = await fetch(`${app.baseURL}/api/media/${old.id}`, { body: form, headers: { Authorization: `JWT ${app.token}` }, method: 'PATCH' })
+      form.append(
+        'file',
+        new Blob([new Uint8Array(await gradientJPEG(1800, 1200, [0, 160, 60], [250, 250, 250]))], {
+          type: 'image/jpeg',
+        }),
+        'after.jpg',
+      )
+      const response = await fetch(`${app.baseURL}/api/media/${old.id}`, {
+        body: form,
+        headers: { Authorization: `JWT ${app.token}` },
+        method: 'PATCH',
+      })
       status = response.status
       await response.arrayBuffer()
     } finally {
@@ -212,7 +264,10 @@ describe('3 a failure after the new objects and the row were written', () => {
     expect(seen.stored).toEqual(seen.keys.map(() => true))
 
     const checkOldIntact = async () => {
-      const [row] = await app.sql<{ filename: string }>('select filename from media where id = $1', [old.id])
+      const [row] = await app.sql<{ filename: string }>(
+        'select filename from media where id = $1',
+        [old.id],
+      )
       expect(row.filename).toBe(old.filename)
       const doc = await app.payload.findByID({ collection: 'media', depth: 0, id: old.id })
       expect(doc.filename).toBe(old.filename)
@@ -230,15 +285,23 @@ describe('3 a failure after the new objects and the row were written', () => {
         await object.arrayBuffer()
       }
       // No pending deletion of the old file survived the rollback.
-      expect(await app.sql("select id from image_asset_cleanup where reason <> 'upload' and document = $1", [String(old.id)])).toEqual([])
+      expect(
+        await app.sql(
+          "select id from image_asset_cleanup where reason <> 'upload' and document = $1",
+          [String(old.id)],
+        ),
+      ).toEqual([])
     }
     await checkOldIntact()
 
     // The new objects are the app's to remove, with no command; the old ones stay.
-    await vi.waitFor(async () => {
-      for (const key of seen.keys) expect(await exists(key), key).toBe(false)
-      expect((await app.listKeys('media/')).sort()).toEqual(oldKeys)
-    }, { interval: 250, timeout: 60_000 })
+    await vi.waitFor(
+      async () => {
+        for (const key of seen.keys) expect(await exists(key), key).toBe(false)
+        expect((await app.listKeys('media/')).sort()).toEqual(oldKeys)
+      },
+      { interval: 250, timeout: 60_000 },
+    )
     await cleanupRunnerOf(app.payload)!.runOnce()
     await checkOldIntact()
     expect((await app.listKeys('media/')).sort()).toEqual(oldKeys)
@@ -263,7 +326,11 @@ describe('2 S3 stalled: the store step ends at its deadline, with no transaction
         const uploads = Promise.all(
           Array.from({ length: 4 }, async (_, i) => {
             const started = Date.now()
-            const result = await uploadREST(app, 'product-images', { data: photo, name: `stalled-${i}.jpg`, type: 'image/jpeg' })
+            const result = await uploadREST(app, 'product-images', {
+              data: photo,
+              name: `stalled-${i}.jpg`,
+              type: 'image/jpeg',
+            })
             return { ...result, elapsed: Date.now() - started }
           }),
         ).finally(() => {
@@ -276,7 +343,9 @@ describe('2 S3 stalled: the store step ends at its deadline, with no transaction
             'select pid, state, query from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
           )
           if (sessions.some((s) => s.state !== null)) appSessionsSeen++
-          idleInTransaction.push(...sessions.filter((s) => s.state?.startsWith('idle in transaction')))
+          idleInTransaction.push(
+            ...sessions.filter((s) => s.state?.startsWith('idle in transaction')),
+          )
           if (stalledNow && s3.stalls().held > 0) samplesWhileStalled++
           for (const path of ['/api/products', '/api/product-images']) {
             const response = await fetch(`${app.baseURL}${path}`)
@@ -306,7 +375,11 @@ describe('2 S3 stalled: the store step ends at its deadline, with no transaction
       expect(await rowCount('product_images')).toBe(rowsBefore)
 
       // S3 answers again: the same upload is stored, every object in the bucket.
-      const retried = await uploadREST(app, 'product-images', { data: photo, name: 'stalled-0.jpg', type: 'image/jpeg' })
+      const retried = await uploadREST(app, 'product-images', {
+        data: photo,
+        name: 'stalled-0.jpg',
+        type: 'image/jpeg',
+      })
       expect(retried.status, JSON.stringify(retried.body)).toBe(201)
       expect(retried.body.doc.objectKeys.length).toBe(7)
       for (const key of retried.body.doc.objectKeys) expect(await exists(key), key).toBe(true)
@@ -314,7 +387,10 @@ describe('2 S3 stalled: the store step ends at its deadline, with no transaction
       // Nothing is left behind: every object in the bucket belongs to a document. A PUT whose
       // answer was lost may still have been applied, so what the stalled uploads wrote must stay
       // recorded for the clean-up, which removes it with no command.
-      await vi.waitFor(async () => expect((await app.listKeys()).sort()).toEqual(await referencedKeys()), { interval: 500, timeout: 60_000 })
+      await vi.waitFor(
+        async () => expect((await app.listKeys()).sort()).toEqual(await referencedKeys()),
+        { interval: 500, timeout: 60_000 },
+      )
     }, 240_000)
   }
 })

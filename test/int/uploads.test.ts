@@ -5,13 +5,29 @@ import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3'
-import { BUILT_IN_COLLECTIONS, ImageUploadError, prepareImage, sessionContext } from 'payload-image-assets'
+import {
+  BUILT_IN_COLLECTIONS,
+  ImageUploadError,
+  prepareImage,
+  sessionContext,
+} from 'payload-image-assets'
 import { encodeWebP } from 'payload-image-assets/internal'
 import sharp from 'sharp'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 
 import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
-import { animatedWebP, gradientJPEG, pixelAt, pngBomb, pngClaiming, pngWithBadIDATCRC, pngWithZTXtBomb, sidewaysJPEGWithGPS, smallGIF, transparentPNG } from '../helpers/images'
+import {
+  animatedWebP,
+  gradientJPEG,
+  pixelAt,
+  pngBomb,
+  pngClaiming,
+  pngWithBadIDATCRC,
+  pngWithZTXtBomb,
+  sidewaysJPEGWithGPS,
+  smallGIF,
+  transparentPNG,
+} from '../helpers/images'
 
 const TABLES: Record<string, string> = {
   avatars: 'avatars',
@@ -58,7 +74,11 @@ describe('REST uploads become WebP inside their box, stored in S3', () => {
 
   for (const [slug, [width, height]] of Object.entries(expected)) {
     it(`${slug}: a 4000 x 3000 JPEG is stored as a ${width} x ${height} WebP`, async () => {
-      const { body, status } = await uploadREST(app, slug, { data: photo, name: 'Holiday Photo.JPG', type: 'image/jpeg' })
+      const { body, status } = await uploadREST(app, slug, {
+        data: photo,
+        name: 'Holiday Photo.JPG',
+        type: 'image/jpeg',
+      })
       expect(status).toBe(201)
       const doc = body.doc
       expect(doc.mimeType).toBe('image/webp')
@@ -78,41 +98,75 @@ describe('REST uploads become WebP inside their box, stored in S3', () => {
       expect(app.requests.some((path) => path.includes(doc.filename))).toBe(false)
 
       // Encoded once, by the plugin, at the preset's quality and effort 6: Payload did not re-encode it.
-      const ours = await encodeWebP(photo, BUILT_IN_COLLECTIONS[slug as keyof typeof BUILT_IN_COLLECTIONS].preset, 6)
+      const ours = await encodeWebP(
+        photo,
+        BUILT_IN_COLLECTIONS[slug as keyof typeof BUILT_IN_COLLECTIONS].preset,
+        6,
+      )
       expect(bytes.equals(ours.data)).toBe(true)
 
       const head = await app.s3.send(new HeadObjectCommand({ Bucket: app.bucket, Key: key }))
       expect(head.ContentType).toBe('image/webp')
       expect(head.ContentLength).toBe(bytes.length)
       expect(head.CacheControl).toBe('public, max-age=31536000, immutable')
-      expect(head.ContentDisposition).toBe(`inline; filename="Holiday Photo.webp"; filename*=UTF-8''Holiday%20Photo.webp`)
+      expect(head.ContentDisposition).toBe(
+        `inline; filename="Holiday Photo.webp"; filename*=UTF-8''Holiday%20Photo.webp`,
+      )
 
       // Variants: every preset width below the main one, each a WebP from the same decode, listed in srcSet.
-      const wanted = BUILT_IN_COLLECTIONS[slug as keyof typeof BUILT_IN_COLLECTIONS].variantWidths.filter((w) => w < width)
+      const wanted = BUILT_IN_COLLECTIONS[
+        slug as keyof typeof BUILT_IN_COLLECTIONS
+      ].variantWidths.filter((w) => w < width)
       expect(doc.variants.map((v: { width: number }) => v.width)).toEqual(wanted)
       for (const variant of doc.variants) {
         expect(variant.url).toBe(`${app.s3Endpoint}/${app.bucket}/${slug}/${variant.filename}`)
         const variantBytes = Buffer.from(await (await fetch(variant.url)).arrayBuffer())
         const variantMeta = await sharp(variantBytes).metadata()
-        expect([variantMeta.format, variantMeta.width, variantMeta.height, variantBytes.length]).toEqual(['webp', variant.width, variant.height, variant.filesize])
+        expect([
+          variantMeta.format,
+          variantMeta.width,
+          variantMeta.height,
+          variantBytes.length,
+        ]).toEqual(['webp', variant.width, variant.height, variant.filesize])
         expect(variant.height).toBe(Math.round((variant.width * height) / width))
       }
-      expect(doc.srcSet).toBe([...doc.variants.map((v: { url: string; width: number }) => `${v.url} ${v.width}w`), `${doc.url} ${width}w`].join(', '))
+      expect(doc.srcSet).toBe(
+        [
+          ...doc.variants.map((v: { url: string; width: number }) => `${v.url} ${v.width}w`),
+          `${doc.url} ${width}w`,
+        ].join(', '),
+      )
       // The placeholder: a tiny WebP data URL; the original's size is recorded.
       expect(doc.placeholder).toMatch(/^data:image\/webp;base64,/)
       const tiny = await sharp(Buffer.from(doc.placeholder.split(',')[1], 'base64')).metadata()
       expect(Math.max(tiny.width!, tiny.height!)).toBe(16)
       expect(doc.placeholder.length).toBeLessThan(600)
-      expect([doc.originalFilesize, doc.originalWidth, doc.originalHeight]).toEqual([photo.length, 4000, 3000])
+      expect([doc.originalFilesize, doc.originalWidth, doc.originalHeight]).toEqual([
+        photo.length,
+        4000,
+        3000,
+      ])
 
-      const [row] = await app.sql(`select filename, mime_type, width::int, height::int, filesize::int, prefix from "${TABLES[slug]}" where id = $1`, [doc.id])
-      expect(row).toMatchObject({ filename: doc.filename, height, mime_type: 'image/webp', prefix: slug, width })
+      const [row] = await app.sql(
+        `select filename, mime_type, width::int, height::int, filesize::int, prefix from "${TABLES[slug]}" where id = $1`,
+        [doc.id],
+      )
+      expect(row).toMatchObject({
+        filename: doc.filename,
+        height,
+        mime_type: 'image/webp',
+        prefix: slug,
+        width,
+      })
       expect(Number(row.filesize)).toBe(bytes.length)
     })
   }
 
   it('a collection with avif on (product-images in the reference app) also stores AVIF versions of every width', async () => {
-    const { body, status } = await uploadREST(app, 'product-images', { data: photo, name: 'chair.jpg' })
+    const { body, status } = await uploadREST(app, 'product-images', {
+      data: photo,
+      name: 'chair.jpg',
+    })
     expect(status).toBe(201)
     const widths = [...body.doc.variants.map((v: { width: number }) => v.width), body.doc.width]
     expect(body.doc.avif.map((v: { width: number }) => v.width)).toEqual(widths)
@@ -127,16 +181,29 @@ describe('REST uploads become WebP inside their box, stored in S3', () => {
       await writeFile(scratch, bytes)
       const meta = await sharp(scratch).metadata()
       await rm(path.dirname(scratch), { force: true, recursive: true })
-      expect([meta.format, meta.width, meta.height, bytes.length]).toEqual(['heif', version.width, version.height, version.filesize])
+      expect([meta.format, meta.width, meta.height, bytes.length]).toEqual([
+        'heif',
+        version.width,
+        version.height,
+        version.filesize,
+      ])
     }
-    expect(body.doc.avifSrcSet).toBe(body.doc.avif.map((v: { url: string; width: number }) => `${v.url} ${v.width}w`).join(', '))
+    expect(body.doc.avifSrcSet).toBe(
+      body.doc.avif.map((v: { url: string; width: number }) => `${v.url} ${v.width}w`).join(', '),
+    )
     // Other collections store none.
-    const media = await uploadREST(app, 'media', { data: await sharp(photo).resize(800).jpeg().toBuffer(), name: 'x.jpg' })
+    const media = await uploadREST(app, 'media', {
+      data: await sharp(photo).resize(800).jpeg().toBuffer(),
+      name: 'x.jpg',
+    })
     expect([media.body.doc.avif, media.body.doc.avifSrcSet]).toEqual([null, null])
   })
 
   it('keeps transparency from a PNG', async () => {
-    const { body, status } = await uploadREST(app, 'media', { data: await transparentPNG(600, 400), name: 'logo.png' })
+    const { body, status } = await uploadREST(app, 'media', {
+      data: await transparentPNG(600, 400),
+      name: 'logo.png',
+    })
     expect(status).toBe(201)
     const bytes = await objectBytes(`media/${body.doc.filename}`)
     expect((await sharp(bytes).metadata()).hasAlpha).toBe(true)
@@ -178,10 +245,21 @@ describe('REST uploads become WebP inside their box, stored in S3', () => {
       const { body, status } = await uploadREST(app, 'media', { data, name })
       expect(status, name).toBe(201)
       const meta = await sharp(await objectBytes(`media/${body.doc.filename}`)).metadata()
-      expect([meta.format, meta.space, meta.depth, meta.icc], name).toEqual(['webp', 'srgb', 'uchar', undefined])
+      expect([meta.format, meta.space, meta.depth, meta.icc], name).toEqual([
+        'webp',
+        'srgb',
+        'uchar',
+        undefined,
+      ])
       // The colours survive the conversion: the mean stays close to the source's.
-      const [source, stored] = await Promise.all([sharp(photo).resize(400).stats(), sharp(await objectBytes(`media/${body.doc.filename}`)).stats()])
-      for (let c = 0; c < 3; c++) expect(Math.abs(source.channels[c].mean - stored.channels[c].mean), name).toBeLessThan(name === 'p3.png' ? 25 : 8)
+      const [source, stored] = await Promise.all([
+        sharp(photo).resize(400).stats(),
+        sharp(await objectBytes(`media/${body.doc.filename}`)).stats(),
+      ])
+      for (let c = 0; c < 3; c++)
+        expect(Math.abs(source.channels[c].mean - stored.channels[c].mean), name).toBeLessThan(
+          name === 'p3.png' ? 25 : 8,
+        )
     }
   })
 
@@ -190,147 +268,211 @@ describe('REST uploads become WebP inside their box, stored in S3', () => {
     const first = await uploadREST(app, 'category-images', { data: webp, name: 'already.webp' })
     expect(first.status).toBe(201)
     expect([first.body.doc.width, first.body.doc.height]).toEqual([300, 225])
-    const second = await uploadREST(app, 'category-images', { data: await sharp(photo).resize(320).jpeg().toBuffer(), name: 'mislabelled.png' })
+    const second = await uploadREST(app, 'category-images', {
+      data: await sharp(photo).resize(320).jpeg().toBuffer(),
+      name: 'mislabelled.png',
+    })
     expect(second.status).toBe(201)
     expect(second.body.doc.mimeType).toBe('image/webp')
   })
 })
 
 const extraRefusals = () => [
-    {
-      collection: 'media',
-      file: async () => ({ data: Buffer.alloc(0), name: 'empty.png' }),
-      message: "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
-      what: 'an empty file',
-    },
-    {
-      collection: 'media',
-      file: async () => ({ data: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="10" height="10"/></svg>'), name: 'logo.png', type: 'image/png' }),
-      message: "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
-      what: 'an SVG named .png',
-    },
-    {
-      collection: 'media',
-      file: async () => ({ data: await sharp(photo).resize(64).tiff().toBuffer(), name: 'scan.jpg' }),
-      message: "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
-      what: 'a TIFF renamed .jpg',
-    },
-    {
-      collection: 'media',
-      file: async () => ({ data: await sharp(photo).resize(64).avif({ effort: 0 }).toBuffer(), name: 'photo.webp' }),
-      message: "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
-      what: 'an AVIF renamed .webp',
-    },
-    {
-      collection: 'media',
-      file: async () => ({ data: await smallGIF(), name: 'anim.png' }),
-      message: "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
-      what: 'a GIF renamed .png',
-    },
-    {
-      collection: 'media',
-      file: async () => ({ data: (await sharp(photo).resize(800).png().toBuffer()).subarray(0, 3000), name: 'cut.png' }),
-      message: 'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
-      status: 422,
-      what: 'a truncated PNG',
-    },
-    {
-      collection: 'media',
-      file: async () => ({ data: (await sharp(photo).resize(800).webp().toBuffer()).subarray(0, 3000), name: 'cut.webp' }),
-      message: 'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
-      status: 422,
-      what: 'a truncated WebP',
-    },
-    {
-      collection: 'media',
-      file: async () => ({ data: pngBomb(16000, 16000), name: 'bomb16k.png' }),
-      message: 'The image is 16000 x 16000 pixels; the longest side Media accepts is 12000 pixels. Upload a smaller image.',
-      status: 422,
-      what: 'a 16000 x 16000 PNG bomb',
-    },
-    {
-      collection: 'media',
-      file: async () => ({ data: pngBomb(20000, 20000), name: 'bomb20k.png' }),
-      message: 'The image is 20000 x 20000 pixels; the longest side Media accepts is 12000 pixels. Upload a smaller image.',
-      status: 422,
-      what: 'a 20000 x 20000 PNG bomb',
-    },
-    {
-      collection: 'media',
-      file: async () => ({ data: await pngWithBadIDATCRC(), name: 'crc.png' }),
-      message: 'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
-      status: 422,
-      what: 'a PNG with a bad IDAT CRC',
-    },
-    {
-      collection: 'media',
-      file: async () => ({ data: pngClaiming(100, 100), name: 'header-only.png' }),
-      message: 'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
-      status: 422,
-      what: 'a header-only PNG',
-    },
+  {
+    collection: 'media',
+    file: async () => ({ data: Buffer.alloc(0), name: 'empty.png' }),
+    message:
+      "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+    what: 'an empty file',
+  },
+  {
+    collection: 'media',
+    file: async () => ({
+      data: Buffer.from(
+        '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="10" height="10"/></svg>',
+      ),
+      name: 'logo.png',
+      type: 'image/png',
+    }),
+    message:
+      "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+    what: 'an SVG named .png',
+  },
+  {
+    collection: 'media',
+    file: async () => ({ data: await sharp(photo).resize(64).tiff().toBuffer(), name: 'scan.jpg' }),
+    message:
+      "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+    what: 'a TIFF renamed .jpg',
+  },
+  {
+    collection: 'media',
+    file: async () => ({
+      data: await sharp(photo).resize(64).avif({ effort: 0 }).toBuffer(),
+      name: 'photo.webp',
+    }),
+    message:
+      "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+    what: 'an AVIF renamed .webp',
+  },
+  {
+    collection: 'media',
+    file: async () => ({ data: await smallGIF(), name: 'anim.png' }),
+    message:
+      "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+    what: 'a GIF renamed .png',
+  },
+  {
+    collection: 'media',
+    file: async () => ({
+      data: (await sharp(photo).resize(800).png().toBuffer()).subarray(0, 3000),
+      name: 'cut.png',
+    }),
+    message:
+      'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
+    status: 422,
+    what: 'a truncated PNG',
+  },
+  {
+    collection: 'media',
+    file: async () => ({
+      data: (await sharp(photo).resize(800).webp().toBuffer()).subarray(0, 3000),
+      name: 'cut.webp',
+    }),
+    message:
+      'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
+    status: 422,
+    what: 'a truncated WebP',
+  },
+  {
+    collection: 'media',
+    file: async () => ({ data: pngBomb(16000, 16000), name: 'bomb16k.png' }),
+    message:
+      'The image is 16000 x 16000 pixels; the longest side Media accepts is 12000 pixels. Upload a smaller image.',
+    status: 422,
+    what: 'a 16000 x 16000 PNG bomb',
+  },
+  {
+    collection: 'media',
+    file: async () => ({ data: pngBomb(20000, 20000), name: 'bomb20k.png' }),
+    message:
+      'The image is 20000 x 20000 pixels; the longest side Media accepts is 12000 pixels. Upload a smaller image.',
+    status: 422,
+    what: 'a 20000 x 20000 PNG bomb',
+  },
+  {
+    collection: 'media',
+    file: async () => ({ data: await pngWithBadIDATCRC(), name: 'crc.png' }),
+    message:
+      'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
+    status: 422,
+    what: 'a PNG with a bad IDAT CRC',
+  },
+  {
+    collection: 'media',
+    file: async () => ({ data: pngClaiming(100, 100), name: 'header-only.png' }),
+    message:
+      'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
+    status: 422,
+    what: 'a header-only PNG',
+  },
 ]
 
 describe('refused uploads get a 400 with a clear message and leave nothing behind', () => {
-  const refusals: Array<{ collection: string; file: () => Promise<{ data: Buffer; name: string; type?: string }>; message: string; status?: number; what: string }> = [
+  const refusals: Array<{
+    collection: string
+    file: () => Promise<{ data: Buffer; name: string; type?: string }>
+    message: string
+    status?: number
+    what: string
+  }> = [
     {
       collection: 'avatars',
       file: async () => ({ data: await smallGIF(), name: 'party.gif', type: 'image/gif' }),
-      message: 'File extension ".gif" is not allowed for Avatars. Allowed extensions: .jpg, .jpeg, .png, .webp.',
+      message:
+        'File extension ".gif" is not allowed for Avatars. Allowed extensions: .jpg, .jpeg, .png, .webp.',
       what: 'a real GIF',
     },
     {
       collection: 'product-images',
-      file: async () => ({ data: Buffer.from('just some notes, not an image\n'), name: 'notes.png', type: 'image/png' }),
+      file: async () => ({
+        data: Buffer.from('just some notes, not an image\n'),
+        name: 'notes.png',
+        type: 'image/png',
+      }),
       message:
         "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Product Images. Allowed extensions: .jpg, .jpeg, .png, .webp.",
       what: 'a text file named .png',
     },
     {
       collection: 'media',
-      file: async () => ({ data: Buffer.from('<!doctype html><script>alert(1)</script>'), name: 'page.JPG', type: 'image/jpeg' }),
+      file: async () => ({
+        data: Buffer.from('<!doctype html><script>alert(1)</script>'),
+        name: 'page.JPG',
+        type: 'image/jpeg',
+      }),
       message:
         "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
       what: 'HTML named .JPG',
     },
     {
       collection: 'category-images',
-      file: async () => ({ data: await sharp(photo).resize(100).png().toBuffer(), name: 'noextension', type: 'image/png' }),
-      message: 'A file without an extension is not allowed for Category Images. Allowed extensions: .jpg, .jpeg, .png, .webp.',
+      file: async () => ({
+        data: await sharp(photo).resize(100).png().toBuffer(),
+        name: 'noextension',
+        type: 'image/png',
+      }),
+      message:
+        'A file without an extension is not allowed for Category Images. Allowed extensions: .jpg, .jpeg, .png, .webp.',
       what: 'a name without an extension',
     },
     {
       collection: 'media',
       file: async () => ({ data: pngClaiming(60000, 60000), name: 'bomb.png' }),
-      message: 'The image is 60000 x 60000 pixels; the longest side Media accepts is 12000 pixels. Upload a smaller image.',
+      message:
+        'The image is 60000 x 60000 pixels; the longest side Media accepts is 12000 pixels. Upload a smaller image.',
       status: 422,
       what: 'a PNG whose header claims 60000 x 60000',
     },
     {
       collection: 'product-images',
-      file: async () => ({ data: await sharp({ create: { background: '#888', channels: 3, height: 100, width: 60000 } }).png().toBuffer(), name: 'strip.png' }),
-      message: 'The image is 60000 x 100 pixels; the longest side Product Images accepts is 12000 pixels. Upload a smaller image.',
+      file: async () => ({
+        data: await sharp({
+          create: { background: '#888', channels: 3, height: 100, width: 60000 },
+        })
+          .png()
+          .toBuffer(),
+        name: 'strip.png',
+      }),
+      message:
+        'The image is 60000 x 100 pixels; the longest side Product Images accepts is 12000 pixels. Upload a smaller image.',
       status: 422,
       what: 'a 60000 x 100 strip',
     },
     {
       collection: 'media',
       file: async () => ({ data: pngClaiming(8000, 6000), name: 'big.png' }),
-      message: 'The image is 8000 x 6000 pixels (48 megapixels); Media accepts at most 40 megapixels. Upload a smaller image.',
+      message:
+        'The image is 8000 x 6000 pixels (48 megapixels); Media accepts at most 40 megapixels. Upload a smaller image.',
       status: 422,
       what: 'a 48-megapixel PNG header',
     },
     {
       collection: 'avatars',
       file: async () => ({ data: await animatedWebP(200), name: 'dance.webp' }),
-      message: 'The image is animated (200 frames); Avatars accepts only still images. Upload a single-frame image.',
+      message:
+        'The image is animated (200 frames); Avatars accepts only still images. Upload a single-frame image.',
       status: 422,
       what: 'a 200-frame animated WebP',
     },
     {
       collection: 'media',
-      file: async () => ({ data: (await sharp(photo).resize(800).jpeg().toBuffer()).subarray(0, 2000), name: 'cut.jpg' }),
-      message: 'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
+      file: async () => ({
+        data: (await sharp(photo).resize(800).jpeg().toBuffer()).subarray(0, 2000),
+        name: 'cut.jpg',
+      }),
+      message:
+        'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
       status: 422,
       what: 'a truncated JPEG',
     },
@@ -356,7 +498,10 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
   it('a file over the collection byte limit gets 413 before it is decoded', async () => {
     const rowsBefore = await rowCount('avatars')
     const keysBefore = await app.listKeys()
-    const { body, status } = await uploadREST(app, 'avatars', { data: Buffer.alloc(16 * 1024 * 1024, 0xff), name: 'huge.jpg' })
+    const { body, status } = await uploadREST(app, 'avatars', {
+      data: Buffer.alloc(16 * 1024 * 1024, 0xff),
+      name: 'huge.jpg',
+    })
     expect(status).toBe(413)
     const message = 'The file is 16 MB; Avatars accepts files up to 15 MB. Upload a smaller file.'
     expect(body.errors[0].message).toBe(message)
@@ -367,9 +512,14 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
 
   it('an upload over the largest limit is aborted with 413 while it streams in', async () => {
     const rowsBefore = await rowCount('media')
-    const { body, status } = await uploadREST(app, 'media', { data: Buffer.alloc(26 * 1024 * 1024, 0xff), name: 'huge.jpg' })
+    const { body, status } = await uploadREST(app, 'media', {
+      data: Buffer.alloc(26 * 1024 * 1024, 0xff),
+      name: 'huge.jpg',
+    })
     expect(status).toBe(413)
-    expect(body.errors[0].message).toBe('The file is larger than 25 MB, the largest upload this server accepts. Upload a smaller file.')
+    expect(body.errors[0].message).toBe(
+      'The file is larger than 25 MB, the largest upload this server accepts. Upload a smaller file.',
+    )
     expect(await rowCount('media')).toBe(rowsBefore)
   })
 
@@ -406,7 +556,10 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
         )
       }
       // Payload's own paste-URL proxy is off too.
-      const paste = await fetch(`${app.baseURL}/api/media/paste-url?src=${encodeURIComponent(url)}`, { headers: { Authorization: `JWT ${app.token}` } })
+      const paste = await fetch(
+        `${app.baseURL}/api/media/paste-url?src=${encodeURIComponent(url)}`,
+        { headers: { Authorization: `JWT ${app.token}` } },
+      )
       expect(paste.status).toBe(400)
       expect(fetched).toBe(0)
     } finally {
@@ -431,7 +584,8 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
     })
     await expect(attempt).rejects.toBeInstanceOf(ImageUploadError)
     await expect(attempt).rejects.toMatchObject({
-      message: 'File extension ".gif" is not allowed for Avatars. Allowed extensions: .jpg, .jpeg, .png, .webp.',
+      message:
+        'File extension ".gif" is not allowed for Avatars. Allowed extensions: .jpg, .jpeg, .png, .webp.',
       status: 400,
     })
     expect(await rowCount('avatars')).toBe(rowsBefore)
@@ -451,10 +605,15 @@ describe('hostile names and polyglots', () => {
   ]
   for (const name of names) {
     it(`the name ${JSON.stringify(name.length > 40 ? `${name.slice(0, 20)}…` : name)} cannot influence the key`, async () => {
-      const { body, status } = await uploadREST(app, 'media', { data: await sharp(photo).resize(64).png().toBuffer(), name })
+      const { body, status } = await uploadREST(app, 'media', {
+        data: await sharp(photo).resize(64).png().toBuffer(),
+        name,
+      })
       expect(status, JSON.stringify(body)).toBe(201)
       expect(body.doc.filename).toMatch(/^[0-9a-f]{16}-[0-9a-f]{8}\.webp$/)
-      expect(await app.listKeys(`media/${body.doc.filename}`)).toEqual([`media/${body.doc.filename}`])
+      expect(await app.listKeys(`media/${body.doc.filename}`)).toEqual([
+        `media/${body.doc.filename}`,
+      ])
       const display: string = body.doc.originalFilename
       // eslint-disable-next-line no-control-regex -- control characters are what this test looks for
       expect(display).not.toMatch(/[/\\\u0000-\u001f\u202a-\u202e\u2066-\u2069]/)
@@ -465,7 +624,10 @@ describe('hostile names and polyglots', () => {
 
   it('a name over 255 characters (Payload cuts it, extension included) is refused with a clear 400', async () => {
     const rowsBefore = await rowCount('media')
-    const { body, status } = await uploadREST(app, 'media', { data: await sharp(photo).resize(64).png().toBuffer(), name: `${'a'.repeat(300)}.png` })
+    const { body, status } = await uploadREST(app, 'media', {
+      data: await sharp(photo).resize(64).png().toBuffer(),
+      name: `${'a'.repeat(300)}.png`,
+    })
     expect(status).toBe(400)
     expect(body.errors[0].message).toBe(
       'The file name is longer than 255 characters, so its extension was cut off on the way in. Rename the file and upload it to Media again. Allowed extensions: .jpg, .jpeg, .png, .webp.',
@@ -486,13 +648,22 @@ describe('hostile names and polyglots', () => {
 
   it('HTML appended to a PNG, or script in a JPEG comment, does not survive: the stored bytes are a fresh encode', async () => {
     const script = '<script>alert(document.cookie)</script>'
-    const png = Buffer.concat([await sharp(photo).resize(200).png().toBuffer(), Buffer.from(`<html>${script}</html>`)])
+    const png = Buffer.concat([
+      await sharp(photo).resize(200).png().toBuffer(),
+      Buffer.from(`<html>${script}</html>`),
+    ])
     const jpeg = await sharp(photo).resize(200).jpeg().toBuffer()
     // Insert a COM segment (0xFFFE) with the script right after the SOI marker.
     const comment = Buffer.from(script)
-    const com = Buffer.concat([Buffer.from([0xff, 0xfe, (comment.length + 2) >> 8, (comment.length + 2) & 0xff]), comment])
+    const com = Buffer.concat([
+      Buffer.from([0xff, 0xfe, (comment.length + 2) >> 8, (comment.length + 2) & 0xff]),
+      comment,
+    ])
     const jpegWithComment = Buffer.concat([jpeg.subarray(0, 2), com, jpeg.subarray(2)])
-    for (const [data, name] of [[png, 'poly.png'], [jpegWithComment, 'poly.jpg']] as const) {
+    for (const [data, name] of [
+      [png, 'poly.png'],
+      [jpegWithComment, 'poly.jpg'],
+    ] as const) {
       const { body, status } = await uploadREST(app, 'media', { data, name })
       expect(status).toBe(201)
       const stored = await objectBytes(`media/${body.doc.filename}`)
@@ -509,11 +680,25 @@ describe('malformed multipart bodies', () => {
     const send = (name: string) =>
       new Promise<{ body: any; status: number }>((resolve, reject) => {
         const boundary = 'b0undary'
-        const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: image/jpeg\r\n\r\n`, 'latin1')
+        const head = Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: image/jpeg\r\n\r\n`,
+          'latin1',
+        )
         const body = Buffer.concat([head, jpg, Buffer.from(`\r\n--${boundary}--\r\n`)])
         const url = new URL(`${app.baseURL}/api/media`)
         const request = http.request(
-          { agent, headers: { Authorization: `JWT ${app.token}`, 'Content-Length': body.length, 'Content-Type': `multipart/form-data; boundary=${boundary}` }, host: url.hostname, method: 'POST', path: url.pathname, port: url.port },
+          {
+            agent,
+            headers: {
+              Authorization: `JWT ${app.token}`,
+              'Content-Length': body.length,
+              'Content-Type': `multipart/form-data; boundary=${boundary}`,
+            },
+            host: url.hostname,
+            method: 'POST',
+            path: url.pathname,
+            port: url.port,
+          },
           (res) => {
             let text = ''
             res.on('data', (chunk) => (text += chunk))
@@ -547,18 +732,37 @@ describe('the Local API without a transaction held', () => {
     const session = await prepareImage(app.payload, 'media', { data: bytes, name: 'local.jpg' })
     // Stored before any document exists, and recorded for clean-up until the record step claims it.
     for (const key of session.keys) expect(await app.listKeys(key)).toEqual([key])
-    expect(await app.sql('select reason from image_asset_cleanup where id = $1', [session.intent])).toEqual([{ reason: 'upload' }])
-    const doc = await app.payload.create({ collection: 'media', context: sessionContext(session), data: { alt: 'local' } })
-    expect(doc).toMatchObject({ alt: 'local', filename: session.data.filename, mimeType: 'image/webp', originalFilename: 'local.jpg', width: 700 })
-    expect(await app.sql('select id from image_asset_cleanup where id = $1', [session.intent])).toEqual([])
+    expect(
+      await app.sql('select reason from image_asset_cleanup where id = $1', [session.intent]),
+    ).toEqual([{ reason: 'upload' }])
+    const doc = await app.payload.create({
+      collection: 'media',
+      context: sessionContext(session),
+      data: { alt: 'local' },
+    })
+    expect(doc).toMatchObject({
+      alt: 'local',
+      filename: session.data.filename,
+      mimeType: 'image/webp',
+      originalFilename: 'local.jpg',
+      width: 700,
+    })
+    expect(
+      await app.sql('select id from image_asset_cleanup where id = $1', [session.intent]),
+    ).toEqual([])
     // A name the collection refuses is refused before anything is read.
-    await expect(prepareImage(app.payload, 'media', { data: bytes, name: 'local.gif' })).rejects.toBeInstanceOf(ImageUploadError)
+    await expect(
+      prepareImage(app.payload, 'media', { data: bytes, name: 'local.gif' }),
+    ).rejects.toBeInstanceOf(ImageUploadError)
   })
 })
 
 describe('replacing and deleting', () => {
   it('replacing a file stores the new one and deletes the old object; deleting the document deletes its object', async () => {
-    const created = await uploadREST(app, 'media', { data: await sharp(photo).resize(640).jpeg().toBuffer(), name: 'a.jpg' })
+    const created = await uploadREST(app, 'media', {
+      data: await sharp(photo).resize(640).jpeg().toBuffer(),
+      name: 'a.jpg',
+    })
     const oldKey = `media/${created.body.doc.filename}`
     expect(await app.listKeys('media/')).toContain(oldKey)
 
@@ -576,34 +780,49 @@ describe('replacing and deleting', () => {
     const newKey = `media/${doc.filename}`
     expect(newKey).not.toBe(oldKey)
     // The old object goes after the commit, by the app's own clean-up.
-    await vi.waitFor(async () => {
-      const keys = await app.listKeys('media/')
-      expect(keys).toContain(newKey)
-      expect(keys).not.toContain(oldKey)
-    }, { interval: 100, timeout: 15_000 })
+    await vi.waitFor(
+      async () => {
+        const keys = await app.listKeys('media/')
+        expect(keys).toContain(newKey)
+        expect(keys).not.toContain(oldKey)
+      },
+      { interval: 100, timeout: 15_000 },
+    )
 
     const deleted = await fetch(`${app.baseURL}/api/media/${doc.id}`, {
       headers: { Authorization: `JWT ${app.token}` },
       method: 'DELETE',
     })
     expect(deleted.status).toBe(200)
-    await vi.waitFor(async () => expect(await app.listKeys('media/')).not.toContain(newKey), { interval: 100, timeout: 15_000 })
+    await vi.waitFor(async () => expect(await app.listKeys('media/')).not.toContain(newKey), {
+      interval: 100,
+      timeout: 15_000,
+    })
     expect(await app.sql('select id from media where id = $1', [doc.id])).toEqual([])
   })
 
   it('duplicating is switched off for image collections (it would re-encode a compressed WebP)', async () => {
-    const created = await uploadREST(app, 'category-images', { data: await sharp(photo).resize(900).jpeg().toBuffer(), name: 'orig.jpg' })
-    const rowsBefore = await rowCount('category-images')
-    const response = await fetch(`${app.baseURL}/api/category-images/${created.body.doc.id}/duplicate`, {
-      headers: { Authorization: `JWT ${app.token}` },
-      method: 'POST',
+    const created = await uploadREST(app, 'category-images', {
+      data: await sharp(photo).resize(900).jpeg().toBuffer(),
+      name: 'orig.jpg',
     })
+    const rowsBefore = await rowCount('category-images')
+    const response = await fetch(
+      `${app.baseURL}/api/category-images/${created.body.doc.id}/duplicate`,
+      {
+        headers: { Authorization: `JWT ${app.token}` },
+        method: 'POST',
+      },
+    )
     expect(response.status).toBe(404)
     expect(await rowCount('category-images')).toBe(rowsBefore)
   })
 
   it('a replacement with a refused file keeps the document and its object as they were', async () => {
-    const created = await uploadREST(app, 'avatars', { data: await sharp(photo).resize(500).jpeg().toBuffer(), name: 'me.jpg' })
+    const created = await uploadREST(app, 'avatars', {
+      data: await sharp(photo).resize(500).jpeg().toBuffer(),
+      name: 'me.jpg',
+    })
     const form = new FormData()
     form.append('file', new Blob([new Uint8Array(await smallGIF())]), 'me.gif')
     const response = await fetch(`${app.baseURL}/api/avatars/${created.body.doc.id}`, {

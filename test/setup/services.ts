@@ -24,7 +24,12 @@ export default async function setup(project: TestProject) {
 
   const pg = await scratchPostgres(path.join(tmp, 'postgres'))
   stops.push(pg.stop)
-  const s3 = await startS3rver({ buckets: [], directory: path.join(tmp, 's3'), port: await freePort(), privateBucketPrefix: 'private-' })
+  const s3 = await startS3rver({
+    buckets: [],
+    directory: path.join(tmp, 's3'),
+    port: await freePort(),
+    privateBucketPrefix: 'private-',
+  })
   stops.push(s3.stop)
 
   project.provide('pgAdminURI', pg.adminURI)

@@ -30,7 +30,11 @@ console.log(JSON.stringify(result))
 `
 
 const run = async (mode: string) => {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', CHILD, mode, dir], { cwd: process.cwd() })
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--input-type=module', '-e', CHILD, mode, dir],
+    { cwd: process.cwd() },
+  )
   return JSON.parse(stdout) as Record<string, { disk: string; memory: string }> & { create: string }
 }
 
@@ -43,7 +47,10 @@ beforeAll(async () => {
   await writeFile(path.join(dir, 'x.gif'), await base().gif().toBuffer())
   await writeFile(path.join(dir, 'x.tiff'), await base().tiff().toBuffer())
   await writeFile(path.join(dir, 'x.avif'), await base().avif({ effort: 0 }).toBuffer())
-  await writeFile(path.join(dir, 'x.svg'), '<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8"/></svg>')
+  await writeFile(
+    path.join(dir, 'x.svg'),
+    '<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8"/></svg>',
+  )
 })
 
 afterAll(async () => {
@@ -53,7 +60,8 @@ afterAll(async () => {
 describe('blockDecoders', () => {
   it("'memory' (opt-in): only JPEG, PNG and WebP load from memory; files on disk and create still work", async () => {
     const result = await run('memory')
-    for (const ok of ['jpeg', 'png', 'webp']) expect(result[ok], ok).toEqual({ disk: ok, memory: ok })
+    for (const ok of ['jpeg', 'png', 'webp'])
+      expect(result[ok], ok).toEqual({ disk: ok, memory: ok })
     for (const other of ['gif', 'tiff', 'svg', 'avif']) {
       expect(result[other].memory, other).toBe('blocked')
       expect(result[other].disk, other).not.toBe('blocked')
@@ -63,8 +71,10 @@ describe('blockDecoders', () => {
 
   it("'all': only JPEG, PNG and WebP load at all", async () => {
     const result = await run('all')
-    for (const ok of ['jpeg', 'png', 'webp']) expect(result[ok], ok).toEqual({ disk: ok, memory: ok })
-    for (const other of ['gif', 'tiff', 'svg', 'avif']) expect(result[other], other).toEqual({ disk: 'blocked', memory: 'blocked' })
+    for (const ok of ['jpeg', 'png', 'webp'])
+      expect(result[ok], ok).toEqual({ disk: ok, memory: ok })
+    for (const other of ['gif', 'tiff', 'svg', 'avif'])
+      expect(result[other], other).toEqual({ disk: 'blocked', memory: 'blocked' })
     expect(result.create).toBe('ok')
   })
 

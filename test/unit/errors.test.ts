@@ -8,11 +8,21 @@ import { databaseDownHook } from 'payload-image-assets/internal'
 
 const call = (error: unknown) => {
   const req = { responseHeaders: undefined as Headers | undefined }
-  const result = databaseDownHook({ collection: { labels: { plural: 'Media', singular: 'Medium' }, slug: 'media' }, context: {}, error, req } as never)
-  return { result: result as undefined | { response: { errors: Array<{ message: string }> }; status: number }, retryAfter: req.responseHeaders?.get('Retry-After') }
+  const result = databaseDownHook({
+    collection: { labels: { plural: 'Media', singular: 'Medium' }, slug: 'media' },
+    context: {},
+    error,
+    req,
+  } as never)
+  return {
+    result: result as
+      undefined | { response: { errors: Array<{ message: string }> }; status: number },
+    retryAfter: req.responseHeaders?.get('Retry-After'),
+  }
 }
 
-const withCode = (code: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(`failure ${code}`), { code, ...extra })
+const withCode = (code: string, extra: Record<string, unknown> = {}) =>
+  Object.assign(new Error(`failure ${code}`), { code, ...extra })
 
 describe('databaseDownHook', () => {
   it('a system error with a five-letter code (EPERM, EBUSY) is not "the database refused"', () => {
@@ -22,8 +32,17 @@ describe('databaseDownHook', () => {
 
   it('a SQLSTATE the database answered (a constraint, a raised exception) is a plain 500', () => {
     for (const code of ['23505', '23502', 'P0001', 'XX000']) {
-      expect(call({ cause: withCode(code), message: 'Failed query', name: 'Error' }).result).toEqual({
-        response: { errors: [{ message: "The database refused to save the change, so nothing was saved. Try again; if it keeps happening, tell the site's administrator." }] },
+      expect(
+        call({ cause: withCode(code), message: 'Failed query', name: 'Error' }).result,
+      ).toEqual({
+        response: {
+          errors: [
+            {
+              message:
+                "The database refused to save the change, so nothing was saved. Try again; if it keeps happening, tell the site's administrator.",
+            },
+          ],
+        },
         status: 500,
       })
     }
@@ -31,14 +50,28 @@ describe('databaseDownHook', () => {
 
   it('a connection failure is a 503 with Retry-After', () => {
     const { result, retryAfter } = call({ cause: withCode('08006'), message: 'Failed query' })
-    expect(result).toEqual({ response: { errors: [{ message: 'The database is unavailable, so nothing was saved. Try again in a moment.' }] }, status: 503 })
+    expect(result).toEqual({
+      response: {
+        errors: [
+          { message: 'The database is unavailable, so nothing was saved. Try again in a moment.' },
+        ],
+      },
+      status: 503,
+    })
     expect(retryAfter).toBe('5')
   })
 
   it('a deadlock or serialization failure with a concurrent write is a 409 with the conflict message', () => {
     for (const code of ['40P01', '40001']) {
       expect(call({ cause: withCode(code), message: 'Failed query' }).result).toEqual({
-        response: { errors: [{ message: 'This image was changed by another request while yours was being processed, so yours was not saved to Media. Reload the document and try again.' }] },
+        response: {
+          errors: [
+            {
+              message:
+                'This image was changed by another request while yours was being processed, so yours was not saved to Media. Reload the document and try again.',
+            },
+          ],
+        },
         status: 409,
       })
     }

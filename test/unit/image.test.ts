@@ -1,7 +1,15 @@
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
 
-import { displayFilename, encodeWebP, extensionOf, mediaURL, messages, objectFilename, sniffFormat } from 'payload-image-assets/internal'
+import {
+  displayFilename,
+  encodeWebP,
+  extensionOf,
+  mediaURL,
+  messages,
+  objectFilename,
+  sniffFormat,
+} from 'payload-image-assets/internal'
 
 describe('extensionOf', () => {
   const cases: Array<[string, string]> = [
@@ -15,7 +23,9 @@ describe('extensionOf', () => {
     ['dir\\evil.webp', '.webp'],
     ['x.png.gif', '.gif'],
   ]
-  for (const [name, ext] of cases) it(`${JSON.stringify(name)} → ${JSON.stringify(ext)}`, () => expect(extensionOf(name)).toBe(ext))
+  for (const [name, ext] of cases)
+    it(`${JSON.stringify(name)} → ${JSON.stringify(ext)}`, () =>
+      expect(extensionOf(name)).toBe(ext))
 })
 
 describe('sniffFormat reads the real format from the bytes', () => {
@@ -34,7 +44,11 @@ describe('sniffFormat reads the real format from the bytes', () => {
 
 describe('encodeWebP', () => {
   it('fits inside the box, never enlarges, and writes WebP', async () => {
-    const input = await sharp({ create: { background: '#336699', channels: 3, height: 300, width: 1000 } }).jpeg().toBuffer()
+    const input = await sharp({
+      create: { background: '#336699', channels: 3, height: 300, width: 1000 },
+    })
+      .jpeg()
+      .toBuffer()
     const fitted = await encodeWebP(input, { height: 200, quality: 80, width: 240 }, 6)
     expect([fitted.width, fitted.height]).toEqual([240, 72])
     expect((await sharp(fitted.data).metadata()).format).toBe('webp')
@@ -61,35 +75,69 @@ describe('object names and URLs', () => {
     expect(Array.from(displayFilename(`${'x'.repeat(300)}.png`))).toHaveLength(255)
   })
 
-  const storage = { bucket: 'media', forcePathStyle: false, region: 'eu-west-1', timeoutSeconds: 30 }
+  const storage = {
+    bucket: 'media',
+    forcePathStyle: false,
+    region: 'eu-west-1',
+    timeoutSeconds: 30,
+  }
   const cases: Array<[string, Parameters<typeof mediaURL>[0], string]> = [
-    ['a CDN base URL', { ...storage, endpoint: 'http://127.0.0.1:4569', mediaBaseURL: 'https://cdn.example.com/assets' }, 'https://cdn.example.com/assets/media/a%20b.webp'],
-    ['a path-style endpoint', { ...storage, endpoint: 'http://127.0.0.1:4569', forcePathStyle: true }, 'http://127.0.0.1:4569/media/media/a%20b.webp'],
-    ['a virtual-hosted endpoint', { ...storage, endpoint: 'https://acc.r2.cloudflarestorage.com' }, 'https://media.acc.r2.cloudflarestorage.com/media/a%20b.webp'],
+    [
+      'a CDN base URL',
+      {
+        ...storage,
+        endpoint: 'http://127.0.0.1:4569',
+        mediaBaseURL: 'https://cdn.example.com/assets',
+      },
+      'https://cdn.example.com/assets/media/a%20b.webp',
+    ],
+    [
+      'a path-style endpoint',
+      { ...storage, endpoint: 'http://127.0.0.1:4569', forcePathStyle: true },
+      'http://127.0.0.1:4569/media/media/a%20b.webp',
+    ],
+    [
+      'a virtual-hosted endpoint',
+      { ...storage, endpoint: 'https://acc.r2.cloudflarestorage.com' },
+      'https://media.acc.r2.cloudflarestorage.com/media/a%20b.webp',
+    ],
     ['AWS', storage, 'https://media.s3.eu-west-1.amazonaws.com/media/a%20b.webp'],
   ]
-  for (const [what, s, url] of cases) it(`builds the URL for ${what}`, () => expect(mediaURL(s, 'media/a b.webp')).toBe(url))
+  for (const [what, s, url] of cases)
+    it(`builds the URL for ${what}`, () => expect(mediaURL(s, 'media/a b.webp')).toBe(url))
 })
 
 describe('messages', () => {
   it('names the extension, the collection and the allowed list', () => {
-    expect(messages.upload('EXTENSION_NOT_ALLOWED', { allowed: ['.jpg', '.jpeg', '.png', '.webp'], ext: '.gif', label: 'Avatars' })).toBe(
+    expect(
+      messages.upload('EXTENSION_NOT_ALLOWED', {
+        allowed: ['.jpg', '.jpeg', '.png', '.webp'],
+        ext: '.gif',
+        label: 'Avatars',
+      }),
+    ).toBe(
       'File extension ".gif" is not allowed for Avatars. Allowed extensions: .jpg, .jpeg, .png, .webp.',
     )
   })
   it('never echoes control, bidi or path characters from a hostile extension', () => {
-    expect(messages.upload('EXTENSION_NOT_ALLOWED', { allowed: ['.png'], ext: '.p\u202Eng/../x', label: 'Media' })).toBe(
-      'File extension ".png..x" is not allowed for Media. Allowed extensions: .png.',
-    )
+    expect(
+      messages.upload('EXTENSION_NOT_ALLOWED', {
+        allowed: ['.png'],
+        ext: '.p\u202Eng/../x',
+        label: 'Media',
+      }),
+    ).toBe('File extension ".png..x" is not allowed for Media. Allowed extensions: .png.')
   })
 })
-
 
 describe('header limits', () => {
   it('keeps the first frame of an animated WebP when a collection allows it', async () => {
     const { animatedWebP } = await import('../helpers/images')
     const { processImage, resolveOptions } = await import('payload-image-assets/internal')
-    const media = resolveOptions({ collections: { media: { limits: { animation: 'first-frame' } } } }, { S3_BUCKET: 'b' }).collections.find((c) => c.slug === 'media')!
+    const media = resolveOptions(
+      { collections: { media: { limits: { animation: 'first-frame' } } } },
+      { S3_BUCKET: 'b' },
+    ).collections.find((c) => c.slug === 'media')!
     const image = await processImage({ data: await animatedWebP(5), name: 'a.webp' }, media)
     const meta = await sharp(image.data).metadata()
     expect([meta.width, meta.height, meta.pages ?? 1]).toEqual([32, 32, 1])
@@ -102,15 +150,29 @@ describe('processing timeout', () => {
     const size = 4000
     const pixels = Buffer.alloc(size * size * 3)
     let seed = 1
-    for (let i = 0; i < pixels.length; i++) pixels[i] = (seed = (seed * 1103515245 + 12345) & 0x7fffffff) >> 23
-    const noise = await sharp(pixels, { raw: { channels: 3, height: size, width: size } }).png({ compressionLevel: 0 }).toBuffer()
+    for (let i = 0; i < pixels.length; i++)
+      pixels[i] = (seed = (seed * 1103515245 + 12345) & 0x7fffffff) >> 23
+    const noise = await sharp(pixels, { raw: { channels: 3, height: size, width: size } })
+      .png({ compressionLevel: 0 })
+      .toBuffer()
     const posters = resolveOptions(
-      { collections: { posters: { height: 4000, labels: { plural: 'Posters', singular: 'Poster' }, limits: { maxBytes: 100 * 1024 * 1024, maxPixels: 20_000_000, timeoutSeconds: 1 }, quality: 90, width: 4000 } } },
+      {
+        collections: {
+          posters: {
+            height: 4000,
+            labels: { plural: 'Posters', singular: 'Poster' },
+            limits: { maxBytes: 100 * 1024 * 1024, maxPixels: 20_000_000, timeoutSeconds: 1 },
+            quality: 90,
+            width: 4000,
+          },
+        },
+      },
       { S3_BUCKET: 'b' },
     ).collections.find((c) => c.slug === 'posters')!
     await expect(processImage({ data: noise, name: 'noise.png' }, posters)).rejects.toMatchObject({
       code: 'IMAGE_TIMEOUT',
-      message: 'Processing the image took longer than 1 second, the limit for Posters. Try again later, or upload a smaller image.',
+      message:
+        'Processing the image took longer than 1 second, the limit for Posters. Try again later, or upload a smaller image.',
       status: 503,
     })
   })

@@ -33,7 +33,13 @@ export class ImageUploadError extends ValidationError {
   /** For 503s: when to try again, sent as `Retry-After` (REST). */
   readonly retryAfterSeconds?: number
 
-  constructor(args: { code: ImageUploadErrorCode; collection: string; message: string; retryAfterSeconds?: number; status: number }) {
+  constructor(args: {
+    code: ImageUploadErrorCode
+    collection: string
+    message: string
+    retryAfterSeconds?: number
+    status: number
+  }) {
     super({ collection: args.collection, errors: [{ message: args.message, path: 'file' }] })
     // Keeps Payload's handling of validation errors (log level, admin UI field mapping) and
     // what API clients check (`errors[0].name === 'ValidationError'`); `code` tells them apart.
@@ -84,7 +90,9 @@ export type UploadErrorArgs = {
   EXTENSION_NOT_ALLOWED: { allowed: readonly string[]; ext: string; label: string }
   FILE_MISSING: { allowed: readonly string[]; label: string }
   /** `bytes` for an uploaded file; `fromURL` for a file at a URL, whose size is known only to exceed the limit. */
-  FILE_TOO_LARGE: { bytes: number; label: string; maxBytes: number } | { fromURL: true; label: string; maxBytes: number }
+  FILE_TOO_LARGE:
+    | { bytes: number; label: string; maxBytes: number }
+    | { fromURL: true; label: string; maxBytes: number }
   FORMAT_NOT_ALLOWED: { allowed: readonly string[]; formats: readonly string[]; label: string }
   IMAGE_ANIMATED: { frames: number; label: string }
   IMAGE_TIMEOUT: { label: string; seconds: number }
@@ -104,7 +112,11 @@ export type UploadErrorArgs = {
   MALFORMED_UPLOAD: { label: string }
 }
 
-type UploadErrorEntry<A> = { message: (args: A) => string; retryAfterSeconds?: number; status: number }
+type UploadErrorEntry<A> = {
+  message: (args: A) => string
+  retryAfterSeconds?: number
+  status: number
+}
 
 /** Every upload error, by code: the HTTP status, for 503s when to retry, and the message. */
 const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadErrorArgs[C]> } = {
@@ -123,7 +135,8 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
   },
   FILE_MISSING: {
     status: 400,
-    message: ({ allowed, label }) => `No file was uploaded. ${label} needs an image file. Allowed extensions: ${list(allowed)}.`,
+    message: ({ allowed, label }) =>
+      `No file was uploaded. ${label} needs an image file. Allowed extensions: ${list(allowed)}.`,
   },
   FILE_TOO_LARGE: {
     status: 413,
@@ -157,7 +170,8 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
   },
   IMAGE_UNDECODABLE: {
     status: 422,
-    message: ({ label }) => `The image could not be decoded: it is truncated or corrupt. Upload a complete image to ${label}.`,
+    message: ({ label }) =>
+      `The image could not be decoded: it is truncated or corrupt. Upload a complete image to ${label}.`,
   },
   NAME_TOO_LONG: {
     status: 400,
@@ -171,7 +185,8 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
   },
   REMOTE_URL_FAILED: {
     status: 422,
-    message: ({ label, reason }) => `The image could not be fetched from the URL: ${reason}. Nothing was saved to ${label}.`,
+    message: ({ label, reason }) =>
+      `The image could not be fetched from the URL: ${reason}. Nothing was saved to ${label}.`,
   },
   REMOTE_URL_NOT_ALLOWED: {
     status: 400,
@@ -207,7 +222,11 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
 }
 
 /** The ImageUploadError for `code` on `collection`: its status, retry delay and message come from the table. */
-export const uploadError = <C extends ImageUploadErrorCode>(code: C, collection: string, args: UploadErrorArgs[C]): ImageUploadError => {
+export const uploadError = <C extends ImageUploadErrorCode>(
+  code: C,
+  collection: string,
+  args: UploadErrorArgs[C],
+): ImageUploadError => {
   const entry: UploadErrorEntry<UploadErrorArgs[C]> = uploadErrorTable[code]
   return new ImageUploadError({
     code,
@@ -228,11 +247,19 @@ export const messages = {
   requestTooLarge: ({ maxBytes }: { maxBytes: number }): string =>
     `The file is larger than ${mb(maxBytes)} MB, the largest upload this server accepts. Upload a smaller file.`,
 
-  databaseDown: (): string => 'The database is unavailable, so nothing was saved. Try again in a moment.',
+  databaseDown: (): string =>
+    'The database is unavailable, so nothing was saved. Try again in a moment.',
 
   databaseRefused: (): string =>
     "The database refused to save the change, so nothing was saved. Try again; if it keeps happening, tell the site's administrator.",
 
-  option: ({ expected, path, received }: { expected: string; path: string; received: unknown }): string =>
-    `Expected ${expected} for ${path} but received ${describe(received)}`,
+  option: ({
+    expected,
+    path,
+    received,
+  }: {
+    expected: string
+    path: string
+    received: unknown
+  }): string => `Expected ${expected} for ${path} but received ${describe(received)}`,
 } as const

@@ -14,7 +14,13 @@ export type {
   SignedURLOptions,
   StorageOptions,
 } from './options.js'
-export { AVATARS_SLUG, BUILT_IN_COLLECTIONS, CATEGORY_IMAGES_SLUG, MEDIA_SLUG, PRODUCT_IMAGES_SLUG } from './presets.js'
+export {
+  AVATARS_SLUG,
+  BUILT_IN_COLLECTIONS,
+  CATEGORY_IMAGES_SLUG,
+  MEDIA_SLUG,
+  PRODUCT_IMAGES_SLUG,
+} from './presets.js'
 export { CLEANUP_SLUG } from './storage/cleanup.js'
 export { LEDGER_SLUG } from './ops/ledger.js'
 export { ImageAssetsConfigError, ImageUploadError } from './errors.js'

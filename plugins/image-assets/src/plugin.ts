@@ -19,8 +19,14 @@ import { storageAdapterPlugin } from './storage/adapter.js'
 const commandScripts = (): Array<{ key: string; scriptPath: string }> => {
   try {
     return [
-      { key: 'reoptimize-images', scriptPath: fileURLToPath(new URL('./cli/reoptimize.js', import.meta.url)) },
-      { key: 'reconcile-images', scriptPath: fileURLToPath(new URL('./cli/reconcile.js', import.meta.url)) },
+      {
+        key: 'reoptimize-images',
+        scriptPath: fileURLToPath(new URL('./cli/reoptimize.js', import.meta.url)),
+      },
+      {
+        key: 'reconcile-images',
+        scriptPath: fileURLToPath(new URL('./cli/reconcile.js', import.meta.url)),
+      },
     ]
   } catch {
     return []
@@ -47,12 +53,23 @@ export const imageAssetsPlugin =
       }
     }
     blockDecoders(resolved.blockDecoders)
-    const limiter = new WorkLimiter(resolved.processing.concurrency, resolved.processing.queueDepth, resolved.processing.maxWaitSeconds * 1000)
+    const limiter = new WorkLimiter(
+      resolved.processing.concurrency,
+      resolved.processing.queueDepth,
+      resolved.processing.maxWaitSeconds * 1000,
+    )
     const store = new ObjectStore(resolved.storage)
-    const deliveries = new Map(resolved.collections.map((c) => [c.slug, deliveryFor(c, resolved, store)]))
+    const deliveries = new Map(
+      resolved.collections.map((c) => [c.slug, deliveryFor(c, resolved, store)]),
+    )
     const runtime: Runtime = { collections: resolved.collections, deliveries, limiter, store }
     const ours = resolved.collections.map((c) =>
-      imageCollection(c, { delivery: deliveries.get(c.slug)!, limiter, remoteURLs: resolved.remoteURLs, store }),
+      imageCollection(c, {
+        delivery: deliveries.get(c.slug)!,
+        limiter,
+        remoteURLs: resolved.remoteURLs,
+        store,
+      }),
     )
     // The commands exist where the config runs as plain Node (the `payload` bin); inside a bundle
     // (Next) `import.meta.url` may not be a file URL, and no command is needed there.
@@ -66,7 +83,10 @@ export const imageAssetsPlugin =
         ...config.admin,
         components: {
           ...config.admin?.components,
-          beforeDashboard: [...(config.admin?.components?.beforeDashboard ?? []), 'payload-image-assets/admin#ImageSavings'],
+          beforeDashboard: [
+            ...(config.admin?.components?.beforeDashboard ?? []),
+            'payload-image-assets/admin#ImageSavings',
+          ],
         },
       },
       // `payload reoptimize-images` and `payload reconcile-images`.
@@ -104,7 +124,9 @@ export const imageAssetsPlugin =
         ...config.upload,
         abortOnLimit: config.upload?.abortOnLimit ?? true,
         limits: { ...config.upload?.limits, fileSize: config.upload?.limits?.fileSize ?? maxBytes },
-        responseOnLimit: config.upload?.responseOnLimit ?? messages.requestTooLarge({ maxBytes: config.upload?.limits?.fileSize ?? maxBytes }),
+        responseOnLimit:
+          config.upload?.responseOnLimit ??
+          messages.requestTooLarge({ maxBytes: config.upload?.limits?.fileSize ?? maxBytes }),
       },
     }
     return storageAdapterPlugin(resolved, deliveries, store)(withCollections)

@@ -14,12 +14,13 @@ export const PRODUCT_IMAGES_SLUG = 'product-images'
 export const MEDIA_SLUG = 'media'
 
 export type BuiltInSlug =
-  | typeof AVATARS_SLUG
-  | typeof CATEGORY_IMAGES_SLUG
-  | typeof MEDIA_SLUG
-  | typeof PRODUCT_IMAGES_SLUG
+  typeof AVATARS_SLUG | typeof CATEGORY_IMAGES_SLUG | typeof MEDIA_SLUG | typeof PRODUCT_IMAGES_SLUG
 
-type BuiltIn = { labels: { plural: string; singular: string }; preset: ImagePreset; variantWidths: readonly number[] }
+type BuiltIn = {
+  labels: { plural: string; singular: string }
+  preset: ImagePreset
+  variantWidths: readonly number[]
+}
 
 /** The four built-in collections and their presets: the box each image is fitted inside and its WebP quality. */
 export const BUILT_IN_COLLECTIONS: Readonly<Record<BuiltInSlug, BuiltIn>> = {

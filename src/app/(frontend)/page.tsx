@@ -17,7 +17,8 @@ type Image = {
 /** Two cards side by side on a phone; about 300 px in the grid on wider screens. */
 const CARD_SIZES = '(max-width: 520px) calc(50vw - 22px), 300px'
 /** The featured product is a card on a phone and spans the whole page from 900 px on. */
-const FEATURED_SIZES = '(max-width: 520px) calc(50vw - 22px), (max-width: 899px) 300px, min(1168px, calc(100vw - 32px))'
+const FEATURED_SIZES =
+  '(max-width: 520px) calc(50vw - 22px), (max-width: 899px) 300px, min(1168px, calc(100vw - 32px))'
 
 const STYLES = `
 main { box-sizing: border-box; font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1200px; padding: 0 16px; }
@@ -32,7 +33,15 @@ main { box-sizing: border-box; font-family: system-ui, sans-serif; margin: 0 aut
  * same widths in AVIF, when the collection stores them), so the browser fetches the smallest one
  * that fills the card; the blurred placeholder shows until it arrives.
  */
-const Picture = ({ image, label, sizes = CARD_SIZES }: { image: unknown; label: string; sizes?: string }) => {
+const Picture = ({
+  image,
+  label,
+  sizes = CARD_SIZES,
+}: {
+  image: unknown
+  label: string
+  sizes?: string
+}) => {
   if (!image || typeof image !== 'object') return null
   const { alt, avifSrcSet, height, placeholder, srcSet, url, width } = image as Image
   if (!url) return null
@@ -71,8 +80,8 @@ const Home = async () => {
       <style>{STYLES}</style>
       <h1>Demo store</h1>
       <p>
-        Every image below was uploaded through the admin or API and stored as WebP in the bucket, with smaller variants
-        for small screens. <Link href="/admin">Open the admin</Link>.
+        Every image below was uploaded through the admin or API and stored as WebP in the bucket,
+        with smaller variants for small screens. <Link href="/admin">Open the admin</Link>.
       </p>
       <h2>Categories</h2>
       <ul className="grid">
@@ -86,8 +95,16 @@ const Home = async () => {
       <h2>Products</h2>
       <ul className="grid">
         {products.docs.map((product, index) => (
-          <li className={index === 0 ? 'featured' : undefined} data-product={product.id} key={product.id}>
-            <Picture image={product.image} label={product.name} sizes={index === 0 ? FEATURED_SIZES : CARD_SIZES} />
+          <li
+            className={index === 0 ? 'featured' : undefined}
+            data-product={product.id}
+            key={product.id}
+          >
+            <Picture
+              image={product.image}
+              label={product.name}
+              sizes={index === 0 ? FEATURED_SIZES : CARD_SIZES}
+            />
             <strong>{product.name}</strong>
             {typeof product.price === 'number' ? <span> · {product.price.toFixed(2)}</span> : null}
           </li>

@@ -4,7 +4,12 @@ import { describeSaving, formatBytes, storedBytes } from './savings.js'
 
 type Totals = { images: number; original: number; slug: string; stored: number; title: string }
 
-type Row = { avif?: unknown; filesize?: null | number; originalFilesize?: null | number; variants?: unknown }
+type Row = {
+  avif?: unknown
+  filesize?: null | number
+  originalFilesize?: null | number
+  variants?: unknown
+}
 
 /** Sums one collection's original and stored bytes (`storedBytes`: every delivered version), a page at a time. */
 const totalsFor = async (payload: Payload, slug: string, title: string): Promise<Totals> => {
@@ -35,10 +40,23 @@ const totalsFor = async (payload: Payload, slug: string, title: string): Promise
 export const ImageSavings = async ({ payload }: { payload: Payload }) => {
   const collections = payload.config.collections.filter((c) => c.custom?.imageAssets)
   const rows = await Promise.all(
-    collections.map((c) => totalsFor(payload, c.slug, typeof c.labels?.plural === 'string' ? c.labels.plural : c.slug)),
+    collections.map((c) =>
+      totalsFor(payload, c.slug, typeof c.labels?.plural === 'string' ? c.labels.plural : c.slug),
+    ),
   )
-  const all = rows.reduce((sum, r) => ({ images: sum.images + r.images, original: sum.original + r.original, stored: sum.stored + r.stored }), { images: 0, original: 0, stored: 0 })
-  const cell = { borderBottom: '1px solid var(--theme-elevation-100)', padding: '6px 12px', textAlign: 'left' as const }
+  const all = rows.reduce(
+    (sum, r) => ({
+      images: sum.images + r.images,
+      original: sum.original + r.original,
+      stored: sum.stored + r.stored,
+    }),
+    { images: 0, original: 0, stored: 0 },
+  )
+  const cell = {
+    borderBottom: '1px solid var(--theme-elevation-100)',
+    padding: '6px 12px',
+    textAlign: 'left' as const,
+  }
   return (
     <section className="image-savings" style={{ marginBottom: 'calc(var(--base) * 2)' }}>
       <h2 style={{ marginBottom: 'var(--base)' }}>Image savings</h2>
@@ -59,7 +77,9 @@ export const ImageSavings = async ({ payload }: { payload: Payload }) => {
               <td style={cell}>{row.images}</td>
               <td style={cell}>{formatBytes(row.original)}</td>
               <td style={cell}>{formatBytes(row.stored)}</td>
-              <td style={cell}>{row.original > 0 ? describeSaving(row.original, row.stored) : '–'}</td>
+              <td style={cell}>
+                {row.original > 0 ? describeSaving(row.original, row.stored) : '–'}
+              </td>
             </tr>
           ))}
         </tbody>

@@ -14,11 +14,18 @@ export const describeSaving = (original: number, stored: number): string => {
 type Versions = { avif?: unknown; filesize?: null | number; variants?: unknown }
 
 const sizesOf = (list: unknown): number =>
-  Array.isArray(list) ? list.reduce((sum: number, v: { filesize?: unknown }) => sum + (typeof v?.filesize === 'number' ? v.filesize : 0), 0) : 0
+  Array.isArray(list)
+    ? list.reduce(
+        (sum: number, v: { filesize?: unknown }) =>
+          sum + (typeof v?.filesize === 'number' ? v.filesize : 0),
+        0,
+      )
+    : 0
 
 /**
  * Stored bytes of an image, the one definition the list column, the dashboard, re-optimization and
  * the benchmark use: every version delivered to visitors (the main WebP, the WebP variants and the
  * AVIF versions), not the private kept original.
  */
-export const storedBytes = (doc: Versions): number => (doc.filesize ?? 0) + sizesOf(doc.variants) + sizesOf(doc.avif)
+export const storedBytes = (doc: Versions): number =>
+  (doc.filesize ?? 0) + sizesOf(doc.variants) + sizesOf(doc.avif)

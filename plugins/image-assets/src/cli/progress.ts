@@ -23,6 +23,12 @@ export const progressReporter = (stream: NodeJS.WriteStream = process.stderr) =>
 
 /** The values of a repeatable `--name value` option, and whether a `--flag` is present. */
 export const option = (argv: readonly string[], name: string): string[] =>
-  argv.flatMap((arg, i) => (arg === `--${name}` && argv[i + 1] ? [argv[i + 1]] : arg.startsWith(`--${name}=`) ? [arg.slice(name.length + 3)] : []))
+  argv.flatMap((arg, i) =>
+    arg === `--${name}` && argv[i + 1]
+      ? [argv[i + 1]]
+      : arg.startsWith(`--${name}=`)
+        ? [arg.slice(name.length + 3)]
+        : [],
+  )
 
 export const flag = (argv: readonly string[], name: string): boolean => argv.includes(`--${name}`)

@@ -14,17 +14,33 @@ export const script = async (config: SanitizedConfig): Promise<void> => {
   const argv = process.argv.slice(3)
   const graceHours = Number(option(argv, 'grace-hours')[0] ?? 24)
   if (!Number.isFinite(graceHours) || graceHours < 0) {
-    process.stderr.write(`Expected a number of hours for --grace-hours but received ${JSON.stringify(option(argv, 'grace-hours')[0])}\n`)
+    process.stderr.write(
+      `Expected a number of hours for --grace-hours but received ${JSON.stringify(option(argv, 'grace-hours')[0])}\n`,
+    )
     process.exit(2)
   }
   const payload = await getPayload({ config })
   const fix = flag(argv, 'fix')
-  const report = await reconcile({ fix, graceMs: graceHours * 3_600_000, onProgress: (line) => process.stderr.write(`${line}\n`), payload, runtime: runtimeOf(payload) })
+  const report = await reconcile({
+    fix,
+    graceMs: graceHours * 3_600_000,
+    onProgress: (line) => process.stderr.write(`${line}\n`),
+    payload,
+    runtime: runtimeOf(payload),
+  })
   const out = (line: string) => process.stdout.write(`${line}\n`)
   out(`Scanned ${report.scannedObjects} objects and ${report.scannedDocuments} documents.`)
-  for (const [slug, c] of Object.entries(report.collections)) out(`${slug}: ${c.objects} objects, ${c.orphans} orphaned; ${c.documents} documents, ${c.missing} missing objects`)
-  for (const o of report.orphans) out(`orphan  ${o.key}${o.deleted ? '  (deleted)' : o.tooRecent ? `  (younger than ${graceHours} h, kept)` : ''}`)
+  for (const [slug, c] of Object.entries(report.collections))
+    out(
+      `${slug}: ${c.objects} objects, ${c.orphans} orphaned; ${c.documents} documents, ${c.missing} missing objects`,
+    )
+  for (const o of report.orphans)
+    out(
+      `orphan  ${o.key}${o.deleted ? '  (deleted)' : o.tooRecent ? `  (younger than ${graceHours} h, kept)` : ''}`,
+    )
   for (const m of report.missing) out(`missing ${m.key}  (${m.collection} ${m.id})`)
-  out(`${report.orphans.length} orphaned object(s)${fix ? `, ${report.orphans.filter((o) => o.deleted).length} deleted` : ' (run with --fix to delete them)'}; ${report.missing.length} missing object(s); recorded for clean-up: ${report.recorded.deleted} deleted now, ${report.recorded.remaining} row(s) still waiting.`)
+  out(
+    `${report.orphans.length} orphaned object(s)${fix ? `, ${report.orphans.filter((o) => o.deleted).length} deleted` : ' (run with --fix to delete them)'}; ${report.missing.length} missing object(s); recorded for clean-up: ${report.recorded.deleted} deleted now, ${report.recorded.remaining} row(s) still waiting.`,
+  )
   process.exit(report.missing.length > 0 ? 1 : 0)
 }

@@ -21,15 +21,23 @@ export const script = async (config: SanitizedConfig): Promise<void> => {
   const out = (line: string) => process.stdout.write(`${line}\n`)
 
   if (flag(argv, 'dry-run')) {
-    for (const c of runtime.collections.filter((c) => collections.length === 0 || collections.includes(c.slug))) {
-      const { totalDocs } = await payload.count({ collection: c.slug, overrideAccess: true, where: staleWhere(c) })
+    for (const c of runtime.collections.filter(
+      (c) => collections.length === 0 || collections.includes(c.slug),
+    )) {
+      const { totalDocs } = await payload.count({
+        collection: c.slug,
+        overrideAccess: true,
+        where: staleWhere(c),
+      })
       out(`${c.slug}: ${totalDocs} image${totalDocs === 1 ? '' : 's'} to re-optimize`)
     }
     process.exit(0)
   }
   if (flag(argv, 'queue')) {
     const queued = await queueReoptimize(payload, runtime, collections)
-    out(`Queued ${queued} re-optimization job${queued === 1 ? '' : 's'} on the "image-assets" queue. Run workers with: payload jobs:run --queue image-assets`)
+    out(
+      `Queued ${queued} re-optimization job${queued === 1 ? '' : 's'} on the "image-assets" queue. Run workers with: payload jobs:run --queue image-assets`,
+    )
     process.exit(0)
   }
 
@@ -48,10 +56,16 @@ export const script = async (config: SanitizedConfig): Promise<void> => {
     signal: controller.signal,
   })
   for (const t of totals) {
-    out(`${t.collection}: ${t.done} re-optimized, ${t.skipped} skipped, ${t.failed} failed of ${t.total}; stored ${formatBytes(t.bytesBefore)} → ${formatBytes(t.bytesAfter)}`)
+    out(
+      `${t.collection}: ${t.done} re-optimized, ${t.skipped} skipped, ${t.failed} failed of ${t.total}; stored ${formatBytes(t.bytesBefore)} → ${formatBytes(t.bytesAfter)}`,
+    )
   }
   const done = totals.reduce((sum, t) => sum + t.done, 0)
   const failed = totals.reduce((sum, t) => sum + t.failed, 0)
-  out(interrupted ? `Interrupted after ${done} image(s); run the command again to continue.` : `Done: ${done} image(s) re-optimized${failed ? `, ${failed} failed (see the log; run again to retry)` : ''}.`)
+  out(
+    interrupted
+      ? `Interrupted after ${done} image(s); run the command again to continue.`
+      : `Done: ${done} image(s) re-optimized${failed ? `, ${failed} failed (see the log; run again to retry)` : ''}.`,
+  )
   process.exit(failed > 0 || interrupted ? 1 : 0)
 }

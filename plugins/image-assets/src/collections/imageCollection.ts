@@ -3,7 +3,12 @@ import type { Access, CollectionConfig, FieldHook } from 'payload'
 import { describeSaving, storedBytes } from '../admin/savings.js'
 import { databaseDownHook } from '../upload/databaseDown.js'
 import { uploadEndpoints } from '../upload/endpoints.js'
-import { nudgeCleanupHook, prepareInOperationHook, recordDeletionHook, recordImageHook } from '../upload/record.js'
+import {
+  nudgeCleanupHook,
+  prepareInOperationHook,
+  recordDeletionHook,
+  recordImageHook,
+} from '../upload/record.js'
 import { FORMAT_NAMES, FORMATS, formatsFor } from '../image/formats.js'
 import type { WorkLimiter } from '../image/limiter.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
@@ -16,42 +21,86 @@ const loggedIn: Access = ({ req }) => Boolean(req.user)
 const anyone: Access = () => true
 const never = () => false
 
-type StoredVariant = { filename: string; filesize: number; height: number; url?: string; width: number }
+type StoredVariant = {
+  filename: string
+  filesize: number
+  height: number
+  url?: string
+  width: number
+}
 
 /** A list of stored versions, with the URL each is delivered at (the same function as the main URL). */
-const withURLs = async (list: unknown, doc: { prefix?: unknown }, slug: string, delivery: Delivery): Promise<StoredVariant[]> => {
+const withURLs = async (
+  list: unknown,
+  doc: { prefix?: unknown },
+  slug: string,
+  delivery: Delivery,
+): Promise<StoredVariant[]> => {
   const variants = Array.isArray(list) ? (list as StoredVariant[]) : []
   const prefix = prefixOf(doc, slug)
-  return Promise.all(variants.map(async (v) => ({ ...v, url: await delivery.url(prefix, v.filename) })))
+  return Promise.all(
+    variants.map(async (v) => ({ ...v, url: await delivery.url(prefix, v.filename) })),
+  )
 }
 
 /** The upload collection for one resolved preset. */
 export const imageCollection = (
   collection: ResolvedCollection,
-  services: { delivery: Delivery; limiter: WorkLimiter; remoteURLs: false | ResolvedRemoteURLs; store: ObjectStore },
+  services: {
+    delivery: Delivery
+    limiter: WorkLimiter
+    remoteURLs: false | ResolvedRemoteURLs
+    store: ObjectStore
+  },
 ): CollectionConfig => {
   const { delivery } = services
   const formats = formatsFor(collection.allowedExtensions)
   const { height, quality, width } = collection.preset
-  const variantsAfterRead: FieldHook = async ({ data }) => (data ? withURLs(data.variants, data, collection.slug, delivery) : [])
-  const avifAfterRead: FieldHook = async ({ data }) => (data?.avif ? withURLs(data.avif, data, collection.slug, delivery) : null)
+  const variantsAfterRead: FieldHook = async ({ data }) =>
+    data ? withURLs(data.variants, data, collection.slug, delivery) : []
+  const avifAfterRead: FieldHook = async ({ data }) =>
+    data?.avif ? withURLs(data.avif, data, collection.slug, delivery) : null
   const srcSetOf = (entries: Array<{ url?: string; width?: number }>) =>
-    entries.filter((e) => e.url && e.width).map((e) => `${e.url} ${e.width}w`).join(', ')
+    entries
+      .filter((e) => e.url && e.width)
+      .map((e) => `${e.url} ${e.width}w`)
+      .join(', ')
   const avifSrcSetAfterRead: FieldHook = async ({ data }) =>
-    data?.avif && delivery.mode !== 'proxy' ? srcSetOf(await withURLs(data.avif, data, collection.slug, delivery)) || null : null
+    data?.avif && delivery.mode !== 'proxy'
+      ? srcSetOf(await withURLs(data.avif, data, collection.slug, delivery)) || null
+      : null
   const srcSetAfterRead: FieldHook = async ({ data }) => {
     if (!data || typeof data.filename !== 'string' || delivery.mode === 'proxy') return null
     const prefix = prefixOf(data, collection.slug)
-    return srcSetOf([...(await withURLs(data.variants, data, collection.slug, delivery)), { url: await delivery.url(prefix, data.filename), width: data.width }])
+    return srcSetOf([
+      ...(await withURLs(data.variants, data, collection.slug, delivery)),
+      { url: await delivery.url(prefix, data.filename), width: data.width },
+    ])
   }
   const savingAfterRead: FieldHook = ({ data }) =>
-    data?.originalFilesize && data?.filesize ? describeSaving(data.originalFilesize, storedBytes(data)) : null
+    data?.originalFilesize && data?.filesize
+      ? describeSaving(data.originalFilesize, storedBytes(data))
+      : null
   const readOnly = { access: { create: never, update: never }, admin: { readOnly: true } }
   return {
     slug: collection.slug,
-    access: { create: loggedIn, delete: loggedIn, read: anyone, update: loggedIn, ...collection.access },
+    access: {
+      create: loggedIn,
+      delete: loggedIn,
+      read: anyone,
+      update: loggedIn,
+      ...collection.access,
+    },
     admin: {
-      defaultColumns: ['filename', 'originalFilename', 'alt', 'width', 'height', 'filesize', 'saving'],
+      defaultColumns: [
+        'filename',
+        'originalFilename',
+        'alt',
+        'width',
+        'height',
+        'filesize',
+        'saving',
+      ],
       description: `Images are fitted inside ${width} x ${height} px and stored as WebP (quality ${quality}). Accepted: ${formats.map((f) => FORMAT_NAMES[f]).join(', ')} (${collection.allowedExtensions.join(', ')}).`,
       group: 'Images',
       useAsTitle: 'originalFilename',
@@ -59,7 +108,9 @@ export const imageCollection = (
     // A copy would re-download the WebP by URL and re-encode an already compressed image; to get
     // a second document, upload the original again.
     disableDuplicate: true,
-    custom: { imageAssets: { allowedExtensions: collection.allowedExtensions, preset: collection.preset } },
+    custom: {
+      imageAssets: { allowedExtensions: collection.allowedExtensions, preset: collection.preset },
+    },
     fields: [
       { name: 'alt', type: 'text', label: 'Alt text' },
       {
@@ -69,7 +120,13 @@ export const imageCollection = (
         admin: { condition: (data) => Boolean(data?.originalFilename), readOnly: true },
         label: 'Original filename',
       },
-      { name: 'originalFilesize', type: 'number', ...readOnly, admin: { hidden: true }, label: 'Original size (bytes)' },
+      {
+        name: 'originalFilesize',
+        type: 'number',
+        ...readOnly,
+        admin: { hidden: true },
+        label: 'Original size (bytes)',
+      },
       { name: 'originalWidth', type: 'number', ...readOnly, admin: { hidden: true } },
       { name: 'originalHeight', type: 'number', ...readOnly, admin: { hidden: true } },
       { name: 'placeholder', type: 'text', ...readOnly, admin: { hidden: true } },
@@ -77,11 +134,42 @@ export const imageCollection = (
       // (for reoptimize and reconcile).
       { name: 'fingerprint', type: 'text', ...readOnly, admin: { hidden: true }, index: true },
       { name: 'originalKey', type: 'text', ...readOnly, admin: { hidden: true } },
-      { name: 'objectKeys', type: 'text', ...readOnly, admin: { hidden: true }, hasMany: true, index: true },
-      { name: 'variants', type: 'json', ...readOnly, admin: { hidden: true }, hooks: { afterRead: [variantsAfterRead] } },
-      { name: 'srcSet', type: 'text', admin: { hidden: true }, hooks: { afterRead: [srcSetAfterRead] }, virtual: true },
-      { name: 'avif', type: 'json', ...readOnly, admin: { hidden: true }, hooks: { afterRead: [avifAfterRead] } },
-      { name: 'avifSrcSet', type: 'text', admin: { hidden: true }, hooks: { afterRead: [avifSrcSetAfterRead] }, virtual: true },
+      {
+        name: 'objectKeys',
+        type: 'text',
+        ...readOnly,
+        admin: { hidden: true },
+        hasMany: true,
+        index: true,
+      },
+      {
+        name: 'variants',
+        type: 'json',
+        ...readOnly,
+        admin: { hidden: true },
+        hooks: { afterRead: [variantsAfterRead] },
+      },
+      {
+        name: 'srcSet',
+        type: 'text',
+        admin: { hidden: true },
+        hooks: { afterRead: [srcSetAfterRead] },
+        virtual: true,
+      },
+      {
+        name: 'avif',
+        type: 'json',
+        ...readOnly,
+        admin: { hidden: true },
+        hooks: { afterRead: [avifAfterRead] },
+      },
+      {
+        name: 'avifSrcSet',
+        type: 'text',
+        admin: { hidden: true },
+        hooks: { afterRead: [avifSrcSetAfterRead] },
+        virtual: true,
+      },
       {
         name: 'saving',
         type: 'text',

@@ -1,7 +1,29 @@
 import sharp from 'sharp'
 
 /** libvips loader classes for everything but JPEG, PNG and WebP (unknown names are ignored). */
-const OTHER_LOADERS = ['Analyze', 'Csv', 'Fits', 'Gif', 'Heif', 'Jp2k', 'Jxl', 'Magick', 'Mat', 'Matrix', 'Nifti', 'Nsgif', 'Openexr', 'Openslide', 'Pdf', 'Ppm', 'Rad', 'Raw', 'Svg', 'Tiff', 'Vips']
+const OTHER_LOADERS = [
+  'Analyze',
+  'Csv',
+  'Fits',
+  'Gif',
+  'Heif',
+  'Jp2k',
+  'Jxl',
+  'Magick',
+  'Mat',
+  'Matrix',
+  'Nifti',
+  'Nsgif',
+  'Openexr',
+  'Openslide',
+  'Pdf',
+  'Ppm',
+  'Rad',
+  'Raw',
+  'Svg',
+  'Tiff',
+  'Vips',
+]
 
 /**
  * Blocks libvips loaders with `sharp.block` (process-wide): `'memory'` blocks the other formats'
@@ -11,8 +33,20 @@ const OTHER_LOADERS = ['Analyze', 'Csv', 'Fits', 'Gif', 'Heif', 'Jp2k', 'Jxl', '
 export const blockDecoders = (mode: 'all' | 'memory' | false): void => {
   if (mode === 'all') {
     sharp.block({ operation: ['VipsForeignLoad'] })
-    sharp.unblock({ operation: ['VipsForeignLoadJpeg', 'VipsForeignLoadPng', 'VipsForeignLoadWebp', 'VipsForeignLoadUhdr'] })
+    sharp.unblock({
+      operation: [
+        'VipsForeignLoadJpeg',
+        'VipsForeignLoadPng',
+        'VipsForeignLoadWebp',
+        'VipsForeignLoadUhdr',
+      ],
+    })
   } else if (mode === 'memory') {
-    sharp.block({ operation: OTHER_LOADERS.flatMap((name) => [`VipsForeignLoad${name}Buffer`, `VipsForeignLoad${name}Source`]) })
+    sharp.block({
+      operation: OTHER_LOADERS.flatMap((name) => [
+        `VipsForeignLoad${name}Buffer`,
+        `VipsForeignLoad${name}Source`,
+      ]),
+    })
   }
 }

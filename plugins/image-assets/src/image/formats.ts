@@ -1,7 +1,9 @@
 /** The only formats the pipeline decodes: how each is named, served and saved, in one table. */
 export type InputFormat = 'jpeg' | 'png' | 'webp'
 
-export const FORMATS: Readonly<Record<InputFormat, { extension: string; loader: InputFormat; mimeType: string; name: string }>> = {
+export const FORMATS: Readonly<
+  Record<InputFormat, { extension: string; loader: InputFormat; mimeType: string; name: string }>
+> = {
   /** `loader` is the libvips loader (sharp's `metadata().format`) the file's signature must select. */
   jpeg: { extension: '.jpg', loader: 'jpeg', mimeType: 'image/jpeg', name: 'JPEG' },
   png: { extension: '.png', loader: 'png', mimeType: 'image/png', name: 'PNG' },

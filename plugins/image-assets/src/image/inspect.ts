@@ -32,7 +32,9 @@ export type ImageHeader = { format: string; frames: number; height: number; widt
  */
 export const readHeader = async (bytes: Buffer): Promise<ImageHeader | undefined> => {
   try {
-    const { format, height, pages, width } = await sharp(bytes, { limitInputPixels: false }).metadata()
+    const { format, height, pages, width } = await sharp(bytes, {
+      limitInputPixels: false,
+    }).metadata()
     return width && height ? { format, frames: pages ?? 1, height, width } : undefined
   } catch {
     return undefined

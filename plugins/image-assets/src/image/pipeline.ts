@@ -31,15 +31,27 @@ export const assertAllowedName = (filename: string, collection: ResolvedCollecti
   const ext = extensionOf(filename)
   if (!isAllowedExtension(ext, collection.allowedExtensions)) {
     // Payload's multipart parser cuts names at 255 characters, extension included.
-    if (filename.length >= 255) throw uploadError('NAME_TOO_LONG', collection.slug, { allowed: collection.allowedExtensions, label: collection.label })
-    throw uploadError('EXTENSION_NOT_ALLOWED', collection.slug, { allowed: collection.allowedExtensions, ext, label: collection.label })
+    if (filename.length >= 255)
+      throw uploadError('NAME_TOO_LONG', collection.slug, {
+        allowed: collection.allowedExtensions,
+        label: collection.label,
+      })
+    throw uploadError('EXTENSION_NOT_ALLOWED', collection.slug, {
+      allowed: collection.allowedExtensions,
+      ext,
+      label: collection.label,
+    })
   }
 }
 
 /** guard: refuses an upload over the collection's byte limit (HTTP 413), before it is decoded. */
 export const assertAllowedSize = (bytes: number, collection: ResolvedCollection): void => {
   if (bytes > collection.limits.maxBytes) {
-    throw uploadError('FILE_TOO_LARGE', collection.slug, { bytes, label: collection.label, maxBytes: collection.limits.maxBytes })
+    throw uploadError('FILE_TOO_LARGE', collection.slug, {
+      bytes,
+      label: collection.label,
+      maxBytes: collection.limits.maxBytes,
+    })
   }
 }
 
@@ -74,26 +86,43 @@ export const processImage = async (
   if (header.format !== FORMATS[format].loader) throw formatNotAllowed()
   const { animation, maxPixels, maxSide, timeoutSeconds } = collection.limits
   if (Math.max(header.width, header.height) > maxSide) {
-    throw uploadError('IMAGE_TOO_LARGE', collection.slug, { height: header.height, label: collection.label, maxSide, width: header.width })
+    throw uploadError('IMAGE_TOO_LARGE', collection.slug, {
+      height: header.height,
+      label: collection.label,
+      maxSide,
+      width: header.width,
+    })
   }
   if (header.width * header.height > maxPixels) {
-    throw uploadError('IMAGE_TOO_LARGE', collection.slug, { height: header.height, label: collection.label, maxPixels, width: header.width })
+    throw uploadError('IMAGE_TOO_LARGE', collection.slug, {
+      height: header.height,
+      label: collection.label,
+      maxPixels,
+      width: header.width,
+    })
   }
   if (header.frames > 1 && animation === 'refuse') {
-    throw uploadError('IMAGE_ANIMATED', collection.slug, { frames: header.frames, label: collection.label })
+    throw uploadError('IMAGE_ANIMATED', collection.slug, {
+      frames: header.frames,
+      label: collection.label,
+    })
   }
 
   try {
     // The header was checked; the decoder's own pixel limit stays on as a second guard.
-    const { avif, main, placeholder, variants } = await encodeImageSet(upload.data, collection.preset, {
-      avif: collection.avif,
-      effort: collection.effort,
-      format,
-      maxPixels,
-      placeholderWidth: collection.placeholder ? PLACEHOLDER_WIDTH : 0,
-      deadline,
-      variantWidths: collection.variantWidths,
-    })
+    const { avif, main, placeholder, variants } = await encodeImageSet(
+      upload.data,
+      collection.preset,
+      {
+        avif: collection.avif,
+        effort: collection.effort,
+        format,
+        maxPixels,
+        placeholderWidth: collection.placeholder ? PLACEHOLDER_WIDTH : 0,
+        deadline,
+        variantWidths: collection.variantWidths,
+      },
+    )
     return {
       ...main,
       avif,
@@ -104,8 +133,13 @@ export const processImage = async (
     }
   } catch (error) {
     // Only a failed decode is the file's fault; anything else (out of memory, a bug) is the server's.
-    if (error instanceof DeadlineExceeded) throw uploadError('IMAGE_TIMEOUT', collection.slug, { label: collection.label, seconds: timeoutSeconds })
-    if (error instanceof DecodeFailed) throw uploadError('IMAGE_UNDECODABLE', collection.slug, { label: collection.label })
+    if (error instanceof DeadlineExceeded)
+      throw uploadError('IMAGE_TIMEOUT', collection.slug, {
+        label: collection.label,
+        seconds: timeoutSeconds,
+      })
+    if (error instanceof DecodeFailed)
+      throw uploadError('IMAGE_UNDECODABLE', collection.slug, { label: collection.label })
     throw new ImageProcessingFailed(error)
   }
 }

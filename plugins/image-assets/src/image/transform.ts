@@ -61,7 +61,10 @@ const secondsLeft = (deadline: number | undefined): number => {
 }
 
 /** Runs one sharp call; a failure after the deadline is the deadline's, whatever sharp said. */
-const withinDeadline = async <T>(deadline: number | undefined, work: (seconds: number) => Promise<T>): Promise<T> => {
+const withinDeadline = async <T>(
+  deadline: number | undefined,
+  work: (seconds: number) => Promise<T>,
+): Promise<T> => {
   const seconds = secondsLeft(deadline)
   try {
     return await work(seconds)
@@ -81,13 +84,25 @@ type Pixels = { channels: 1 | 2 | 3 | 4; data: Buffer; height: number; width: nu
  * for WebP: libwebp's scaled decode aliases fine detail, which costs quality and, at the same
  * WebP quality, up to twice the bytes (pixel art in the benchmark corpus).
  */
-const decode = async (input: Buffer, preset: ImagePreset, format: InputFormat | undefined, maxPixels: number | false, deadline: number | undefined): Promise<Pixels> => {
+const decode = async (
+  input: Buffer,
+  preset: ImagePreset,
+  format: InputFormat | undefined,
+  maxPixels: number | false,
+  deadline: number | undefined,
+): Promise<Pixels> => {
   try {
     // `pages: 1`: only the first frame is ever decoded (animated input is refused or flattened to it).
     const { data, info } = await withinDeadline(deadline, (seconds) =>
       sharp(input, { limitInputPixels: maxPixels, pages: 1, sequentialRead: true })
         .autoOrient()
-        .resize({ fastShrinkOnLoad: format !== 'webp', fit: 'inside', height: preset.height, width: preset.width, withoutEnlargement: true })
+        .resize({
+          fastShrinkOnLoad: format !== 'webp',
+          fit: 'inside',
+          height: preset.height,
+          width: preset.width,
+          withoutEnlargement: true,
+        })
         .toColourspace('srgb')
         .raw({ depth: 'uchar' })
         .timeout({ seconds })
@@ -101,10 +116,14 @@ const decode = async (input: Buffer, preset: ImagePreset, format: InputFormat | 
 }
 
 const fromPixels = (pixels: Pixels) =>
-  sharp(pixels.data, { raw: { channels: pixels.channels, height: pixels.height, width: pixels.width } })
+  sharp(pixels.data, {
+    raw: { channels: pixels.channels, height: pixels.height, width: pixels.width },
+  })
 
 const encode = async (image: Sharp, deadline: number | undefined): Promise<EncodedImage> => {
-  const { data, info } = await withinDeadline(deadline, (seconds) => image.timeout({ seconds }).toBuffer({ resolveWithObject: true }))
+  const { data, info } = await withinDeadline(deadline, (seconds) =>
+    image.timeout({ seconds }).toBuffer({ resolveWithObject: true }),
+  )
   return { data, height: info.height, width: info.width }
 }
 
@@ -116,10 +135,27 @@ export const variantWidthsFor = (width: number, wanted: readonly number[]): numb
  * transform: one decode of the source, then the main WebP, every smaller variant and the
  * placeholder, all encoded from the same decoded pixels.
  */
-export const encodeImageSet = async (input: Buffer, preset: ImagePreset, options: TransformOptions): Promise<EncodedSet> => {
-  const { effort, maxPixels = false, placeholderWidth = 0, timeoutSeconds = 0, variantWidths = [] } = options
-  const deadline = options.deadline ?? (timeoutSeconds > 0 ? Date.now() + timeoutSeconds * 1000 : undefined)
-  const pixels = await decode(input, preset, options.format ?? sniffFormat(input), maxPixels, deadline)
+export const encodeImageSet = async (
+  input: Buffer,
+  preset: ImagePreset,
+  options: TransformOptions,
+): Promise<EncodedSet> => {
+  const {
+    effort,
+    maxPixels = false,
+    placeholderWidth = 0,
+    timeoutSeconds = 0,
+    variantWidths = [],
+  } = options
+  const deadline =
+    options.deadline ?? (timeoutSeconds > 0 ? Date.now() + timeoutSeconds * 1000 : undefined)
+  const pixels = await decode(
+    input,
+    preset,
+    options.format ?? sniffFormat(input),
+    maxPixels,
+    deadline,
+  )
   const webp = (image: Sharp) => encode(image.webp({ effort, quality: preset.quality }), deadline)
   const main = await webp(fromPixels(pixels))
   const variants: EncodedImage[] = []
@@ -129,7 +165,9 @@ export const encodeImageSet = async (input: Buffer, preset: ImagePreset, options
   let placeholder = ''
   if (placeholderWidth > 0) {
     const tiny = await encode(
-      fromPixels(pixels).resize({ fit: 'inside', height: placeholderWidth, width: placeholderWidth }).webp({ effort: 4, quality: 40 }),
+      fromPixels(pixels)
+        .resize({ fit: 'inside', height: placeholderWidth, width: placeholderWidth })
+        .webp({ effort: 4, quality: 40 }),
       deadline,
     )
     placeholder = `data:image/webp;base64,${tiny.data.toString('base64')}`
@@ -137,8 +175,11 @@ export const encodeImageSet = async (input: Buffer, preset: ImagePreset, options
   const avif: EncodedImage[] = []
   if (options.avif) {
     for (const width of [...variants.map((v) => v.width), main.width]) {
-      const image = width === pixels.width ? fromPixels(pixels) : fromPixels(pixels).resize({ width })
-      avif.push(await encode(image.avif({ effort: 4, quality: avifQuality(preset.quality) }), deadline))
+      const image =
+        width === pixels.width ? fromPixels(pixels) : fromPixels(pixels).resize({ width })
+      avif.push(
+        await encode(image.avif({ effort: 4, quality: avifQuality(preset.quality) }), deadline),
+      )
     }
   }
   return { avif, main, placeholder, variants }
@@ -155,4 +196,5 @@ export const encodeWebP = async (
   format: InputFormat | undefined = sniffFormat(input),
   maxPixels: number | false = false,
   timeoutSeconds = 0,
-): Promise<EncodedImage> => (await encodeImageSet(input, preset, { effort, format, maxPixels, timeoutSeconds })).main
+): Promise<EncodedImage> =>
+  (await encodeImageSet(input, preset, { effort, format, maxPixels, timeoutSeconds })).main

@@ -13,7 +13,12 @@ const LEASE_MS = 15 * 60 * 1000
 
 export const ledgerCollection: CollectionConfig = {
   slug: LEDGER_SLUG,
-  access: { create: () => false, delete: () => false, read: ({ req }) => Boolean(req.user), update: () => false },
+  access: {
+    create: () => false,
+    delete: () => false,
+    read: ({ req }) => Boolean(req.user),
+    update: () => false,
+  },
   admin: {
     defaultColumns: ['collection', 'document', 'status', 'bytesBefore', 'bytesAfter', 'finishedAt'],
     description: 'Re-optimizations after a preset change: one row per image and settings.',
@@ -44,12 +49,22 @@ const isDuplicateKey = (error: unknown, depth = 0): boolean => {
   return code === '23505' || isDuplicateKey(cause, depth + 1)
 }
 
-export type Claim = { id: number | string; release: () => Promise<void>; finish: (data: Record<string, unknown>) => Promise<void> }
+export type Claim = {
+  id: number | string
+  release: () => Promise<void>
+  finish: (data: Record<string, unknown>) => Promise<void>
+}
 
 /** Claims a document for one settings fingerprint; undefined when another worker holds it or did it. */
 export const claim = async (
   payload: Payload,
-  entry: { collection: string; document: string; fingerprint: string; from: string; worker: string },
+  entry: {
+    collection: string
+    document: string
+    fingerprint: string
+    from: string
+    worker: string
+  },
 ): Promise<Claim | undefined> => {
   const { from, ...fields } = entry
   const key = `${entry.collection}:${entry.document}:${from}:${entry.fingerprint}`
@@ -62,20 +77,35 @@ export const claim = async (
       })
       return {
         finish: async (data) => {
-          await payload.update({ collection: LEDGER_SLUG, data: { ...data, finishedAt: new Date().toISOString(), status: 'done' }, id: row.id, overrideAccess: true })
+          await payload.update({
+            collection: LEDGER_SLUG,
+            data: { ...data, finishedAt: new Date().toISOString(), status: 'done' },
+            id: row.id,
+            overrideAccess: true,
+          })
         },
         id: row.id,
         release: async () => {
-          await payload.delete({ collection: LEDGER_SLUG, id: row.id, overrideAccess: true }).catch(() => undefined)
+          await payload
+            .delete({ collection: LEDGER_SLUG, id: row.id, overrideAccess: true })
+            .catch(() => undefined)
         },
       }
     } catch (error) {
       if (!isDuplicateKey(error)) throw error
-      const { docs } = await payload.find({ collection: LEDGER_SLUG, limit: 1, overrideAccess: true, where: { key: { equals: key } } })
+      const { docs } = await payload.find({
+        collection: LEDGER_SLUG,
+        limit: 1,
+        overrideAccess: true,
+        where: { key: { equals: key } },
+      })
       const held = docs[0] as { id: number | string; startedAt: string; status: string } | undefined
-      if (!held || held.status === 'done' || Date.now() - Date.parse(held.startedAt) < LEASE_MS) return undefined
+      if (!held || held.status === 'done' || Date.now() - Date.parse(held.startedAt) < LEASE_MS)
+        return undefined
       // A claim abandoned by a crashed worker: take it over.
-      await payload.delete({ collection: LEDGER_SLUG, id: held.id, overrideAccess: true }).catch(() => undefined)
+      await payload
+        .delete({ collection: LEDGER_SLUG, id: held.id, overrideAccess: true })
+        .catch(() => undefined)
     }
   }
   return undefined

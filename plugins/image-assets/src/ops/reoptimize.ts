@@ -31,14 +31,24 @@ type StoredDoc = {
 }
 
 export type ReoptimizeResult =
-  | { bytesAfter: number; bytesBefore: number; source: 'original' | 'stored-webp'; status: 'reoptimized' }
+  | {
+      bytesAfter: number
+      bytesBefore: number
+      source: 'original' | 'stored-webp'
+      status: 'reoptimized'
+    }
   | { status: 'busy' | 'gone' | 'superseded' | 'up-to-date' }
 
 /** Documents produced with other settings than the collection's current ones (or before fingerprints). */
 export const staleWhere = (collection: ResolvedCollection): Where => ({
   and: [
     { filename: { exists: true } },
-    { or: [{ fingerprint: { not_equals: settingsFingerprint(collection) } }, { fingerprint: { exists: false } }] },
+    {
+      or: [
+        { fingerprint: { not_equals: settingsFingerprint(collection) } },
+        { fingerprint: { exists: false } },
+      ],
+    },
   ],
 })
 
@@ -50,25 +60,50 @@ export const staleWhere = (collection: ResolvedCollection): Where => ({
  * goes to the clean-up (`superseded`). The source is the kept original, else the stored WebP. A
  * ledger row claims the document, so two workers never process it twice.
  */
-export const reoptimizeDocument = async (payload: Payload, runtime: Runtime, slug: string, id: number | string, worker = `pid-${process.pid}`): Promise<ReoptimizeResult> => {
+export const reoptimizeDocument = async (
+  payload: Payload,
+  runtime: Runtime,
+  slug: string,
+  id: number | string,
+  worker = `pid-${process.pid}`,
+): Promise<ReoptimizeResult> => {
   const { collection, delivery } = collectionRuntime(runtime, slug)
   const fingerprint = settingsFingerprint(collection)
-  const doc = (await payload.findByID({ collection: slug, depth: 0, disableErrors: true, id, overrideAccess: true })) as null | StoredDoc
+  const doc = (await payload.findByID({
+    collection: slug,
+    depth: 0,
+    disableErrors: true,
+    id,
+    overrideAccess: true,
+  })) as null | StoredDoc
   if (!doc?.filename) return { status: 'gone' }
   if (doc.fingerprint === fingerprint) return { status: 'up-to-date' }
-  const held = await claim(payload, { collection: slug, document: String(id), fingerprint, from: doc.filename, worker })
+  const held = await claim(payload, {
+    collection: slug,
+    document: String(id),
+    fingerprint,
+    from: doc.filename,
+    worker,
+  })
   if (!held) return { status: 'busy' }
   let session: UploadSession | undefined
   try {
     const fromOriginal = Boolean(doc.originalKey)
-    const source = await runtime.store.get(doc.originalKey ?? objectKey(prefixOf(doc, slug), doc.filename))
-    if (!fromOriginal) payload.logger.warn(`payload-image-assets: ${slug} ${id} has no kept original; re-processing its stored WebP`)
+    const source = await runtime.store.get(
+      doc.originalKey ?? objectKey(prefixOf(doc, slug), doc.filename),
+    )
+    if (!fromOriginal)
+      payload.logger.warn(
+        `payload-image-assets: ${slug} ${id} has no kept original; re-processing its stored WebP`,
+      )
     const format = sniffFormat(source) ?? 'webp'
     const base = (doc.originalFilename ?? doc.filename).replace(/\.[^.]*$/, '') || 'image'
     // The stored file was accepted once; the collection's extension list may have changed since.
     // What the upload was stays as recorded (a stored WebP is not the original).
     const keep = Object.fromEntries(
-      (['originalFilename', 'originalFilesize', 'originalHeight', 'originalWidth'] as const).filter((k) => doc[k] != null).map((k) => [k, doc[k]]),
+      (['originalFilename', 'originalFilesize', 'originalHeight', 'originalWidth'] as const)
+        .filter((k) => doc[k] != null)
+        .map((k) => [k, doc[k]]),
     )
     try {
       session = await prepareUpload(
@@ -76,7 +111,12 @@ export const reoptimizeDocument = async (payload: Payload, runtime: Runtime, slu
         { ...collection, allowedExtensions: Object.keys(FORMAT_BY_EXTENSION) },
         { delivery, limiter: runtime.limiter, store: runtime.store },
         { data: source, name: `${base}${FORMATS[format].extension}` },
-        { expectFilename: doc.filename, keep, keptOriginal: doc.originalKey ?? undefined, trustedName: true },
+        {
+          expectFilename: doc.filename,
+          keep,
+          keptOriginal: doc.originalKey ?? undefined,
+          trustedName: true,
+        },
       )
     } catch (error) {
       if (error instanceof ImageUploadError && error.code === 'BUSY') {
@@ -86,7 +126,14 @@ export const reoptimizeDocument = async (payload: Payload, runtime: Runtime, slu
       throw error
     }
     try {
-      await payload.update({ id, collection: slug, context: sessionContext(session), data: {}, depth: 0, overrideAccess: true })
+      await payload.update({
+        id,
+        collection: slug,
+        context: sessionContext(session),
+        data: {},
+        depth: 0,
+        overrideAccess: true,
+      })
     } catch (error) {
       await abandonUpload(payload, session.intent)
       nudgeCleanup(payload)
@@ -101,26 +148,44 @@ export const reoptimizeDocument = async (payload: Payload, runtime: Runtime, slu
       throw error
     }
     nudgeCleanup(payload)
-    const result = { bytesAfter: storedBytes(session.data as Partial<StoredDoc>), bytesBefore: storedBytes(doc), source: fromOriginal ? ('original' as const) : ('stored-webp' as const) }
+    const result = {
+      bytesAfter: storedBytes(session.data as Partial<StoredDoc>),
+      bytesBefore: storedBytes(doc),
+      source: fromOriginal ? ('original' as const) : ('stored-webp' as const),
+    }
     await held.finish(result)
     return { ...result, status: 'reoptimized' }
   } catch (error) {
     await held.release()
     // Deleted while it was being read or re-processed: nothing to do.
-    if (!(await payload.findByID({ collection: slug, depth: 0, disableErrors: true, id, overrideAccess: true }))) return { status: 'gone' }
+    if (
+      !(await payload.findByID({
+        collection: slug,
+        depth: 0,
+        disableErrors: true,
+        id,
+        overrideAccess: true,
+      }))
+    )
+      return { status: 'gone' }
     throw error
   }
 }
 
 /** The document's file changed while it was being re-processed (or a concurrent write won). */
-const isSuperseded = (error: unknown) => (error instanceof ImageUploadError && error.code === 'UPLOAD_CONFLICT') || isWriteConflict(error)
+const isSuperseded = (error: unknown) =>
+  (error instanceof ImageUploadError && error.code === 'UPLOAD_CONFLICT') || isWriteConflict(error)
 
 /** The requested collections, or all of the plugin's. */
 const slugsOf = (runtime: Runtime, collections?: string[]): string[] =>
   collections?.length ? collections : runtime.collections.map((c) => c.slug)
 
 /** The ids of a collection's stale documents, in id order, a page at a time (a cursor, so work done meanwhile does not shift pages). */
-async function* staleIds(payload: Payload, collection: ResolvedCollection, pageSize: number): AsyncGenerator<number | string> {
+async function* staleIds(
+  payload: Payload,
+  collection: ResolvedCollection,
+  pageSize: number,
+): AsyncGenerator<number | string> {
   const where = staleWhere(collection)
   let after: number | string | undefined
   for (;;) {
@@ -142,7 +207,15 @@ async function* staleIds(payload: Payload, collection: ResolvedCollection, pageS
   }
 }
 
-export type Progress = { bytesAfter: number; bytesBefore: number; collection: string; done: number; failed: number; skipped: number; total: number }
+export type Progress = {
+  bytesAfter: number
+  bytesBefore: number
+  collection: string
+  done: number
+  failed: number
+  skipped: number
+  total: number
+}
 
 /**
  * Re-processes every stale document of the given collections (all by default), in id order, one
@@ -160,8 +233,20 @@ export const reoptimizeAll = async (args: {
   const totals: Progress[] = []
   for (const slug of slugsOf(runtime, args.collections)) {
     const { collection } = collectionRuntime(runtime, slug)
-    const { totalDocs } = await payload.count({ collection: slug, overrideAccess: true, where: staleWhere(collection) })
-    const progress: Progress = { bytesAfter: 0, bytesBefore: 0, collection: slug, done: 0, failed: 0, skipped: 0, total: totalDocs }
+    const { totalDocs } = await payload.count({
+      collection: slug,
+      overrideAccess: true,
+      where: staleWhere(collection),
+    })
+    const progress: Progress = {
+      bytesAfter: 0,
+      bytesBefore: 0,
+      collection: slug,
+      done: 0,
+      failed: 0,
+      skipped: 0,
+      total: totalDocs,
+    }
     totals.push(progress)
     args.onProgress?.({ ...progress })
     if (args.signal?.aborted) return { interrupted: true, totals }
@@ -178,7 +263,10 @@ export const reoptimizeAll = async (args: {
         }
       } catch (error) {
         progress.failed++
-        payload.logger.error({ err: error, msg: `payload-image-assets: re-optimizing ${slug} ${id} failed` })
+        payload.logger.error({
+          err: error,
+          msg: `payload-image-assets: re-optimizing ${slug} ${id} failed`,
+        })
       }
       args.onProgress?.({ ...progress })
     }
@@ -187,11 +275,19 @@ export const reoptimizeAll = async (args: {
 }
 
 /** Queues one jobs-queue task per stale document; workers (`payload jobs:run`) share them. */
-export const queueReoptimize = async (payload: Payload, runtime: Runtime, collections?: string[]): Promise<number> => {
+export const queueReoptimize = async (
+  payload: Payload,
+  runtime: Runtime,
+  collections?: string[],
+): Promise<number> => {
   let queued = 0
   for (const slug of slugsOf(runtime, collections)) {
     for await (const id of staleIds(payload, collectionRuntime(runtime, slug).collection, 500)) {
-      await payload.jobs.queue({ input: { collection: slug, id: String(id) }, queue: REOPTIMIZE_QUEUE, task: REOPTIMIZE_TASK })
+      await payload.jobs.queue({
+        input: { collection: slug, id: String(id) },
+        queue: REOPTIMIZE_QUEUE,
+        task: REOPTIMIZE_TASK,
+      })
       queued++
     }
   }

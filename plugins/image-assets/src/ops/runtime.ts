@@ -18,7 +18,8 @@ export const RUNTIME_KEY = 'payloadImageAssets'
 /** The plugin's runtime, from a Payload instance or its config. */
 export const runtimeOf = (from: Payload | SanitizedConfig): Runtime => {
   const config = 'config' in from ? from.config : from
-  const runtime = (config.custom as Record<string, unknown> | undefined)?.[RUNTIME_KEY] as Runtime | undefined
+  const runtime = (config.custom as Record<string, unknown> | undefined)?.[RUNTIME_KEY] as
+    Runtime | undefined
   if (!runtime) throw new Error('payload-image-assets: the plugin is not in this Payload config.')
   return runtime
 }
@@ -27,6 +28,9 @@ export const runtimeOf = (from: Payload | SanitizedConfig): Runtime => {
 export const collectionRuntime = (runtime: Runtime, slug: string) => {
   const collection = runtime.collections.find((c) => c.slug === slug)
   const delivery = runtime.deliveries.get(slug)
-  if (!collection || !delivery) throw new Error(`payload-image-assets: "${slug}" is not one of the plugin's collections (${runtime.collections.map((c) => c.slug).join(', ')}).`)
+  if (!collection || !delivery)
+    throw new Error(
+      `payload-image-assets: "${slug}" is not one of the plugin's collections (${runtime.collections.map((c) => c.slug).join(', ')}).`,
+    )
   return { collection, delivery }
 }

@@ -5,7 +5,11 @@ export type Env = Record<string, string | undefined>
 
 /** An integer from an environment variable; anything else is passed on for the validator to name. */
 export const envInteger = (value: string | undefined): number | undefined =>
-  value === undefined || value === '' ? undefined : /^-?\d+$/.test(value) ? Number(value) : (value as unknown as number)
+  value === undefined || value === ''
+    ? undefined
+    : /^-?\d+$/.test(value)
+      ? Number(value)
+      : (value as unknown as number)
 
 /** A switch from an environment variable: `1`, `true` or `yes` (any case) is on, anything else off. */
 export const envFlag = (value: string | undefined): boolean => /^(1|true|yes)$/i.test(value ?? '')
@@ -32,7 +36,9 @@ export const signedURLsFromEnv = (env: Env): SignedURLOptions => ({
 })
 
 /** `processing` from the IMAGE_PROCESSING_* variables. */
-export const processingFromEnv = (env: Env): { concurrency?: number; maxWaitSeconds?: number; queueDepth?: number } => ({
+export const processingFromEnv = (
+  env: Env,
+): { concurrency?: number; maxWaitSeconds?: number; queueDepth?: number } => ({
   concurrency: envInteger(env.IMAGE_PROCESSING_CONCURRENCY),
   maxWaitSeconds: envInteger(env.IMAGE_PROCESSING_MAX_WAIT_SECONDS),
   queueDepth: envInteger(env.IMAGE_PROCESSING_QUEUE_DEPTH),
@@ -45,7 +51,10 @@ export const cleanupFromEnv = (env: Env): { intervalSeconds?: number } => ({
 
 /** `remoteURLs` from the environment: IMAGE_REMOTE_URL_HOSTS (comma-separated) switches it on. */
 export const remoteURLsFromEnv = (env: Env): RemoteURLOptions | undefined => {
-  const hosts = (env.IMAGE_REMOTE_URL_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean)
+  const hosts = (env.IMAGE_REMOTE_URL_HOSTS ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean)
   if (hosts.length === 0) return undefined
   return { allowedHosts: hosts, allowPrivateAddresses: envFlag(env.IMAGE_REMOTE_URL_ALLOW_PRIVATE) }
 }

@@ -2,7 +2,13 @@ import { availableParallelism } from 'node:os'
 
 import { ImageAssetsConfigError, messages } from '../errors.js'
 import { FORMAT_BY_EXTENSION } from '../image/formats.js'
-import { BUILT_IN_COLLECTIONS, DEFAULT_ALLOWED_EXTENSIONS, DEFAULT_VARIANT_WIDTHS, DEFAULT_WEBP_EFFORT, isBuiltInSlug } from '../presets.js'
+import {
+  BUILT_IN_COLLECTIONS,
+  DEFAULT_ALLOWED_EXTENSIONS,
+  DEFAULT_VARIANT_WIDTHS,
+  DEFAULT_WEBP_EFFORT,
+  isBuiltInSlug,
+} from '../presets.js'
 import { formatIPAddress, isPublicAddress, parseIPAddress } from '../remote/addresses.js'
 import {
   cleanupFromEnv,
@@ -48,13 +54,18 @@ const extensions = (path: string, value: unknown): string[] => {
 }
 
 const optionalString = (path: string, value: unknown): string | undefined =>
-  value === undefined || value === '' ? undefined : typeof value === 'string' ? value : fail(path, 'a string', value)
+  value === undefined || value === ''
+    ? undefined
+    : typeof value === 'string'
+      ? value
+      : fail(path, 'a string', value)
 
 const url = (path: string, value: string | undefined): string | undefined => {
   if (value === undefined) return undefined
   try {
     const parsed = new URL(value)
-    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return value.replace(/\/+$/, '')
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:')
+      return value.replace(/\/+$/, '')
   } catch {
     // fall through to the error below
   }
@@ -64,10 +75,13 @@ const url = (path: string, value: string | undefined): string | undefined => {
 const DELIVERY_MODES = ['public', 'signed', 'proxy'] as const
 
 const deliveryMode = (path: string, value: unknown): DeliveryMode =>
-  DELIVERY_MODES.includes(value as DeliveryMode) ? (value as DeliveryMode) : fail(path, '"public", "signed" or "proxy"', value)
+  DELIVERY_MODES.includes(value as DeliveryMode)
+    ? (value as DeliveryMode)
+    : fail(path, '"public", "signed" or "proxy"', value)
 
 const HOST_PATTERN = /^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/
-const HOST_EXPECTED = 'a host name such as "images.example.com" or "*.example.com", or an IP address'
+const HOST_EXPECTED =
+  'a host name such as "images.example.com" or "*.example.com", or an IP address'
 
 /** As in the WHATWG URL parser: a host whose last label is a number is an IPv4 address (or invalid), never a name. */
 const endsInNumber = (host: string): boolean => /(^|\.)(\d+|0x[0-9a-f]*)\.?$/.test(host)
@@ -99,16 +113,23 @@ const allowedHost = (path: string, value: unknown, allowPrivateAddresses: boolea
 
 const resolveRemoteURLs = (input: unknown): false | ResolvedRemoteURLs => {
   if (input === undefined || input === false) return false
-  if (typeof input !== 'object' || input === null) return fail('remoteURLs', 'false or an object with allowedHosts', input)
+  if (typeof input !== 'object' || input === null)
+    return fail('remoteURLs', 'false or an object with allowedHosts', input)
   const { allowedHosts, allowPrivateAddresses, timeoutSeconds } = input as RemoteURLOptions
   if (allowPrivateAddresses !== undefined && typeof allowPrivateAddresses !== 'boolean') {
     fail('remoteURLs.allowPrivateAddresses', 'a boolean', allowPrivateAddresses)
   }
   if (!Array.isArray(allowedHosts) || allowedHosts.length === 0) {
-    fail('remoteURLs.allowedHosts', 'a non-empty array of host names such as ["images.example.com", "*.cdn.example.com"]', allowedHosts)
+    fail(
+      'remoteURLs.allowedHosts',
+      'a non-empty array of host names such as ["images.example.com", "*.cdn.example.com"]',
+      allowedHosts,
+    )
   }
   return {
-    allowedHosts: allowedHosts.map((host: unknown, i) => allowedHost(`remoteURLs.allowedHosts[${i}]`, host, allowPrivateAddresses ?? false)),
+    allowedHosts: allowedHosts.map((host: unknown, i) =>
+      allowedHost(`remoteURLs.allowedHosts[${i}]`, host, allowPrivateAddresses ?? false),
+    ),
     allowPrivateAddresses: allowPrivateAddresses ?? false,
     timeoutSeconds: integer('remoteURLs.timeoutSeconds', timeoutSeconds ?? 15, 1, 300),
   }
@@ -118,7 +139,9 @@ const variantWidths = (path: string, value: unknown, base: readonly number[]): n
   if (value === undefined) return [...base]
   if (value === false) return []
   if (!Array.isArray(value)) return fail(path, 'an array of widths in pixels, or false', value)
-  return [...new Set(value.map((w: unknown, i) => integer(`${path}[${i}]`, w, 16, 16383)))].sort((a, b) => a - b)
+  return [...new Set(value.map((w: unknown, i) => integer(`${path}[${i}]`, w, 16, 16383)))].sort(
+    (a, b) => a - b,
+  )
 }
 
 const SLUG = /^[a-z0-9][a-z0-9-_]*$/
@@ -131,24 +154,39 @@ export const DEFAULT_LIMITS: Readonly<Required<ImageLimits>> = {
   timeoutSeconds: 30,
 }
 
-const resolveLimits = (path: string, input: ImageLimits | undefined, base: Required<ImageLimits>): Required<ImageLimits> => {
+const resolveLimits = (
+  path: string,
+  input: ImageLimits | undefined,
+  base: Required<ImageLimits>,
+): Required<ImageLimits> => {
   if (input === undefined) return base
   if (typeof input !== 'object' || input === null) fail(path, 'an object', input)
   const animation = input.animation ?? base.animation
-  if (animation !== 'refuse' && animation !== 'first-frame') fail(`${path}.animation`, '"refuse" or "first-frame"', animation)
+  if (animation !== 'refuse' && animation !== 'first-frame')
+    fail(`${path}.animation`, '"refuse" or "first-frame"', animation)
   return {
     animation,
     maxBytes: integer(`${path}.maxBytes`, input.maxBytes ?? base.maxBytes, 1, 2 ** 31 - 1),
     maxPixels: integer(`${path}.maxPixels`, input.maxPixels ?? base.maxPixels, 1, 1_000_000_000),
     maxSide: integer(`${path}.maxSide`, input.maxSide ?? base.maxSide, 1, 100_000),
-    timeoutSeconds: integer(`${path}.timeoutSeconds`, input.timeoutSeconds ?? base.timeoutSeconds, 1, 3600),
+    timeoutSeconds: integer(
+      `${path}.timeoutSeconds`,
+      input.timeoutSeconds ?? base.timeoutSeconds,
+      1,
+      3600,
+    ),
   }
 }
 
 const resolveCollection = (
   slug: string,
   input: ImageCollectionOptions,
-  defaults: { allowedExtensions: string[]; delivery: DeliveryMode; effort: number; limits: Required<ImageLimits> },
+  defaults: {
+    allowedExtensions: string[]
+    delivery: DeliveryMode
+    effort: number
+    limits: Required<ImageLimits>
+  },
 ): ResolvedCollection => {
   const path = `collections.${slug}`
   if (!SLUG.test(slug)) fail(`${path}`, 'a slug of lower-case letters, digits, "-" and "_"', slug)
@@ -168,11 +206,29 @@ const resolveCollection = (
     label: labels.plural,
     labels,
     limits: resolveLimits(`${path}.limits`, input.limits, defaults.limits),
-    avif: input.avif === undefined ? false : typeof input.avif === 'boolean' ? input.avif : fail(`${path}.avif`, 'a boolean', input.avif),
+    avif:
+      input.avif === undefined
+        ? false
+        : typeof input.avif === 'boolean'
+          ? input.avif
+          : fail(`${path}.avif`, 'a boolean', input.avif),
     keepOriginal:
-      input.keepOriginal === undefined ? false : typeof input.keepOriginal === 'boolean' ? input.keepOriginal : fail(`${path}.keepOriginal`, 'a boolean', input.keepOriginal),
-    placeholder: input.placeholder === undefined ? true : typeof input.placeholder === 'boolean' ? input.placeholder : fail(`${path}.placeholder`, 'a boolean', input.placeholder),
-    variantWidths: variantWidths(`${path}.variants`, input.variants, builtIn?.variantWidths ?? DEFAULT_VARIANT_WIDTHS),
+      input.keepOriginal === undefined
+        ? false
+        : typeof input.keepOriginal === 'boolean'
+          ? input.keepOriginal
+          : fail(`${path}.keepOriginal`, 'a boolean', input.keepOriginal),
+    placeholder:
+      input.placeholder === undefined
+        ? true
+        : typeof input.placeholder === 'boolean'
+          ? input.placeholder
+          : fail(`${path}.placeholder`, 'a boolean', input.placeholder),
+    variantWidths: variantWidths(
+      `${path}.variants`,
+      input.variants,
+      builtIn?.variantWidths ?? DEFAULT_VARIANT_WIDTHS,
+    ),
     preset: {
       height: integer(`${path}.height`, input.height ?? builtIn?.preset.height, 1, 16383),
       quality: integer(`${path}.quality`, input.quality ?? builtIn?.preset.quality, 1, 100),
@@ -181,52 +237,81 @@ const resolveCollection = (
   }
 }
 
-export const resolveStorage = (input: StorageOptions = {}, env: Env = process.env): ResolvedStorage => {
+export const resolveStorage = (
+  input: StorageOptions = {},
+  env: Env = process.env,
+): ResolvedStorage => {
   const fromEnv = storageFromEnv(env)
   const bucket = optionalString('storage.bucket', input.bucket ?? fromEnv.bucket)
-  if (!bucket) fail('storage.bucket (or the S3_BUCKET environment variable)', 'a bucket name', bucket)
-  const accessKeyId = optionalString('storage.accessKeyId', input.accessKeyId ?? fromEnv.accessKeyId)
-  const secretAccessKey = optionalString('storage.secretAccessKey', input.secretAccessKey ?? fromEnv.secretAccessKey)
+  if (!bucket)
+    fail('storage.bucket (or the S3_BUCKET environment variable)', 'a bucket name', bucket)
+  const accessKeyId = optionalString(
+    'storage.accessKeyId',
+    input.accessKeyId ?? fromEnv.accessKeyId,
+  )
+  const secretAccessKey = optionalString(
+    'storage.secretAccessKey',
+    input.secretAccessKey ?? fromEnv.secretAccessKey,
+  )
   if (Boolean(accessKeyId) !== Boolean(secretAccessKey)) {
-    fail('storage.secretAccessKey (S3_SECRET_ACCESS_KEY)', 'both or neither of the access key id and secret', 'only one')
+    fail(
+      'storage.secretAccessKey (S3_SECRET_ACCESS_KEY)',
+      'both or neither of the access key id and secret',
+      'only one',
+    )
   }
   const forcePathStyle = input.forcePathStyle ?? fromEnv.forcePathStyle
   return {
     bucket: bucket as string,
     credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
-    endpoint: url('storage.endpoint (S3_ENDPOINT)', optionalString('storage.endpoint', input.endpoint ?? fromEnv.endpoint)),
+    endpoint: url(
+      'storage.endpoint (S3_ENDPOINT)',
+      optionalString('storage.endpoint', input.endpoint ?? fromEnv.endpoint),
+    ),
     forcePathStyle,
     mediaBaseURL: url(
       'storage.mediaBaseURL (MEDIA_BASE_URL)',
       optionalString('storage.mediaBaseURL', input.mediaBaseURL ?? fromEnv.mediaBaseURL),
     ),
     region: optionalString('storage.region', input.region ?? fromEnv.region) ?? 'us-east-1',
-    timeoutSeconds: integer('storage.timeoutSeconds (S3_TIMEOUT_SECONDS)', input.timeoutSeconds ?? fromEnv.timeoutSeconds ?? 30, 1, 600),
+    timeoutSeconds: integer(
+      'storage.timeoutSeconds (S3_TIMEOUT_SECONDS)',
+      input.timeoutSeconds ?? fromEnv.timeoutSeconds ?? 30,
+      1,
+      600,
+    ),
   }
 }
 
 /** Validates every option where it enters and fills in the defaults, once. */
-export const resolveOptions = (options: ImageAssetsPluginOptions = {}, env: Env = process.env): ResolvedOptions => {
+export const resolveOptions = (
+  options: ImageAssetsPluginOptions = {},
+  env: Env = process.env,
+): ResolvedOptions => {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options)
   const defaults = {
     allowedExtensions:
       options.allowedExtensions === undefined
         ? [...DEFAULT_ALLOWED_EXTENSIONS]
         : extensions('allowedExtensions', options.allowedExtensions),
-    delivery: deliveryMode('delivery (MEDIA_DELIVERY)', options.delivery ?? deliveryFromEnv(env) ?? 'public'),
+    delivery: deliveryMode(
+      'delivery (MEDIA_DELIVERY)',
+      options.delivery ?? deliveryFromEnv(env) ?? 'public',
+    ),
     effort: integer('webpEffort', options.webpEffort ?? DEFAULT_WEBP_EFFORT, 0, 6),
     limits: resolveLimits('limits', options.limits, DEFAULT_LIMITS),
   }
   const requested = options.collections ?? {}
-  if (typeof requested !== 'object' || requested === null) fail('collections', 'an object keyed by slug', requested)
+  if (typeof requested !== 'object' || requested === null)
+    fail('collections', 'an object keyed by slug', requested)
   const slugs = [...new Set([...Object.keys(BUILT_IN_COLLECTIONS), ...Object.keys(requested)])]
-  const collections = slugs
-    .flatMap((slug) => {
-      const input = requested[slug]
-      return input === false ? [] : [resolveCollection(slug, input ?? {}, defaults)]
-    })
+  const collections = slugs.flatMap((slug) => {
+    const input = requested[slug]
+    return input === false ? [] : [resolveCollection(slug, input ?? {}, defaults)]
+  })
   const processing = options.processing ?? {}
-  if (typeof processing !== 'object' || processing === null) fail('processing', 'an object', processing)
+  if (typeof processing !== 'object' || processing === null)
+    fail('processing', 'an object', processing)
   const blockDecoders = options.blockDecoders ?? false
   if (blockDecoders !== 'memory' && blockDecoders !== 'all' && blockDecoders !== false) {
     fail('blockDecoders', '"memory", "all" or false', blockDecoders)
@@ -242,7 +327,9 @@ export const resolveOptions = (options: ImageAssetsPluginOptions = {}, env: Env 
   )
   const windowSeconds = integer(
     'signedURLs.windowSeconds (MEDIA_SIGNED_URL_WINDOW)',
-    signed.windowSeconds ?? signedEnv.windowSeconds ?? Math.min(600, Math.floor(expiresInSeconds / 2)),
+    signed.windowSeconds ??
+      signedEnv.windowSeconds ??
+      Math.min(600, Math.floor(expiresInSeconds / 2)),
     0,
     expiresInSeconds - 1,
   )

@@ -7,7 +7,8 @@
 /** An address as bytes: 4 for IPv4, 16 for IPv6. */
 type Bytes = readonly number[]
 
-const DOTTED_QUAD = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/
+const DOTTED_QUAD =
+  /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/
 
 /** One part of an IPv4 host as the WHATWG URL parser reads it: decimal, `0x` hex, or octal after a leading 0. */
 const ipv4Number = (part: string): number | undefined => {
@@ -38,7 +39,12 @@ const parseIPv4 = (text: string): Bytes | undefined => {
   const last = numbers.pop() as number
   if (numbers.some((n) => n > 255) || last >= 256 ** (4 - numbers.length)) return undefined
   const value = numbers.reduce((sum, n, i) => sum + n * 256 ** (3 - i), last)
-  return [Math.floor(value / 2 ** 24), Math.floor(value / 2 ** 16) % 256, Math.floor(value / 2 ** 8) % 256, value % 256]
+  return [
+    Math.floor(value / 2 ** 24),
+    Math.floor(value / 2 ** 16) % 256,
+    Math.floor(value / 2 ** 8) % 256,
+    value % 256,
+  ]
 }
 
 /** An IPv6 address: hex groups, at most one `::`, an optional dotted IPv4 tail, an optional `%zone`. */
@@ -59,7 +65,9 @@ const parseIPv6 = (text: string): Bytes | undefined => {
   const count = groups.reduce((sum, g) => sum + g.length, 0)
   if (!groups.flat().every((g) => /^[0-9a-f]{1,4}$/i.test(g))) return undefined
   if (halves.length === 1 ? count !== 8 : count > 7) return undefined
-  const words = [...groups[0], ...Array<string>(8 - count).fill('0'), ...(groups[1] ?? [])].map((g) => parseInt(g, 16))
+  const words = [...groups[0], ...Array<string>(8 - count).fill('0'), ...(groups[1] ?? [])].map(
+    (g) => parseInt(g, 16),
+  )
   return words.flatMap((w) => [w >> 8, w & 255])
 }
 
@@ -77,7 +85,9 @@ export const parseIPAddress = (text: string): Bytes | undefined => {
 /** The address in the form a URL's host takes: dotted decimal, or IPv6 without brackets. */
 export const formatIPAddress = (bytes: Bytes): string => {
   if (bytes.length === 4) return bytes.join('.')
-  return new URL(`http://[${Array.from({ length: 8 }, (_, i) => ((bytes[2 * i] << 8) | bytes[2 * i + 1]).toString(16)).join(':')}]/`).hostname.slice(1, -1)
+  return new URL(
+    `http://[${Array.from({ length: 8 }, (_, i) => ((bytes[2 * i] << 8) | bytes[2 * i + 1]).toString(16)).join(':')}]/`,
+  ).hostname.slice(1, -1)
 }
 
 type Range = { bits: number; network: Bytes }
@@ -136,7 +146,8 @@ const TEREDO = range('2001::/32')
  * undefined otherwise.
  */
 const embeddedIPv4 = (b: Bytes): Bytes[] | undefined => {
-  if (within(b, MAPPED) || within(b, COMPATIBLE) || within(b, TRANSLATED) || within(b, NAT64)) return [b.slice(12)]
+  if (within(b, MAPPED) || within(b, COMPATIBLE) || within(b, TRANSLATED) || within(b, NAT64))
+    return [b.slice(12)]
   if (within(b, NAT64_LOCAL)) {
     // The operator picks the prefix length (/48 to /96, RFC 6052 section 2.2, skipping bits 64-71),
     // so the address is read at every place it can be, and all of them must be public.
@@ -177,8 +188,16 @@ export const isAllowedHost = (host: string, allowed: readonly string[]): boolean
   if (address) {
     return allowed.some((entry) => {
       const other = parseIPAddress(entry.toLowerCase())
-      return other !== undefined && other.length === address.length && other.every((byte, i) => byte === address[i])
+      return (
+        other !== undefined &&
+        other.length === address.length &&
+        other.every((byte, i) => byte === address[i])
+      )
     })
   }
-  return allowed.some((entry) => (entry.startsWith('*.') ? name.endsWith(entry.slice(1)) && name.length > entry.length - 1 : name === entry))
+  return allowed.some((entry) =>
+    entry.startsWith('*.')
+      ? name.endsWith(entry.slice(1)) && name.length > entry.length - 1
+      : name === entry,
+  )
 }

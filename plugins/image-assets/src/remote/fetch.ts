@@ -35,12 +35,22 @@ const checkURL = (raw: string, base: URL | undefined, options: ResolvedRemoteURL
     throw new RemoteFetchError({ kind: 'not-allowed', reason: 'it is not a valid URL' })
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new RemoteFetchError({ kind: 'not-allowed', reason: `only http and https URLs are fetched, not ${url.protocol.replace(/:$/, '')}` })
+    throw new RemoteFetchError({
+      kind: 'not-allowed',
+      reason: `only http and https URLs are fetched, not ${url.protocol.replace(/:$/, '')}`,
+    })
   }
-  if (url.username || url.password) throw new RemoteFetchError({ kind: 'not-allowed', reason: 'URLs with credentials are not fetched' })
+  if (url.username || url.password)
+    throw new RemoteFetchError({
+      kind: 'not-allowed',
+      reason: 'URLs with credentials are not fetched',
+    })
   const host = hostOf(url)
   if (!isAllowedHost(host, options.allowedHosts)) {
-    throw new RemoteFetchError({ kind: 'not-allowed', reason: `the host "${host.slice(0, 100)}" is not on the allowlist (${options.allowedHosts.join(', ')})` })
+    throw new RemoteFetchError({
+      kind: 'not-allowed',
+      reason: `the host "${host.slice(0, 100)}" is not on the allowlist (${options.allowedHosts.join(', ')})`,
+    })
   }
   return url
 }
@@ -55,11 +65,21 @@ const publicLookup =
     dnsLookup(hostname, { ...lookupOptions, all: true }, (error, addresses) => {
       if (error) return callback(error, '', 4)
       const list = addresses as Array<{ address: string; family: number }>
-      const refused = list.find((a) => !options.allowPrivateAddresses && !isPublicAddress(a.address))
+      const refused = list.find(
+        (a) => !options.allowPrivateAddresses && !isPublicAddress(a.address),
+      )
       if (refused || list.length === 0) {
-        return callback(new RemoteFetchError({ kind: 'not-allowed', reason: `the host "${hostname}" resolves to a non-public address` }), '', 4)
+        return callback(
+          new RemoteFetchError({
+            kind: 'not-allowed',
+            reason: `the host "${hostname}" resolves to a non-public address`,
+          }),
+          '',
+          4,
+        )
       }
-      if (lookupOptions.all) return (callback as unknown as (e: null, a: typeof list) => void)(null, list)
+      if (lookupOptions.all)
+        return (callback as unknown as (e: null, a: typeof list) => void)(null, list)
       callback(null, list[0].address, list[0].family)
     })
   }
@@ -71,11 +91,20 @@ const get = (url: URL, options: ResolvedRemoteURLs, maxBytes: number, signal: Ab
     // as the addresses a host name resolves to (publicLookup).
     const literal = isIP(host) !== 0 || parseIPAddress(host) !== undefined
     if (!options.allowPrivateAddresses && literal && !isPublicAddress(host)) {
-      return reject(new RemoteFetchError({ kind: 'not-allowed', reason: `the address ${host} is not public` }))
+      return reject(
+        new RemoteFetchError({ kind: 'not-allowed', reason: `the address ${host} is not public` }),
+      )
     }
     const client = url.protocol === 'https:' ? https : http
     // No cookies, no authorization, none of the uploader's headers: only what is needed.
-    const request = client.get(url, { headers: { accept: 'image/jpeg, image/png, image/webp', 'user-agent': 'payload-image-assets' }, lookup: publicLookup(options), signal })
+    const request = client.get(url, {
+      headers: {
+        accept: 'image/jpeg, image/png, image/webp',
+        'user-agent': 'payload-image-assets',
+      },
+      lookup: publicLookup(options),
+      signal,
+    })
     request.on('error', reject)
     request.on('response', (response) => {
       const status = response.statusCode ?? 0
@@ -127,15 +156,25 @@ export const fetchRemoteImage = async (
       if (error instanceof RemoteFetchError) throw error
       const cause = (error as { cause?: unknown }).cause
       if (cause instanceof RemoteFetchError) throw cause
-      const reason = signal.aborted ? `it did not answer within ${options.timeoutSeconds} seconds` : 'the connection failed'
+      const reason = signal.aborted
+        ? `it did not answer within ${options.timeoutSeconds} seconds`
+        : 'the connection failed'
       throw new RemoteFetchError({ kind: 'failed', reason })
     }
     if (result.location !== undefined) {
-      if (redirects >= MAX_REDIRECTS) throw new RemoteFetchError({ kind: 'failed', reason: `it redirected more than ${MAX_REDIRECTS} times` })
+      if (redirects >= MAX_REDIRECTS)
+        throw new RemoteFetchError({
+          kind: 'failed',
+          reason: `it redirected more than ${MAX_REDIRECTS} times`,
+        })
       url = checkURL(result.location, url, options)
       continue
     }
-    if (!result.body) throw new RemoteFetchError({ kind: 'failed', reason: `the server answered HTTP ${result.status}` })
+    if (!result.body)
+      throw new RemoteFetchError({
+        kind: 'failed',
+        reason: `the server answered HTTP ${result.status}`,
+      })
     const last = decodeURIComponent(url.pathname.split('/').pop() ?? '')
     return { data: result.body, name: last || 'image' }
   }

@@ -34,16 +34,24 @@ export const fileRouteHandler =
         return Response.redirect(String(await delivery.url(slug, params.filename)), 302)
       }
       const object = await store.getObject(key, req.headers.get('if-none-match') ?? undefined)
-      if (object.notModified) return new Response(null, { headers: { ETag: object.etag ?? '' }, status: 304 })
-      const headers = new Headers({ 'Content-Length': String(object.body.length), 'Content-Type': object.contentType ?? 'application/octet-stream' })
+      if (object.notModified)
+        return new Response(null, { headers: { ETag: object.etag ?? '' }, status: 304 })
+      const headers = new Headers({
+        'Content-Length': String(object.body.length),
+        'Content-Type': object.contentType ?? 'application/octet-stream',
+      })
       if (object.etag) headers.set('ETag', object.etag)
       if (object.cacheControl) headers.set('Cache-Control', object.cacheControl)
       return new Response(new Uint8Array(object.body), { headers, status: 200 })
     } catch (error) {
-      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
+        ?.httpStatusCode
       if (status === 404) return new Response('Not Found', { status: 404 })
       req.payload.logger.error({ err: error, msg: `payload-image-assets: reading ${key} failed` })
-      return new Response('The image could not be read from storage; try again in a moment.', { headers: { 'Retry-After': '10' }, status: 503 })
+      return new Response('The image could not be read from storage; try again in a moment.', {
+        headers: { 'Retry-After': '10' },
+        status: 503,
+      })
     }
   }
 
@@ -71,19 +79,25 @@ const imageAssetsAdapter =
  * documents carry the delivery URL (CDN, bucket, or presigned). In `proxy` delivery Payload's file
  * route streams the object through the adapter's handler.
  */
-export const storageAdapterPlugin = (options: ResolvedOptions, deliveries: ReadonlyMap<string, Delivery>, store: ObjectStore): Plugin =>
+export const storageAdapterPlugin = (
+  options: ResolvedOptions,
+  deliveries: ReadonlyMap<string, Delivery>,
+  store: ObjectStore,
+): Plugin =>
   cloudStoragePlugin({
     collections: Object.fromEntries(
       options.collections.map((collection) => {
         const delivery = deliveries.get(collection.slug)!
         const adapter = imageAssetsAdapter(store, delivery)
-        if (delivery.mode === 'proxy') return [collection.slug, { adapter, prefix: collection.slug }]
+        if (delivery.mode === 'proxy')
+          return [collection.slug, { adapter, prefix: collection.slug }]
         return [
           collection.slug,
           {
             adapter,
             disablePayloadAccessControl: true as const,
-            generateFileURL: async ({ filename, prefix }: { filename: string; prefix?: string }) => (await delivery.url(prefix ?? collection.slug, filename)) ?? '',
+            generateFileURL: async ({ filename, prefix }: { filename: string; prefix?: string }) =>
+              (await delivery.url(prefix ?? collection.slug, filename)) ?? '',
             prefix: collection.slug,
           },
         ]

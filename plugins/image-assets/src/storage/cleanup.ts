@@ -22,7 +22,6 @@ const RECORD_WINDOW_MS = 10_000
 /** Extra wait before an upload's row is due, so that a record step that just made it has committed. */
 const INTENT_MARGIN_MS = 15_000
 
-
 const loggedIn = ({ req }: { req: PayloadRequest }) => Boolean(req.user)
 
 export const cleanupCollection: CollectionConfig = {
@@ -51,7 +50,13 @@ export const cleanupCollection: CollectionConfig = {
 }
 
 /** A clean-up row as the runner claims it. */
-export type Row = { attempts?: null | number; collection: string; id: number | string; keys: unknown; transition?: null | string }
+export type Row = {
+  attempts?: null | number
+  collection: string
+  id: number | string
+  keys: unknown
+  transition?: null | string
+}
 
 export const iso = (ms: number) => new Date(ms).toISOString()
 
@@ -59,11 +64,22 @@ export const iso = (ms: number) => new Date(ms).toISOString()
  * Records the keys an upload is about to write, before it writes them (a statement of its own, no
  * transaction held). Returns the row's id and the time by which the upload must be recorded.
  */
-export const recordUpload = async (payload: Payload, collection: string, keys: readonly string[], storeDeadline: number) => {
+export const recordUpload = async (
+  payload: Payload,
+  collection: string,
+  keys: readonly string[],
+  storeDeadline: number,
+) => {
   const recordBy = storeDeadline + RECORD_WINDOW_MS
   const row = await payload.db.create({
     collection: CLEANUP_SLUG,
-    data: { attempts: 0, collection, due: iso(recordBy + INTENT_MARGIN_MS), keys: [...keys], reason: 'upload' },
+    data: {
+      attempts: 0,
+      collection,
+      due: iso(recordBy + INTENT_MARGIN_MS),
+      keys: [...keys],
+      reason: 'upload',
+    },
   })
   return { id: row.id as number | string, recordBy }
 }
@@ -80,17 +96,34 @@ export const settleUpload = async (req: PayloadRequest, id: number | string): Pr
     where: { and: [{ id: { equals: id } }, { leaseUntil: { exists: false } }] },
   })
   if (!unclaimed) return false
-  await req.payload.db.deleteOne({ collection: CLEANUP_SLUG, req, returning: false, where: { id: { equals: id } } })
+  await req.payload.db.deleteOne({
+    collection: CLEANUP_SLUG,
+    req,
+    returning: false,
+    where: { id: { equals: id } },
+  })
   return true
 }
 
 /** An upload that will not be recorded: its objects are due for deletion now (or after `delayMs`). */
-export const abandonUpload = async (payload: Payload, id: number | string, delayMs = 0): Promise<void> => {
+export const abandonUpload = async (
+  payload: Payload,
+  id: number | string,
+  delayMs = 0,
+): Promise<void> => {
   try {
-    await payload.db.updateOne({ collection: CLEANUP_SLUG, data: { due: iso(Date.now() + delayMs) }, id, returning: false })
+    await payload.db.updateOne({
+      collection: CLEANUP_SLUG,
+      data: { due: iso(Date.now() + delayMs) },
+      id,
+      returning: false,
+    })
   } catch (error) {
     // The row stays due at its original time: the objects are still deleted, a minute later.
-    payload.logger.warn({ err: error, msg: 'payload-image-assets: could not bring an abandoned upload forward for clean-up' })
+    payload.logger.warn({
+      err: error,
+      msg: 'payload-image-assets: could not bring an abandoned upload forward for clean-up',
+    })
   }
 }
 
@@ -100,7 +133,14 @@ export const abandonUpload = async (payload: Payload, id: number | string, delay
  */
 export const recordTransition = async (
   req: PayloadRequest,
-  entry: { collection: string; document: number | string; from: null | string | undefined; keys: readonly string[]; label: string; reason: 'deleted' | 'replaced' },
+  entry: {
+    collection: string
+    document: number | string
+    from: null | string | undefined
+    keys: readonly string[]
+    label: string
+    reason: 'deleted' | 'replaced'
+  },
 ): Promise<void> => {
   try {
     await req.payload.db.create({
@@ -125,8 +165,17 @@ export const recordTransition = async (
 
 /** Another write from the same file committed first; the operation may be retried from the new state. */
 export class WriteConflict extends ImageUploadError {
-  constructor(collection: string, label: string, override readonly cause?: unknown) {
-    super({ code: 'UPLOAD_CONFLICT', collection, message: messages.upload('UPLOAD_CONFLICT', { label }), status: 409 })
+  constructor(
+    collection: string,
+    label: string,
+    override readonly cause?: unknown,
+  ) {
+    super({
+      code: 'UPLOAD_CONFLICT',
+      collection,
+      message: messages.upload('UPLOAD_CONFLICT', { label }),
+      status: 409,
+    })
   }
 }
 
@@ -138,7 +187,12 @@ export class WriteConflict extends ImageUploadError {
 export const isWriteConflict = (error: unknown, depth = 0): boolean => {
   if (!error || typeof error !== 'object' || depth > 6) return false
   if (error instanceof WriteConflict) return true
-  const { cause, code, data, message } = error as { cause?: unknown; code?: unknown; data?: { errors?: Array<{ path?: unknown }> }; message?: unknown }
+  const { cause, code, data, message } = error as {
+    cause?: unknown
+    code?: unknown
+    data?: { errors?: Array<{ path?: unknown }> }
+    message?: unknown
+  }
   if (code === '40P01' || code === '40001') return true
   if (Array.isArray(data?.errors) && data.errors.some((e) => e?.path === 'transition')) return true
   if (typeof message === 'string' && /unique constraint .*transition/i.test(message)) return true

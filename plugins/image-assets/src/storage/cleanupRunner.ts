@@ -21,7 +21,12 @@ const BATCH = 1
 const KEEP_DONE_MS = 24 * 60 * 60 * 1000
 const PRUNE_EVERY_MS = 10 * 60 * 1000
 
-type PostgresAdapter = { name?: string; pool?: { query: (text: string, values: unknown[]) => Promise<{ rows: Row[] }> }; schemaName?: string; tableNameMap?: Map<string, string> }
+type PostgresAdapter = {
+  name?: string
+  pool?: { query: (text: string, values: unknown[]) => Promise<{ rows: Row[] }> }
+  schemaName?: string
+  tableNameMap?: Map<string, string>
+}
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`
 
@@ -54,13 +59,25 @@ const claimDue = async (payload: Payload, limit: number): Promise<Row[]> => {
     },
   })
   for (const doc of docs) {
-    await payload.db.updateOne({ collection: CLEANUP_SLUG, data: { attempts: Number((doc as { attempts?: unknown }).attempts ?? 0) + 1, leaseUntil: iso(now + LEASE_MS) }, id: doc.id, returning: false })
+    await payload.db.updateOne({
+      collection: CLEANUP_SLUG,
+      data: {
+        attempts: Number((doc as { attempts?: unknown }).attempts ?? 0) + 1,
+        leaseUntil: iso(now + LEASE_MS),
+      },
+      id: doc.id,
+      returning: false,
+    })
   }
   return docs as unknown as Row[]
 }
 
 /** Which of `keys` a document of `collection` still references. */
-export const referencedKeys = async (payload: Payload, collection: string, keys: readonly string[]): Promise<Set<string>> => {
+export const referencedKeys = async (
+  payload: Payload,
+  collection: string,
+  keys: readonly string[],
+): Promise<Set<string>> => {
   if (keys.length === 0 || !payload.collections[collection]) return new Set()
   const { docs } = await payload.find({
     collection,
@@ -71,29 +88,54 @@ export const referencedKeys = async (payload: Payload, collection: string, keys:
     select: { objectKeys: true },
     where: { objectKeys: { in: [...keys] } },
   })
-  return new Set(docs.flatMap((d) => ((d as { objectKeys?: string[] }).objectKeys ?? []).filter((k) => keys.includes(k))))
+  return new Set(
+    docs.flatMap((d) =>
+      ((d as { objectKeys?: string[] }).objectKeys ?? []).filter((k) => keys.includes(k)),
+    ),
+  )
 }
 
-const backoffMs = (attempts: number) => Math.min(60 * 60 * 1000, 5_000 * 2 ** Math.max(0, attempts - 1))
+const backoffMs = (attempts: number) =>
+  Math.min(60 * 60 * 1000, 5_000 * 2 ** Math.max(0, attempts - 1))
 
 /** Deletes one claimed row's unreferenced objects; returns how many objects were deleted and how many failed. */
 const settleRow = async (payload: Payload, store: ObjectStore, row: Row) => {
-  const keys = (Array.isArray(row.keys) ? row.keys : typeof row.keys === 'string' ? JSON.parse(row.keys) : []).filter((k: unknown): k is string => typeof k === 'string')
+  const keys = (
+    Array.isArray(row.keys) ? row.keys : typeof row.keys === 'string' ? JSON.parse(row.keys) : []
+  ).filter((k: unknown): k is string => typeof k === 'string')
   const referenced = await referencedKeys(payload, row.collection, keys)
   const failed = await store.deleteAll(keys.filter((k: string) => !referenced.has(k)))
   if (failed.length === 0) {
     if (row.transition) {
-      await payload.db.updateOne({ collection: CLEANUP_SLUG, data: { doneAt: iso(Date.now()), lastError: null, leaseUntil: null }, id: row.id, returning: false })
+      await payload.db.updateOne({
+        collection: CLEANUP_SLUG,
+        data: { doneAt: iso(Date.now()), lastError: null, leaseUntil: null },
+        id: row.id,
+        returning: false,
+      })
     } else {
-      await payload.db.deleteOne({ collection: CLEANUP_SLUG, returning: false, where: { id: { equals: row.id } } })
+      await payload.db.deleteOne({
+        collection: CLEANUP_SLUG,
+        returning: false,
+        where: { id: { equals: row.id } },
+      })
     }
     return { deleted: keys.length - referenced.size, failed: 0 }
   }
   const attempts = Number(row.attempts ?? 1)
-  payload.logger.warn({ keys: failed.map((f) => f.key), msg: `payload-image-assets: ${failed.length} object(s) could not be deleted yet (attempt ${attempts}); retrying later`, reason: failed[0].error })
+  payload.logger.warn({
+    keys: failed.map((f) => f.key),
+    msg: `payload-image-assets: ${failed.length} object(s) could not be deleted yet (attempt ${attempts}); retrying later`,
+    reason: failed[0].error,
+  })
   await payload.db.updateOne({
     collection: CLEANUP_SLUG,
-    data: { due: iso(Date.now() + backoffMs(attempts)), keys: failed.map((f) => f.key), lastError: failed[0].error, leaseUntil: null },
+    data: {
+      due: iso(Date.now() + backoffMs(attempts)),
+      keys: failed.map((f) => f.key),
+      lastError: failed[0].error,
+      leaseUntil: null,
+    },
     id: row.id,
     returning: false,
   })
@@ -149,7 +191,12 @@ export class CleanupRunner {
     }
     do {
       this.again = false
-      this.running = this.runOnce().catch((error) => this.payload.logger.error({ err: error, msg: 'payload-image-assets: clean-up pass failed' }))
+      this.running = this.runOnce().catch((error) =>
+        this.payload.logger.error({
+          err: error,
+          msg: 'payload-image-assets: clean-up pass failed',
+        }),
+      )
       await this.running
       this.running = undefined
     } while (this.again && !this.stopped)
@@ -171,7 +218,10 @@ export class CleanupRunner {
     }
     if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) {
       this.lastPrune = Date.now()
-      await this.payload.db.deleteMany({ collection: CLEANUP_SLUG, where: { doneAt: { less_than: iso(Date.now() - KEEP_DONE_MS) } } })
+      await this.payload.db.deleteMany({
+        collection: CLEANUP_SLUG,
+        where: { doneAt: { less_than: iso(Date.now() - KEEP_DONE_MS) } },
+      })
     }
     return totals
   }
@@ -180,7 +230,11 @@ export class CleanupRunner {
 const runners = new WeakMap<Payload, CleanupRunner>()
 
 /** Starts the clean-up runner of a Payload instance (from `onInit`) and stops it with `payload.destroy()`. */
-export const startCleanup = (payload: Payload, store: ObjectStore, intervalMs: number): CleanupRunner => {
+export const startCleanup = (
+  payload: Payload,
+  store: ObjectStore,
+  intervalMs: number,
+): CleanupRunner => {
   const runner = new CleanupRunner(payload, store, intervalMs)
   runners.set(payload, runner)
   runner.start()

@@ -15,13 +15,18 @@ export type Delivery = {
   url: (prefix: string, filename: string) => Promise<string | undefined>
 }
 
-export const deliveryFor = (collection: ResolvedCollection, options: ResolvedOptions, store: ObjectStore): Delivery => ({
+export const deliveryFor = (
+  collection: ResolvedCollection,
+  options: ResolvedOptions,
+  store: ObjectStore,
+): Delivery => ({
   cacheControl: cacheControl(collection.delivery, options.signedURLs),
   mode: collection.delivery,
   url: async (prefix, filename) => {
     const key = objectKey(prefix || collection.slug, filename)
     if (collection.delivery === 'public') return mediaURL(options.storage, key)
-    if (collection.delivery === 'signed') return signedMediaURL(store.client, options.storage, options.signedURLs, key)
+    if (collection.delivery === 'signed')
+      return signedMediaURL(store.client, options.storage, options.signedURLs, key)
     return undefined
   },
 })

@@ -10,7 +10,6 @@ import type { StoredObject } from './objects.js'
 /** Where kept originals live: a prefix of their own, outside every public collection prefix. */
 export const ORIGINALS_PREFIX = 'originals'
 
-
 /**
  * store + record: from a processed image, the objects to write (main WebP, variants, AVIF versions,
  * and the original when the collection keeps it) and the document fields that describe them.
@@ -28,7 +27,8 @@ export const documentFiles = (args: {
   const prefix = collection.slug
   const display = displayFilename(args.originalName)
   const filename = objectFilename(image.data)
-  const named = (list: ProcessedImage['variants'], extension: string) => list.map((v) => ({ ...v, filename: objectFilename(v.data, extension) }))
+  const named = (list: ProcessedImage['variants'], extension: string) =>
+    list.map((v) => ({ ...v, filename: objectFilename(v.data, extension) }))
   const variants = named(image.variants, '.webp')
   const avif = named(image.avif, '.avif')
   const object = (name: string, body: Buffer, type: 'avif' | 'webp' = 'webp'): StoredObject => ({
@@ -38,7 +38,11 @@ export const documentFiles = (args: {
     contentType: `image/${type}`,
     key: objectKey(prefix, name),
   })
-  const objects = [object(filename, image.data), ...variants.map((v) => object(v.filename, v.data)), ...avif.map((v) => object(v.filename, v.data, 'avif'))]
+  const objects = [
+    object(filename, image.data),
+    ...variants.map((v) => object(v.filename, v.data)),
+    ...avif.map((v) => object(v.filename, v.data, 'avif')),
+  ]
   let originalKey = args.keptOriginal ?? null
   if (!originalKey && collection.keepOriginal && args.source) {
     const { extension, mimeType: type } = FORMATS[image.original.format]
@@ -51,7 +55,13 @@ export const documentFiles = (args: {
       key: originalKey,
     })
   }
-  const listed = (list: typeof variants) => list.map(({ data, filename, height, width }) => ({ filename, filesize: data.length, height, width }))
+  const listed = (list: typeof variants) =>
+    list.map(({ data, filename, height, width }) => ({
+      filename,
+      filesize: data.length,
+      height,
+      width,
+    }))
   return {
     data: {
       avif: avif.length > 0 ? listed(avif) : null,

@@ -7,7 +7,10 @@ const ONE_YEAR = 31_536_000
  * never changes under its key: public objects are cached for a year as `immutable`; objects behind
  * signed URLs only privately, and no longer than a URL lives.
  */
-export const cacheControl = (delivery: DeliveryMode, signed: ResolvedOptions['signedURLs']): string =>
+export const cacheControl = (
+  delivery: DeliveryMode,
+  signed: ResolvedOptions['signedURLs'],
+): string =>
   delivery === 'signed'
     ? `private, max-age=${signed.expiresInSeconds}, immutable`
     : `public, max-age=${ONE_YEAR}, immutable`
@@ -21,6 +24,9 @@ export const contentDisposition = (displayName: string, extension: string): stri
   const base = displayName.replace(/\.[^.]*$/, '') || 'image'
   const name = `${base}${extension}`
   const ascii = name.replace(/[^\x20-\x7e]|["\\%]/g, '_')
-  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  const encoded = encodeURIComponent(name).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  )
   return `inline; filename="${ascii}"; filename*=UTF-8''${encoded}`
 }

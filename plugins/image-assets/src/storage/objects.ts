@@ -1,4 +1,10 @@
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3'
 
 import type { ResolvedStorage } from '../options.js'
 
@@ -26,7 +32,9 @@ const DELETE_ATTEMPTS = 3
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export const describeError = (error: unknown): string =>
-  error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 500) : String(error).slice(0, 500)
+  error instanceof Error
+    ? `${error.name}: ${error.message}`.slice(0, 500)
+    : String(error).slice(0, 500)
 
 /** An abort signal for the time left before `deadline` (epoch ms). */
 const until = (deadline: number) => AbortSignal.timeout(Math.max(1, deadline - Date.now()))
@@ -47,7 +55,10 @@ export class ObjectStore {
       forcePathStyle: storage.forcePathStyle,
       maxAttempts: S3_MAX_ATTEMPTS,
       region: storage.region,
-      requestHandler: { connectionTimeout: S3_CONNECT_TIMEOUT_MS, requestTimeout: S3_RESPONSE_TIMEOUT_MS },
+      requestHandler: {
+        connectionTimeout: S3_CONNECT_TIMEOUT_MS,
+        requestTimeout: S3_RESPONSE_TIMEOUT_MS,
+      },
     })
   }
 
@@ -75,7 +86,9 @@ export class ObjectStore {
         )
       }),
     )
-    const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
+    const failure = results.find(
+      (result): result is PromiseRejectedResult => result.status === 'rejected',
+    )
     if (!failure) return
     // A write that timed out or lost its answer may still have landed: undo the whole set (deleting
     // a key that is not there is harmless), not only the writes S3 confirmed.
@@ -86,35 +99,56 @@ export class ObjectStore {
   /** Reads one object whole, within `deadline`. */
   async get(key: string, deadline = this.storeDeadline()): Promise<Buffer> {
     const signal = until(deadline)
-    const object = await this.client.send(new GetObjectCommand({ Bucket: this.storage.bucket, Key: key }), { abortSignal: signal })
+    const object = await this.client.send(
+      new GetObjectCommand({ Bucket: this.storage.bucket, Key: key }),
+      { abortSignal: signal },
+    )
     return Buffer.from(await object.Body!.transformToByteArray())
   }
 
   /** Whether an object is there (throws with `$metadata.httpStatusCode` 404 when it is not), within the store deadline. */
   async head(key: string): Promise<void> {
-    await this.client.send(new HeadObjectCommand({ Bucket: this.storage.bucket, Key: key }), { abortSignal: until(this.storeDeadline()) })
+    await this.client.send(new HeadObjectCommand({ Bucket: this.storage.bucket, Key: key }), {
+      abortSignal: until(this.storeDeadline()),
+    })
   }
 
   /** Reads one object for the proxy route (a 304 when `ifNoneMatch` matches), within the store deadline. */
   async getObject(key: string, ifNoneMatch?: string) {
     try {
-      const object = await this.client.send(new GetObjectCommand({ Bucket: this.storage.bucket, IfNoneMatch: ifNoneMatch, Key: key }), { abortSignal: until(this.storeDeadline()) })
+      const object = await this.client.send(
+        new GetObjectCommand({ Bucket: this.storage.bucket, IfNoneMatch: ifNoneMatch, Key: key }),
+        { abortSignal: until(this.storeDeadline()) },
+      )
       const body = Buffer.from(await object.Body!.transformToByteArray())
-      return { body, cacheControl: object.CacheControl, contentType: object.ContentType, etag: object.ETag, notModified: false as const }
+      return {
+        body,
+        cacheControl: object.CacheControl,
+        contentType: object.ContentType,
+        etag: object.ETag,
+        notModified: false as const,
+      }
     } catch (error) {
-      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 304) return { body: Buffer.alloc(0), etag: ifNoneMatch, notModified: true as const }
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 304)
+        return { body: Buffer.alloc(0), etag: ifNoneMatch, notModified: true as const }
       throw error
     }
   }
 
   /** Deletes every key, retrying each a few times within a bounded time; returns the ones that still failed. */
-  async deleteAll(keys: readonly string[], deadline = Date.now() + DELETE_DEADLINE_MS): Promise<FailedDelete[]> {
+  async deleteAll(
+    keys: readonly string[],
+    deadline = Date.now() + DELETE_DEADLINE_MS,
+  ): Promise<FailedDelete[]> {
     const failed: FailedDelete[] = []
     await Promise.all(
       keys.map(async (key) => {
         for (let attempt = 1; ; attempt++) {
           try {
-            await this.client.send(new DeleteObjectCommand({ Bucket: this.storage.bucket, Key: key }), { abortSignal: until(deadline) })
+            await this.client.send(
+              new DeleteObjectCommand({ Bucket: this.storage.bucket, Key: key }),
+              { abortSignal: until(deadline) },
+            )
             return
           } catch (error) {
             if (attempt >= DELETE_ATTEMPTS || Date.now() >= deadline) {

@@ -6,7 +6,12 @@ import { Forbidden, type PayloadRequest, UnauthorizedError, type Where } from 'p
  * function that needs the submitted data (it throws without it) is left to the operation, which
  * runs it again with the data: the second gate.
  */
-export const authorize = async (req: PayloadRequest, slug: string, operation: 'create' | 'delete' | 'update', id?: number | string): Promise<void> => {
+export const authorize = async (
+  req: PayloadRequest,
+  slug: string,
+  operation: 'create' | 'delete' | 'update',
+  id?: number | string,
+): Promise<void> => {
   const access = req.payload.collections[slug].config.access[operation]
   let result: boolean | Where
   const refuse = () => (req.user ? new Forbidden(req.t) : new UnauthorizedError(req.t))
@@ -20,13 +25,20 @@ export const authorize = async (req: PayloadRequest, slug: string, operation: 'c
   }
   if (!result) {
     // Credentials that could not be checked may mean the database is down: say so (503), not 401.
-    if (!req.user && (req.headers.get('authorization') || req.headers.get('cookie')?.includes('payload-token'))) {
+    if (
+      !req.user &&
+      (req.headers.get('authorization') || req.headers.get('cookie')?.includes('payload-token'))
+    ) {
       await req.payload.db.find({ collection: slug, limit: 1, pagination: false, req })
     }
     throw refuse()
   }
   if (typeof result === 'object' && id !== undefined) {
-    const { totalDocs } = await req.payload.count({ collection: slug, overrideAccess: true, where: { and: [{ id: { equals: id } }, result] } })
+    const { totalDocs } = await req.payload.count({
+      collection: slug,
+      overrideAccess: true,
+      where: { and: [{ id: { equals: id } }, result] },
+    })
     if (totalDocs === 0) throw refuse()
   }
 }

@@ -5,12 +5,19 @@ import { isWriteConflict } from '../storage/cleanup.js'
 import { retryLater } from './retryAfter.js'
 
 /** Connection-level failures of the database driver (node-postgres and SQLite/Mongo alike). */
-const CONNECTION_FAILURE = /connection terminated|connection error|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|cannot begin transaction|server closed the connection|the database system is (starting up|shutting down)|too many clients/i
+const CONNECTION_FAILURE =
+  /connection terminated|connection error|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|cannot begin transaction|server closed the connection|the database system is (starting up|shutting down)|too many clients/i
 
 const isConnectionFailure = (error: unknown, depth = 0): boolean => {
   if (!error || typeof error !== 'object' || depth > 5) return false
   const { cause, code, message } = error as { cause?: unknown; code?: unknown; message?: unknown }
-  if (typeof code === 'string' && (code.startsWith('08') || code.startsWith('57P') || /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT)$/.test(code))) return true
+  if (
+    typeof code === 'string' &&
+    (code.startsWith('08') ||
+      code.startsWith('57P') ||
+      /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT)$/.test(code))
+  )
+    return true
   if (typeof message === 'string' && CONNECTION_FAILURE.test(message)) return true
   return isConnectionFailure(cause, depth + 1)
 }
@@ -24,8 +31,17 @@ const SQLSTATE = /^(?:[0-9]{2}|HV|XX|P0|F0)[0-9A-Z]{3}$/
 /** A query the database refused (Drizzle wraps node-postgres errors, which carry a SQLSTATE code). */
 const isQueryFailure = (error: unknown, depth = 0): boolean => {
   if (!error || typeof error !== 'object' || depth > 5) return false
-  const { cause, code, name, syscall } = error as { cause?: unknown; code?: unknown; name?: unknown; syscall?: unknown }
-  if (name === 'DrizzleQueryError' || (typeof code === 'string' && SQLSTATE.test(code) && syscall === undefined)) return true
+  const { cause, code, name, syscall } = error as {
+    cause?: unknown
+    code?: unknown
+    name?: unknown
+    syscall?: unknown
+  }
+  if (
+    name === 'DrizzleQueryError' ||
+    (typeof code === 'string' && SQLSTATE.test(code) && syscall === undefined)
+  )
+    return true
   return isQueryFailure(cause, depth + 1)
 }
 
@@ -42,12 +58,17 @@ export const databaseDownHook: CollectionAfterErrorHook = ({ collection, error, 
   if (status !== 500) return
   // A deadlock or serialization failure with a concurrent write: the other write won.
   if (isWriteConflict(error)) {
-    const label = typeof collection.labels?.plural === 'string' ? collection.labels.plural : collection.slug
-    return { response: { errors: [{ message: messages.upload('UPLOAD_CONFLICT', { label }) }] }, status: 409 }
+    const label =
+      typeof collection.labels?.plural === 'string' ? collection.labels.plural : collection.slug
+    return {
+      response: { errors: [{ message: messages.upload('UPLOAD_CONFLICT', { label }) }] },
+      status: 409,
+    }
   }
   if (isConnectionFailure(error)) {
     retryLater(req, 5)
     return { response: { errors: [{ message: messages.databaseDown() }] }, status: 503 }
   }
-  if (isQueryFailure(error)) return { response: { errors: [{ message: messages.databaseRefused() }] }, status: 500 }
+  if (isQueryFailure(error))
+    return { response: { errors: [{ message: messages.databaseRefused() }] }, status: 500 }
 }

@@ -46,7 +46,11 @@ export const uploadEndpoints = (
    * afresh: the record step takes it); a prepared upload that is not recorded goes to the clean-up.
    * `Retry-After` is set by the collection's `afterError` hook, which Payload runs for endpoint errors.
    */
-  const record = async <T>(req: PayloadRequest, session: UploadSession | undefined, write: (context: RequestContext) => Promise<T>): Promise<T> => {
+  const record = async <T>(
+    req: PayloadRequest,
+    session: UploadSession | undefined,
+    write: (context: RequestContext) => Promise<T>,
+  ): Promise<T> => {
     try {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -69,18 +73,29 @@ export const uploadEndpoints = (
    * transaction. A `url` is a source only when creating (the admin sends a document's own `url`
    * back with every save); it is dropped from the data either way.
    */
-  const prepare = async (req: PayloadRequest, operation: 'create' | 'update'): Promise<UploadSession | undefined> => {
+  const prepare = async (
+    req: PayloadRequest,
+    operation: 'create' | 'update',
+  ): Promise<UploadSession | undefined> => {
     try {
       await addDataAndFileToRequest(req)
     } catch (error) {
       // The multipart parser's own failures (a control character in a part header, a cut-off
       // body) are the request's fault, not the server's: a clear 400 instead of Payload's 500.
-      if ((error as { status?: number }).status === 500 || !(error as { status?: number }).status) throw uploadError('MALFORMED_UPLOAD', slug, { label })
+      if ((error as { status?: number }).status === 500 || !(error as { status?: number }).status)
+        throw uploadError('MALFORMED_UPLOAD', slug, { label })
       throw error
     }
     addLocalesToRequestFromData(req)
     const data = req.data as Record<string, unknown> | undefined
-    const session = await sessionFromRequest(req.payload, req, data, collection, services, operation === 'create')
+    const session = await sessionFromRequest(
+      req.payload,
+      req,
+      data,
+      collection,
+      services,
+      operation === 'create',
+    )
     req.data = withoutFileSource(data)
     return session
   }
@@ -89,7 +104,17 @@ export const uploadEndpoints = (
   const writeArgs = (req: PayloadRequest) => {
     const { autosave, depth, draft, overrideLock, populate, select } = parseParams(req.query)
     return {
-      args: { autosave, collection: slug, data: req.data, depth, draft, overrideAccess: false, populate, req, select },
+      args: {
+        autosave,
+        collection: slug,
+        data: req.data,
+        depth,
+        draft,
+        overrideAccess: false,
+        populate,
+        req,
+        select,
+      },
       autosave,
       draft,
       overrideLock: overrideLock ?? false,
@@ -102,8 +127,17 @@ export const uploadEndpoints = (
         await authorize(req, slug, 'create')
         const session = await prepare(req, 'create')
         const { args } = writeArgs(req)
-        const doc = await record(req, session, (context) => req.payload.create({ ...args, context } as Parameters<typeof req.payload.create>[0]))
-        return json(req, { doc, message: req.t('general:successfullyCreated', { label: collection.labels.singular }) }, 201)
+        const doc = await record(req, session, (context) =>
+          req.payload.create({ ...args, context } as Parameters<typeof req.payload.create>[0]),
+        )
+        return json(
+          req,
+          {
+            doc,
+            message: req.t('general:successfullyCreated', { label: collection.labels.singular }),
+          },
+          201,
+        )
       },
       method: 'post',
       path: '/',
@@ -114,8 +148,16 @@ export const uploadEndpoints = (
         await authorize(req, slug, 'update', id)
         const session = await prepare(req, 'update')
         const { args, autosave, draft, overrideLock } = writeArgs(req)
-        const doc = await record(req, session, (context) => req.payload.update({ ...args, context, id, overrideLock } as Parameters<typeof req.payload.update>[0]))
-        const message = draft ? req.t('version:draftSavedSuccessfully') : autosave ? req.t('version:autosavedSuccessfully') : req.t('general:updatedSuccessfully')
+        const doc = await record(req, session, (context) =>
+          req.payload.update({ ...args, context, id, overrideLock } as Parameters<
+            typeof req.payload.update
+          >[0]),
+        )
+        const message = draft
+          ? req.t('version:draftSavedSuccessfully')
+          : autosave
+            ? req.t('version:autosavedSuccessfully')
+            : req.t('general:updatedSuccessfully')
         return json(req, { doc, message }, 200)
       },
       method: 'patch',
@@ -127,7 +169,16 @@ export const uploadEndpoints = (
         await authorize(req, slug, 'delete', id)
         const { depth, overrideLock, populate, select } = parseParams(req.query)
         const doc = await record(req, undefined, () =>
-          req.payload.delete({ id, collection: slug, depth, overrideAccess: false, overrideLock: overrideLock ?? false, populate, req, select } as unknown as Parameters<typeof req.payload.delete>[0]),
+          req.payload.delete({
+            id,
+            collection: slug,
+            depth,
+            overrideAccess: false,
+            overrideLock: overrideLock ?? false,
+            populate,
+            req,
+            select,
+          } as unknown as Parameters<typeof req.payload.delete>[0]),
         )
         return json(req, { doc, message: req.t('general:deletedSuccessfully') }, 200)
       },

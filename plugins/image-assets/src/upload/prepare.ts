@@ -25,7 +25,12 @@ export const prepareUpload = async (
   collection: ResolvedCollection,
   services: UploadServices,
   source: { data: Buffer; name: string },
-  options: { expectFilename?: string; keptOriginal?: string; keep?: Record<string, unknown>; trustedName?: boolean } = {},
+  options: {
+    expectFilename?: string
+    keptOriginal?: string
+    keep?: Record<string, unknown>
+    trustedName?: boolean
+  } = {},
 ): Promise<UploadSession> => {
   const { delivery, limiter, store } = services
   let done
@@ -33,18 +38,31 @@ export const prepareUpload = async (
     done = await limiter.run(() => processImage(source, collection))
   } catch (error) {
     if (!(error instanceof ImageProcessingFailed)) throw error
-    payload.logger.error({ err: error.cause, msg: `payload-image-assets: processing an image for ${collection.slug} failed` })
+    payload.logger.error({
+      err: error.cause,
+      msg: `payload-image-assets: processing an image for ${collection.slug} failed`,
+    })
     throw uploadError('PROCESSING_FAILED', collection.slug, { label: collection.label })
   }
   if (!done) throw uploadError('BUSY', collection.slug, { label: collection.label })
-  const files = documentFiles({ collection, delivery, image: done.value, keptOriginal: options.keptOriginal, originalName: source.name, source: source.data })
+  const files = documentFiles({
+    collection,
+    delivery,
+    image: done.value,
+    keptOriginal: options.keptOriginal,
+    originalName: source.name,
+    source: source.data,
+  })
   const keys = files.objects.map((o) => o.key)
   const storeDeadline = store.storeDeadline()
   const intent = await recordUpload(payload, collection.slug, keys, storeDeadline)
   try {
     await store.putAll(files.objects, storeDeadline)
   } catch (error) {
-    payload.logger.error({ err: error instanceof ObjectWriteError ? error.cause : error, msg: `payload-image-assets: storing an image for ${collection.slug} failed` })
+    payload.logger.error({
+      err: error instanceof ObjectWriteError ? error.cause : error,
+      msg: `payload-image-assets: storing an image for ${collection.slug} failed`,
+    })
     // The undo deleted the set, but a write whose answer was lost may still land: the row stays,
     // due once such a write would have landed, and the clean-up deletes whatever is there then.
     await abandonUpload(payload, intent.id, S3_RESPONSE_TIMEOUT_MS)
@@ -69,9 +87,18 @@ export const prepareUpload = async (
  * const session = await prepareImage(payload, 'media', { data: bytes, name: 'photo.jpg' })
  * await payload.create({ collection: 'media', context: sessionContext(session), data: { alt: 'A photo' } })
  */
-export const prepareImage = async (payload: Payload, slug: string, file: { data: Buffer; name: string }): Promise<UploadSession> => {
+export const prepareImage = async (
+  payload: Payload,
+  slug: string,
+  file: { data: Buffer; name: string },
+): Promise<UploadSession> => {
   const runtime = runtimeOf(payload)
   const { collection, delivery } = collectionRuntime(runtime, slug)
   assertAllowedName(file.name, collection)
-  return prepareUpload(payload, collection, { delivery, limiter: runtime.limiter, store: runtime.store }, file)
+  return prepareUpload(
+    payload,
+    collection,
+    { delivery, limiter: runtime.limiter, store: runtime.store },
+    file,
+  )
 }

@@ -1,4 +1,10 @@
-import type { CollectionAfterDeleteHook, CollectionAfterOperationHook, CollectionBeforeChangeHook, CollectionBeforeOperationHook, PayloadRequest } from 'payload'
+import type {
+  CollectionAfterDeleteHook,
+  CollectionAfterOperationHook,
+  CollectionBeforeChangeHook,
+  CollectionBeforeOperationHook,
+  PayloadRequest,
+} from 'payload'
 
 import { uploadError } from '../errors.js'
 import { assertAllowedName } from '../image/pipeline.js'
@@ -11,15 +17,38 @@ import type { UploadServices } from './prepare.js'
 import { attachSession, peekSession, takeSession } from './session.js'
 import { sessionFromRequest, withoutFileSource } from './source.js'
 
-type OperationArgs = { data?: Record<string, unknown>; id?: number | string; overrideAccess?: boolean }
+type OperationArgs = {
+  data?: Record<string, unknown>
+  id?: number | string
+  overrideAccess?: boolean
+}
 
 /**
  * Fields the plugin computes from the stored image: no client sets them, through any entry point;
  * a write without a new image keeps the document's own values.
  */
 const COMPUTED_FIELDS = [
-  'avif', 'filename', 'filesize', 'fingerprint', 'focalX', 'focalY', 'height', 'mimeType', 'objectKeys', 'originalFilename', 'originalFilesize',
-  'originalHeight', 'originalKey', 'originalWidth', 'placeholder', 'prefix', 'sizes', 'thumbnailURL', 'url', 'variants', 'width',
+  'avif',
+  'filename',
+  'filesize',
+  'fingerprint',
+  'focalX',
+  'focalY',
+  'height',
+  'mimeType',
+  'objectKeys',
+  'originalFilename',
+  'originalFilesize',
+  'originalHeight',
+  'originalKey',
+  'originalWidth',
+  'placeholder',
+  'prefix',
+  'sizes',
+  'thumbnailURL',
+  'url',
+  'variants',
+  'width',
 ] as const
 
 /**
@@ -29,7 +58,10 @@ const COMPUTED_FIELDS = [
  * the transaction Payload has already opened (README: "Local API").
  */
 export const prepareInOperationHook =
-  (collection: ResolvedCollection, services: UploadServices & { remoteURLs: false | ResolvedRemoteURLs }): CollectionBeforeOperationHook =>
+  (
+    collection: ResolvedCollection,
+    services: UploadServices & { remoteURLs: false | ResolvedRemoteURLs },
+  ): CollectionBeforeOperationHook =>
   async ({ args, context, operation, req }) => {
     if (operation !== 'create' && operation !== 'update') return args
     const { data, id, overrideAccess } = args as OperationArgs
@@ -38,7 +70,9 @@ export const prepareInOperationHook =
       return { ...args, data: withoutFileSource(data) }
     }
     const submitted = { ...(req.data as Record<string, unknown> | undefined), ...data }
-    const hasSource = Boolean(req.file) || (operation === 'create' && typeof submitted.url === 'string' && submitted.url !== '')
+    const hasSource =
+      Boolean(req.file) ||
+      (operation === 'create' && typeof submitted.url === 'string' && submitted.url !== '')
     if (!hasSource) return args
     // One file is one document's: a bulk update (`PATCH /api/<slug>?where=…`) cannot carry one.
     if (operation === 'update' && id === undefined) {
@@ -47,7 +81,14 @@ export const prepareInOperationHook =
     }
     // Access first here too: no image work for a caller the collection refuses.
     if (overrideAccess === false) await authorize(req, collection.slug, operation, id)
-    const session = await sessionFromRequest(req.payload, req, data, collection, services, operation === 'create')
+    const session = await sessionFromRequest(
+      req.payload,
+      req,
+      data,
+      collection,
+      services,
+      operation === 'create',
+    )
     if (!session) return args
     attachSession(context, session)
     return { ...args, data: withoutFileSource(data) }
@@ -65,10 +106,14 @@ export const recordImageHook =
   async ({ context, data, operation, originalDoc, req }) => {
     const session = takeSession(context, collection.slug)
     if (!session) {
-      if (typeof data.filename === 'string' && data.filename !== originalDoc?.filename) assertAllowedName(data.filename, collection)
+      if (typeof data.filename === 'string' && data.filename !== originalDoc?.filename)
+        assertAllowedName(data.filename, collection)
       // After Payload's access check, so that a refused caller hears about access, not the file.
       if (operation === 'create' && data._status !== 'draft') {
-        throw uploadError('FILE_MISSING', collection.slug, { allowed: collection.allowedExtensions, label: collection.label })
+        throw uploadError('FILE_MISSING', collection.slug, {
+          allowed: collection.allowedExtensions,
+          label: collection.label,
+        })
       }
       if (operation === 'update' && originalDoc) await lockFile(req, collection, originalDoc)
       const kept: Record<string, unknown> = { ...data }
@@ -107,28 +152,50 @@ export const recordImageHook =
  * makes it a `WriteConflict`, retried from the new state by the REST endpoints; so an update never
  * writes back a file whose objects another write has handed to the clean-up.
  */
-const lockFile = async (req: PayloadRequest, collection: ResolvedCollection, originalDoc: { filename?: unknown; id: number | string }) => {
+const lockFile = async (
+  req: PayloadRequest,
+  collection: ResolvedCollection,
+  originalDoc: { filename?: unknown; id: number | string },
+) => {
   const filename = typeof originalDoc.filename === 'string' ? originalDoc.filename : null
   const locked = await req.payload.db.updateOne({
     collection: collection.slug,
     data: { filename },
     options: { atomic: true },
     req,
-    where: { and: [{ id: { equals: originalDoc.id } }, filename === null ? { filename: { exists: false } } : { filename: { equals: filename } }] },
+    where: {
+      and: [
+        { id: { equals: originalDoc.id } },
+        filename === null ? { filename: { exists: false } } : { filename: { equals: filename } },
+      ],
+    },
   })
-  if (!locked) throw new WriteConflict(collection.slug, collection.label, 'the document\'s file changed meanwhile')
+  if (!locked)
+    throw new WriteConflict(
+      collection.slug,
+      collection.label,
+      "the document's file changed meanwhile",
+    )
 }
 
 /** afterDelete, inside the delete's transaction: the document's keys recorded for clean-up after commit. */
 export const recordDeletionHook =
   (collection: ResolvedCollection): CollectionAfterDeleteHook =>
   async ({ doc, req }) => {
-    await recordTransition(req, { collection: collection.slug, document: doc.id, from: doc.filename, keys: documentKeys(doc, collection.slug), label: collection.label, reason: 'deleted' })
+    await recordTransition(req, {
+      collection: collection.slug,
+      document: doc.id,
+      from: doc.filename,
+      keys: documentKeys(doc, collection.slug),
+      label: collection.label,
+      reason: 'deleted',
+    })
     return doc
   }
 
 /** afterOperation: a write may have recorded leftovers; the clean-up runs shortly after its commit. */
 export const nudgeCleanupHook: CollectionAfterOperationHook = ({ operation, req, result }) => {
-  if (operation !== 'find' && operation !== 'findByID' && operation !== 'count') nudgeCleanup(req.payload)
+  if (operation !== 'find' && operation !== 'findByID' && operation !== 'count')
+    nudgeCleanup(req.payload)
   return result
 }

@@ -24,16 +24,23 @@ export type UploadSession = {
 const SESSION_KEY = 'payloadImageAssetsUpload'
 
 /** The Local API `context` that hands `session` to the record step. */
-export const sessionContext = (session: UploadSession | undefined): RequestContext => (session ? { [SESSION_KEY]: session } : {})
+export const sessionContext = (session: UploadSession | undefined): RequestContext =>
+  session ? { [SESSION_KEY]: session } : {}
 
 /** The session meant for `collection`, if the operation carries one (without taking it). */
-export const peekSession = (context: RequestContext | undefined, collection: string): UploadSession | undefined => {
+export const peekSession = (
+  context: RequestContext | undefined,
+  collection: string,
+): UploadSession | undefined => {
   const session = context?.[SESSION_KEY] as UploadSession | undefined
   return session?.collection === collection ? session : undefined
 }
 
 /** Takes the session for `collection` out of the context: it is recorded once. */
-export const takeSession = (context: RequestContext | undefined, collection: string): UploadSession | undefined => {
+export const takeSession = (
+  context: RequestContext | undefined,
+  collection: string,
+): UploadSession | undefined => {
   const session = peekSession(context, collection)
   if (session && context) delete context[SESSION_KEY]
   return session

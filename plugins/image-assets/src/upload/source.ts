@@ -25,16 +25,36 @@ const readUpload = async (file: UploadedFile): Promise<Buffer> => {
 }
 
 /** Creation from a URL (`url` in the body): refused unless switched on, then fetched under the allowlist. */
-const fetchFromURL = async (url: string, collection: ResolvedCollection, remote: false | ResolvedRemoteURLs) => {
-  if (!remote) throw uploadError('REMOTE_URL_DISABLED', collection.slug, { allowed: collection.allowedExtensions, label: collection.label })
+const fetchFromURL = async (
+  url: string,
+  collection: ResolvedCollection,
+  remote: false | ResolvedRemoteURLs,
+) => {
+  if (!remote)
+    throw uploadError('REMOTE_URL_DISABLED', collection.slug, {
+      allowed: collection.allowedExtensions,
+      label: collection.label,
+    })
   try {
     return await fetchRemoteImage(url, remote, collection.limits.maxBytes)
   } catch (error) {
     if (!(error instanceof RemoteFetchError)) throw error
     const { refusal } = error
-    if (refusal.kind === 'too-large') throw uploadError('FILE_TOO_LARGE', collection.slug, { fromURL: true, label: collection.label, maxBytes: collection.limits.maxBytes })
-    if (refusal.kind === 'not-allowed') throw uploadError('REMOTE_URL_NOT_ALLOWED', collection.slug, { label: collection.label, reason: refusal.reason })
-    throw uploadError('REMOTE_URL_FAILED', collection.slug, { label: collection.label, reason: refusal.reason })
+    if (refusal.kind === 'too-large')
+      throw uploadError('FILE_TOO_LARGE', collection.slug, {
+        fromURL: true,
+        label: collection.label,
+        maxBytes: collection.limits.maxBytes,
+      })
+    if (refusal.kind === 'not-allowed')
+      throw uploadError('REMOTE_URL_NOT_ALLOWED', collection.slug, {
+        label: collection.label,
+        reason: refusal.reason,
+      })
+    throw uploadError('REMOTE_URL_FAILED', collection.slug, {
+      label: collection.label,
+      reason: refusal.reason,
+    })
   }
 }
 
@@ -72,13 +92,18 @@ export const sessionFromRequest = async (
   const submitted = { ...(req.data as Record<string, unknown> | undefined), ...data }
   if (!urlIsSource || typeof submitted.url !== 'string' || submitted.url === '') return undefined
   const fetched = await fetchFromURL(submitted.url, collection, services.remoteURLs)
-  const name = typeof submitted.filename === 'string' && submitted.filename !== '' ? submitted.filename : fetched.name
+  const name =
+    typeof submitted.filename === 'string' && submitted.filename !== ''
+      ? submitted.filename
+      : fetched.name
   assertAllowedName(name, collection)
   return prepareUpload(payload, collection, services, { data: fetched.data, name })
 }
 
 /** `data` without the fields that would make Payload fetch or name a file itself. */
-export const withoutFileSource = (data: Record<string, unknown> | undefined): Record<string, unknown> => {
+export const withoutFileSource = (
+  data: Record<string, unknown> | undefined,
+): Record<string, unknown> => {
   const { filename: _filename, url: _url, ...rest } = data ?? {}
   return rest
 }
