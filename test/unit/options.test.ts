@@ -92,7 +92,47 @@ describe('resolveOptions', () => {
     [
       'custom collection without a preset',
       { collections: { banners: {} } },
+      'Missing collections.banners.width, collections.banners.height and collections.banners.quality: a collection that is not built in needs',
+    ],
+    [
+      'custom collection missing width and height',
+      { collections: { banners: { quality: 80 } } },
+      'Missing collections.banners.width and collections.banners.height: ',
+    ],
+    [
+      'custom collection missing only its height',
+      { collections: { banners: { quality: 80, width: 1200 } } },
       'Expected an integer between 1 and 16383 for collections.banners.height but received undefined',
+    ],
+    [
+      'a misspelt collection option',
+      { collections: { media: { qualty: 80 } as never } },
+      'Unknown option collections.media.qualty (did you mean "quality"?); the options there are access, allowedExtensions, avif,',
+    ],
+    [
+      'a misspelt top-level option',
+      { webpEfort: 4 } as never,
+      'Unknown option webpEfort (did you mean "webpEffort"?); the options there are allowedExtensions,',
+    ],
+    [
+      'an unknown storage option with nothing close',
+      { storage: { bucket: 'b', acl: 'public-read' } as never },
+      'Unknown option storage.acl; the options there are accessKeyId, bucket,',
+    ],
+    [
+      'a misspelt limit',
+      { limits: { maxPixel: 10 } as never },
+      'Unknown option limits.maxPixel (did you mean "maxPixels"?)',
+    ],
+    [
+      'a misspelt signed URL option',
+      { signedURLs: { windowSecond: 10 } as never },
+      'Unknown option signedURLs.windowSecond (did you mean "windowSeconds"?)',
+    ],
+    [
+      'an unknown remote URL option',
+      { remoteURLs: { allowedHosts: ['example.com'], allowedHost: 'x' } as never },
+      'Unknown option remoteURLs.allowedHost (did you mean "allowedHosts"?)',
     ],
     [
       'bad slug',

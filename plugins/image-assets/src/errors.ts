@@ -262,4 +262,18 @@ export const messages = {
     path: string
     received: unknown
   }): string => `Expected ${expected} for ${path} but received ${describe(received)}`,
+
+  unknownOption: ({
+    known,
+    path,
+    suggestion,
+  }: {
+    known: readonly string[]
+    path: string
+    suggestion?: string
+  }): string =>
+    `Unknown option ${path}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; the options there are ${known.join(', ')}`,
+
+  missingOptions: ({ paths, expected }: { expected: string; paths: readonly string[] }): string =>
+    `Missing ${paths.join(', ').replace(/, ([^,]*)$/, ' and $1')}: ${expected}`,
 } as const
