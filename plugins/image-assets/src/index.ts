@@ -21,8 +21,8 @@ export {
   MEDIA_SLUG,
   PRODUCT_IMAGES_SLUG,
 } from './presets.js'
-export { CLEANUP_SLUG } from './storage/cleanup.js'
-export { LEDGER_SLUG } from './ops/ledger.js'
+export { CLEANUP_SLUG } from './collections/cleanup.js'
+export { LEDGER_SLUG } from './collections/ledger.js'
 export { ImageAssetsConfigError, ImageUploadError } from './errors.js'
 export type { ImageUploadErrorCode } from './errors.js'
 export { prepareImage } from './upload/prepare.js'

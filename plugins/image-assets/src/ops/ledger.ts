@@ -1,4 +1,6 @@
-import { type CollectionConfig, type Payload, ValidationError } from 'payload'
+import { type Payload, ValidationError } from 'payload'
+
+import { LEDGER_SLUG } from '../collections/ledger.js'
 
 /**
  * The reoptimize ledger: one row per change of a document's files, from the stored file it had to
@@ -7,39 +9,7 @@ import { type CollectionConfig, type Payload, ValidationError } from 'payload'
  * processes it; a later change (the settings moved on, or back) is a new key. A claim left
  * `running` by a crashed worker expires.
  */
-export const LEDGER_SLUG = 'image-asset-reoptimizations'
-
 const LEASE_MS = 15 * 60 * 1000
-
-export const ledgerCollection: CollectionConfig = {
-  slug: LEDGER_SLUG,
-  access: {
-    create: () => false,
-    delete: () => false,
-    read: ({ req }) => Boolean(req.user),
-    update: () => false,
-  },
-  admin: {
-    defaultColumns: ['collection', 'document', 'status', 'bytesBefore', 'bytesAfter', 'finishedAt'],
-    description: 'Re-optimizations after a preset change: one row per image and settings.',
-    group: 'Images',
-    useAsTitle: 'key',
-  },
-  fields: [
-    { name: 'key', type: 'text', index: true, required: true, unique: true },
-    { name: 'collection', type: 'text', required: true },
-    { name: 'document', type: 'text', required: true },
-    { name: 'fingerprint', type: 'text', required: true },
-    { name: 'status', type: 'select', options: ['running', 'done'], required: true },
-    { name: 'worker', type: 'text' },
-    { name: 'source', type: 'select', options: ['original', 'stored-webp'] },
-    { name: 'bytesBefore', type: 'number' },
-    { name: 'bytesAfter', type: 'number' },
-    { name: 'startedAt', type: 'date', required: true },
-    { name: 'finishedAt', type: 'date' },
-  ],
-  labels: { plural: 'Re-optimizations', singular: 'Re-optimization' },
-}
 
 /** The ledger row's unique `key` is taken (Payload reports it as a ValidationError on `key`; the driver as 23505). */
 const isDuplicateKey = (error: unknown, depth = 0): boolean => {

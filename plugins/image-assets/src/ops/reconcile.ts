@@ -3,7 +3,7 @@ import type { Payload } from 'payload'
 
 import { ORIGINALS_PREFIX } from '../storage/documentFiles.js'
 import { documentKeys } from '../storage/documentKeys.js'
-import { CLEANUP_SLUG } from '../storage/cleanup.js'
+import { CLEANUP_SLUG } from '../collections/cleanup.js'
 import { CleanupRunner } from '../storage/cleanupRunner.js'
 import type { Runtime } from './runtime.js'
 

@@ -1,9 +1,10 @@
-import type { CollectionConfig, Payload, PayloadRequest } from 'payload'
+import type { Payload, PayloadRequest } from 'payload'
 
+import { CLEANUP_SLUG } from '../collections/cleanup.js'
 import { ImageUploadError, messages } from '../errors.js'
 
 /**
- * clean up: the durable record (an outbox) of objects that may no longer be referenced, and the
+ * Clean-up: the durable record (an outbox) of objects that may no longer be referenced, and the
  * runner that deletes them after commit.
  *
  * - An upload records its new keys (`reason: 'upload'`) before it writes them, in a statement of
@@ -15,39 +16,11 @@ import { ImageUploadError, messages } from '../errors.js'
  *   commit, so the loser retries from the winner's state and nothing goes unrecorded.
  * - The runner (`cleanupRunner.ts`) deletes what the rows list once they are due.
  */
-export const CLEANUP_SLUG = 'image-asset-cleanup'
 
 /** After the store deadline, the record step has this long to commit; past it the upload is refused. */
 const RECORD_WINDOW_MS = 10_000
 /** Extra wait before an upload's row is due, so that a record step that just made it has committed. */
 const INTENT_MARGIN_MS = 15_000
-
-const loggedIn = ({ req }: { req: PayloadRequest }) => Boolean(req.user)
-
-export const cleanupCollection: CollectionConfig = {
-  slug: CLEANUP_SLUG,
-  access: { create: () => false, delete: () => false, read: loggedIn, update: () => false },
-  admin: {
-    defaultColumns: ['collection', 'reason', 'due', 'attempts', 'lastError', 'doneAt'],
-    description:
-      'Objects in the bucket that no document references any more, waiting to be deleted by the app. A row with an error is retried by itself with a growing delay.',
-    group: 'Images',
-    useAsTitle: 'collection',
-  },
-  fields: [
-    { name: 'collection', type: 'text', required: true },
-    { name: 'document', type: 'text' },
-    { name: 'reason', type: 'select', options: ['upload', 'replaced', 'deleted'], required: true },
-    { name: 'keys', type: 'json', required: true },
-    { name: 'transition', type: 'text', index: true, unique: true },
-    { name: 'due', type: 'date', index: true, required: true },
-    { name: 'attempts', type: 'number', defaultValue: 0 },
-    { name: 'leaseUntil', type: 'date' },
-    { name: 'lastError', type: 'textarea' },
-    { name: 'doneAt', type: 'date', index: true },
-  ],
-  labels: { plural: 'Pending deletions', singular: 'Pending deletion' },
-}
 
 /** A clean-up row as the runner claims it. */
 export type Row = {

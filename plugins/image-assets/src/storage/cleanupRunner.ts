@@ -1,6 +1,7 @@
 import type { Payload } from 'payload'
 
-import { CLEANUP_SLUG, iso, type Row } from './cleanup.js'
+import { CLEANUP_SLUG } from '../collections/cleanup.js'
+import { iso, type Row } from './cleanup.js'
 import type { ObjectStore } from './objects.js'
 
 /**
