@@ -6,7 +6,7 @@ export default defineConfig({
     fileParallelism: false,
     globalSetup: ['test/setup/services.ts'],
     hookTimeout: 60_000,
-    include: ['test/unit/**/*.test.ts', 'test/int/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+    include: ['test/unit/**/*.test.{ts,tsx}', 'test/int/**/*.test.ts', 'test/e2e/**/*.test.ts'],
     pool: 'forks',
     testTimeout: 120_000,
   },

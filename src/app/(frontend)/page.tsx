@@ -1,18 +1,10 @@
 import config from '@payload-config'
 import Link from 'next/link'
 import { getPayload } from 'payload'
+import { Picture } from 'payload-image-assets/react'
+import type { PictureSource } from 'payload-image-assets/react'
 
 export const dynamic = 'force-dynamic'
-
-type Image = {
-  alt?: null | string
-  avifSrcSet?: null | string
-  height?: null | number
-  placeholder?: null | string
-  srcSet?: null | string
-  url?: null | string
-  width?: null | number
-}
 
 /** Two cards side by side on a phone; about 300 px in the grid on wider screens. */
 const CARD_SIZES = '(max-width: 520px) calc(50vw - 22px), 300px'
@@ -23,51 +15,14 @@ const FEATURED_SIZES =
 const STYLES = `
 main { box-sizing: border-box; font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1200px; padding: 0 16px; }
 .grid { display: grid; gap: 12px; grid-template-columns: repeat(2, minmax(0, 1fr)); list-style: none; padding: 0; }
-.grid img { background-size: cover; display: block; height: auto; width: 100%; }
+.grid img { display: block; height: auto; width: 100%; }
 @media (min-width: 521px) { .grid { grid-template-columns: repeat(auto-fill, minmax(240px, 1fr)); } }
 @media (min-width: 900px) { .featured { grid-column: 1 / -1; } }
 `
 
-/**
- * An image from the plugin: `srcSet` lists the variants and the main WebP (and `avifSrcSet` the
- * same widths in AVIF, when the collection stores them), so the browser fetches the smallest one
- * that fills the card; the blurred placeholder shows until it arrives.
- */
-const Picture = ({
-  image,
-  label,
-  sizes = CARD_SIZES,
-}: {
-  image: unknown
-  label: string
-  sizes?: string
-}) => {
-  if (!image || typeof image !== 'object') return null
-  const { alt, avifSrcSet, height, placeholder, srcSet, url, width } = image as Image
-  if (!url) return null
-  const img = (
-    // eslint-disable-next-line @next/next/no-img-element
-    <img
-      alt={alt || label}
-      decoding="async"
-      height={height ?? undefined}
-      loading="lazy"
-      sizes={srcSet ? sizes : undefined}
-      src={url}
-      srcSet={srcSet || undefined}
-      style={placeholder ? { backgroundImage: `url("${placeholder}")` } : undefined}
-      width={width ?? undefined}
-    />
-  )
-  if (!avifSrcSet) return img
-  // AVIF for browsers that decode it (smaller at the same quality), the WebP srcSet for the rest.
-  return (
-    <picture>
-      <source sizes={sizes} srcSet={avifSrcSet} type="image/avif" />
-      {img}
-    </picture>
-  )
-}
+/** The editor's alt text, or the name of what the image shows when the editor left it empty. */
+const altOf = (image: PictureSource, name: string) =>
+  (image && typeof image === 'object' && image.alt) || name
 
 const Home = async () => {
   const payload = await getPayload({ config })
@@ -87,7 +42,11 @@ const Home = async () => {
       <ul className="grid">
         {categories.docs.map((category) => (
           <li key={category.id}>
-            <Picture image={category.image} label={category.name} />
+            <Picture
+              alt={altOf(category.image, category.name)}
+              image={category.image}
+              sizes={CARD_SIZES}
+            />
             <strong>{category.name}</strong>
           </li>
         ))}
@@ -100,9 +59,11 @@ const Home = async () => {
             data-product={product.id}
             key={product.id}
           >
+            {/* The featured product is the largest image on the page, its LCP: loaded first. */}
             <Picture
+              alt={altOf(product.image, product.name)}
               image={product.image}
-              label={product.name}
+              priority={index === 0}
               sizes={index === 0 ? FEATURED_SIZES : CARD_SIZES}
             />
             <strong>{product.name}</strong>

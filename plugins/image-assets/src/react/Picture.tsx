@@ -140,14 +140,14 @@ const placeholderStyle = (placeholder: string): CSSProperties => ({
  * import Image from 'next/image'
  * import { getImageProps } from 'payload-image-assets/react'
  *
- * const result = getImageProps(product.image, { sizes: '300px' })
+ * const result = getImageProps(product.image, { priority: true })
  * if (!result) return null
- * const { srcSet, sizes, ...props } = result.props
- * return <Image {...props} unoptimized />
+ * return <Image {...result.props} unoptimized />
  * ```
  *
- * next/image does not take `srcSet` (its type omits it and it drops it), so with `unoptimized` it
- * renders only `src`, the largest WebP. For the variants and AVIF, render `Picture` (or your own
+ * next/image keeps `alt`, `width`, `height`, `loading`, `decoding`, `fetchPriority` and `style` (the
+ * placeholder), but it drops `srcSet` and, with `unoptimized`, `sizes`: it renders only `src`, the
+ * largest WebP. For the smaller variants and AVIF, render `Picture` (or your own
  * `<img {...props} />`) instead.
  */
 export const getImageProps = (
