@@ -184,24 +184,22 @@ export interface Avatar {
   fingerprint?: string | null;
   originalKey?: string | null;
   objectKeys?: string[] | null;
-  variants?:
-    | {
-        [k: string]: unknown;
-      }
-    | unknown[]
-    | string
-    | number
-    | boolean
-    | null;
+  variants?: {
+    filename: string;
+    filesize: number;
+    height: number;
+    url: string;
+    width: number;
+  }[];
   srcSet?: string | null;
   avif?:
     | {
-        [k: string]: unknown;
-      }
-    | unknown[]
-    | string
-    | number
-    | boolean
+        filename: string;
+        filesize: number;
+        height: number;
+        url: string;
+        width: number;
+      }[]
     | null;
   avifSrcSet?: string | null;
   saving?: string | null;
@@ -245,24 +243,22 @@ export interface CategoryImage {
   fingerprint?: string | null;
   originalKey?: string | null;
   objectKeys?: string[] | null;
-  variants?:
-    | {
-        [k: string]: unknown;
-      }
-    | unknown[]
-    | string
-    | number
-    | boolean
-    | null;
+  variants?: {
+    filename: string;
+    filesize: number;
+    height: number;
+    url: string;
+    width: number;
+  }[];
   srcSet?: string | null;
   avif?:
     | {
-        [k: string]: unknown;
-      }
-    | unknown[]
-    | string
-    | number
-    | boolean
+        filename: string;
+        filesize: number;
+        height: number;
+        url: string;
+        width: number;
+      }[]
     | null;
   avifSrcSet?: string | null;
   saving?: string | null;
@@ -309,24 +305,22 @@ export interface ProductImage {
   fingerprint?: string | null;
   originalKey?: string | null;
   objectKeys?: string[] | null;
-  variants?:
-    | {
-        [k: string]: unknown;
-      }
-    | unknown[]
-    | string
-    | number
-    | boolean
-    | null;
+  variants?: {
+    filename: string;
+    filesize: number;
+    height: number;
+    url: string;
+    width: number;
+  }[];
   srcSet?: string | null;
   avif?:
     | {
-        [k: string]: unknown;
-      }
-    | unknown[]
-    | string
-    | number
-    | boolean
+        filename: string;
+        filesize: number;
+        height: number;
+        url: string;
+        width: number;
+      }[]
     | null;
   avifSrcSet?: string | null;
   saving?: string | null;
@@ -359,24 +353,22 @@ export interface Media {
   fingerprint?: string | null;
   originalKey?: string | null;
   objectKeys?: string[] | null;
-  variants?:
-    | {
-        [k: string]: unknown;
-      }
-    | unknown[]
-    | string
-    | number
-    | boolean
-    | null;
+  variants?: {
+    filename: string;
+    filesize: number;
+    height: number;
+    url: string;
+    width: number;
+  }[];
   srcSet?: string | null;
   avif?:
     | {
-        [k: string]: unknown;
-      }
-    | unknown[]
-    | string
-    | number
-    | boolean
+        filename: string;
+        filesize: number;
+        height: number;
+        url: string;
+        width: number;
+      }[]
     | null;
   avifSrcSet?: string | null;
   saving?: string | null;

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url'
 
 import type { Config } from 'payload'
 
+import { adoptCollection, adoptedSettings } from './collections/adopt.js'
 import { imageCollection } from './collections/imageCollection.js'
 import { blockDecoders } from './image/decoders.js'
 import { WorkLimiter } from './image/limiter.js'
@@ -35,7 +36,9 @@ const commandScripts = (): Array<{ key: string; scriptPath: string }> => {
 
 /**
  * Adds the image upload collections (avatars, category-images, product-images, media, and any
- * custom ones) and wires them to one S3 bucket.
+ * custom ones) and wires them to one S3 bucket. An upload collection the app already has under
+ * one of those slugs keeps its own fields, hooks, access and admin settings and gets the
+ * pipeline (see collections/adopt.ts).
  *
  * @example
  * plugins: [imageAssetsPlugin()]
@@ -43,14 +46,23 @@ const commandScripts = (): Array<{ key: string; scriptPath: string }> => {
 export const imageAssetsPlugin =
   (options: ImageAssetsPluginOptions = {}) =>
   async (config: Config): Promise<Config> => {
-    const resolved = resolveOptions(options)
     const existing = config.collections ?? []
-    for (const slug of [...resolved.collections.map((c) => c.slug), CLEANUP_SLUG, LEDGER_SLUG]) {
-      if (existing.some((c) => c.slug === slug)) {
+    const appCollection = new Map(existing.map((c) => [c.slug, c]))
+    for (const slug of [CLEANUP_SLUG, LEDGER_SLUG]) {
+      if (appCollection.has(slug)) {
         throw new ImageAssetsConfigError(
-          `the collection "${slug}" already exists in the config. Rename yours, or switch the plugin's off with collections: { "${slug}": false }.`,
+          `the collection "${slug}" already exists in the config; the plugin keeps its own records in it. Rename yours.`,
         )
       }
+    }
+    // An upload collection the app already has with one of the plugin's slugs is adopted.
+    const fromOptions = resolveOptions(options)
+    const resolved = {
+      ...fromOptions,
+      collections: fromOptions.collections.map((c) => {
+        const app = appCollection.get(c.slug)
+        return app ? adoptedSettings(app, c) : c
+      }),
     }
     blockDecoders(resolved.blockDecoders)
     const limiter = new WorkLimiter(
@@ -63,12 +75,16 @@ export const imageAssetsPlugin =
       resolved.collections.map((c) => [c.slug, deliveryFor(c, resolved, store)]),
     )
     const runtime: Runtime = { collections: resolved.collections, deliveries, limiter, store }
-    const ours = resolved.collections.map((c) =>
-      imageCollection(c, {
-        delivery: deliveries.get(c.slug)!,
-        limiter,
-        remoteURLs: resolved.remoteURLs,
-        store,
+    const ours = new Map(
+      resolved.collections.map((c) => {
+        const built = imageCollection(c, {
+          delivery: deliveries.get(c.slug)!,
+          limiter,
+          remoteURLs: resolved.remoteURLs,
+          store,
+        })
+        const app = appCollection.get(c.slug)
+        return [c.slug, app ? adoptCollection(app, built, c) : built]
       }),
     )
     // The commands exist where the config runs as plain Node (the `payload` bin); inside a bundle
@@ -91,7 +107,12 @@ export const imageAssetsPlugin =
       },
       // `payload reoptimize-images` and `payload reconcile-images`.
       bin: [...(config.bin ?? []), ...scripts],
-      collections: [...existing, ...ours, cleanupCollection, ledgerCollection],
+      collections: [
+        ...existing.map((c) => ours.get(c.slug) ?? c),
+        ...[...ours.values()].filter((c) => !appCollection.has(c.slug)),
+        cleanupCollection,
+        ledgerCollection,
+      ],
       custom: { ...config.custom, [RUNTIME_KEY]: runtime },
       // Clean-up after commit runs in every process that boots Payload (the app, workers, commands).
       onInit: async (payload) => {

@@ -1,4 +1,4 @@
-import type { Access, CollectionConfig, FieldHook } from 'payload'
+import type { Access, CollectionConfig, FieldHook, JSONField } from 'payload'
 
 import { describeSaving, storedBytes } from '../admin/savings.js'
 import { databaseDownHook } from '../upload/databaseDown.js'
@@ -27,6 +27,28 @@ type StoredVariant = {
   height: number
   url?: string
   width: number
+}
+
+type JSONSchema4 = ReturnType<NonNullable<JSONField['typescriptSchema']>[number]>
+
+/** The generated type of `variants` and `avif`: the stored versions with their URLs. */
+const versionsSchema = (nullable: boolean) => (): JSONSchema4 => {
+  const list: JSONSchema4 = {
+    type: 'array',
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        filename: { type: 'string' },
+        filesize: { type: 'number' },
+        height: { type: 'number' },
+        url: { type: 'string' },
+        width: { type: 'number' },
+      },
+      required: ['filename', 'filesize', 'height', 'url', 'width'],
+    },
+  }
+  return nullable ? { oneOf: [list, { type: 'null' }] } : list
 }
 
 /** A list of stored versions, with the URL each is delivered at (the same function as the main URL). */
@@ -148,6 +170,7 @@ export const imageCollection = (
         ...readOnly,
         admin: { hidden: true },
         hooks: { afterRead: [variantsAfterRead] },
+        typescriptSchema: [versionsSchema(false)],
       },
       {
         name: 'srcSet',
@@ -162,6 +185,7 @@ export const imageCollection = (
         ...readOnly,
         admin: { hidden: true },
         hooks: { afterRead: [avifAfterRead] },
+        typescriptSchema: [versionsSchema(true)],
       },
       {
         name: 'avifSrcSet',

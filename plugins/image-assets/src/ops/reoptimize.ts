@@ -8,10 +8,10 @@ import { ImageUploadError } from '../errors.js'
 import type { ResolvedCollection } from '../options.js'
 import { abandonUpload, isWriteConflict } from '../storage/cleanup.js'
 import { nudgeCleanup } from '../storage/cleanupRunner.js'
-import { objectKey, prefixOf } from '../storage/keys.js'
 import { prepareUpload } from '../upload/prepare.js'
 import { sessionContext, type UploadSession } from '../upload/session.js'
 import { claim } from './ledger.js'
+import { readSource } from './source.js'
 import { collectionRuntime, type Runtime } from './runtime.js'
 
 type StoredDoc = {
@@ -89,9 +89,7 @@ export const reoptimizeDocument = async (
   let session: UploadSession | undefined
   try {
     const fromOriginal = Boolean(doc.originalKey)
-    const source = await runtime.store.get(
-      doc.originalKey ?? objectKey(prefixOf(doc, slug), doc.filename),
-    )
+    const source = await readSource(runtime, collection, { ...doc, filename: doc.filename })
     if (!fromOriginal)
       payload.logger.warn(
         `payload-image-assets: ${slug} ${id} has no kept original; re-processing its stored WebP`,

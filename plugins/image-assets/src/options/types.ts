@@ -198,6 +198,8 @@ export type ImageAssetsPluginOptions = {
 
 export type ResolvedCollection = {
   access: CollectionConfig['access']
+  /** Set when the plugin adopted an upload collection of the app (see collections/adopt.ts). */
+  adoptedFrom?: { staticDir: string }
   allowedExtensions: readonly string[]
   delivery: DeliveryMode
   effort: number

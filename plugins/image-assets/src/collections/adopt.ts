@@ -1,0 +1,127 @@
+import type { CollectionConfig, Field } from 'payload'
+
+import { ImageAssetsConfigError } from '../errors.js'
+import type { ResolvedCollection } from '../options.js'
+
+/**
+ * Adopting an upload collection the app already has (the blank template's `media`, or any slug
+ * named in `collections`): the app's collection gets the plugin's pipeline and keeps what is its
+ * own.
+ *
+ * Kept from the app: its fields (its `alt` replaces the plugin's), hooks, access, admin settings,
+ * labels, endpoints, versions, timestamps and every other collection setting, and the upload
+ * settings the pipeline does not decide (`adminThumbnail`, `displayPreview`, ...).
+ * Owned by the plugin: the fields it stores the image in, the upload endpoints, the accepted MIME
+ * types (from `allowedExtensions`), the file route handler, and crop / focal point / paste-URL
+ * (off: the plugin crops nothing).
+ * Hook order: the app's `before*` hooks run before the plugin's (the plugin's are the last step
+ * before the write), the plugin's `after*` hooks before the app's (the app sees the final
+ * document). Access: the plugin's defaults, then the app's own, then the plugin option `access`.
+ * Refused (it cannot be merged): a collection that is not an upload collection, Payload's own
+ * image processing (`imageSizes`, `resizeOptions`, `formatOptions`, `trimOptions`: the plugin's
+ * `width`/`height`/`quality`/`variants` replace them), and a field named like one the plugin owns.
+ */
+
+const PROCESSING_KEYS = ['imageSizes', 'resizeOptions', 'formatOptions', 'trimOptions'] as const
+
+/** Names of the fields that hold data, through rows, collapsibles and unnamed tabs. */
+const dataFieldNames = (fields: readonly Field[]): string[] =>
+  fields.flatMap((field) => {
+    if ('name' in field && field.name) return [field.name]
+    if (field.type === 'tabs')
+      return field.tabs.flatMap((tab) =>
+        'name' in tab && tab.name ? [tab.name] : dataFieldNames(tab.fields),
+      )
+    return 'fields' in field ? dataFieldNames(field.fields) : []
+  })
+
+const refuse = (slug: string, problem: string, fix: string): never => {
+  throw new ImageAssetsConfigError(
+    `the collection "${slug}" in your config ${problem}, so the plugin cannot give it its image pipeline. ${fix} Or switch the plugin's off for it with collections: { "${slug}": false }.`,
+  )
+}
+
+/** The plugin's settings for an app collection, before the collection is built: its labels. */
+export const adoptedSettings = (
+  app: CollectionConfig,
+  resolved: ResolvedCollection,
+): ResolvedCollection => {
+  const labels = app.labels
+  const plain =
+    labels && typeof labels.plural === 'string' && typeof labels.singular === 'string'
+      ? { plural: labels.plural, singular: labels.singular }
+      : undefined
+  const upload = typeof app.upload === 'object' ? app.upload : {}
+  return {
+    ...resolved,
+    adoptedFrom: { staticDir: upload.staticDir ?? app.slug },
+    ...(plain ? { label: plain.plural, labels: plain } : {}),
+  }
+}
+
+/** The app's collection with the plugin's pipeline; see the module comment for what wins. */
+export const adoptCollection = (
+  app: CollectionConfig,
+  ours: CollectionConfig,
+  resolved: ResolvedCollection,
+): CollectionConfig => {
+  const { slug } = app
+  if (!app.upload) {
+    refuse(slug, 'is not an upload collection', 'Add `upload: true` to it, or use another slug.')
+  }
+  const upload = typeof app.upload === 'object' ? app.upload : {}
+  const processing = PROCESSING_KEYS.filter((key) => {
+    const value = upload[key]
+    return Array.isArray(value) ? value.length > 0 : value !== undefined
+  })
+  if (processing.length > 0) {
+    refuse(
+      slug,
+      `sets Payload's own image processing (upload.${processing.join(', upload.')})`,
+      `Remove it: the plugin's options collections["${slug}"].width, height, quality and variants decide the sizes.`,
+    )
+  }
+  const ownFields = dataFieldNames(ours.fields).filter((name) => name !== 'alt')
+  const clash = dataFieldNames(app.fields).find((name) => ownFields.includes(name))
+  if (clash) {
+    refuse(
+      slug,
+      `has a field "${clash}", a name the plugin stores the image's data in`,
+      'Rename that field.',
+    )
+  }
+  const appFieldNames = dataFieldNames(app.fields)
+  const appAlt = app.fields.find((f) => 'name' in f && f.name === 'alt')
+  const fields = [
+    ...ours.fields.flatMap((f) =>
+      'name' in f && f.name === 'alt'
+        ? appAlt
+          ? [appAlt]
+          : appFieldNames.includes('alt')
+            ? []
+            : [f]
+        : [f],
+    ),
+    ...app.fields.filter((f) => f !== appAlt),
+  ]
+  const hookNames = new Set([...Object.keys(ours.hooks ?? {}), ...Object.keys(app.hooks ?? {})])
+  const hooks = Object.fromEntries(
+    [...hookNames].map((name) => {
+      const own = (ours.hooks as Record<string, unknown[] | undefined>)[name] ?? []
+      const theirs = (app.hooks as Record<string, unknown[] | undefined> | undefined)?.[name] ?? []
+      return [name, name.startsWith('before') ? [...theirs, ...own] : [...own, ...theirs]]
+    }),
+  )
+  return {
+    ...app,
+    access: { ...ours.access, ...app.access, ...resolved.access },
+    admin: { ...ours.admin, ...app.admin },
+    custom: { ...app.custom, ...ours.custom },
+    disableDuplicate: true,
+    endpoints: [...(ours.endpoints || []), ...(app.endpoints || [])],
+    fields,
+    hooks,
+    labels: app.labels ?? ours.labels,
+    upload: { ...upload, ...(typeof ours.upload === 'object' ? ours.upload : {}) },
+  }
+}

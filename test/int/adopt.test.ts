@@ -1,0 +1,283 @@
+/**
+ * Adopting the app's own upload collection: a `media` collection like Payload's blank template's
+ * (its own `alt`, a `credit` field and hooks) gets the plugin's pipeline and keeps what is its own;
+ * documents it had before the plugin are listed as stale and converted by re-optimization; what
+ * cannot be merged is refused with a message naming it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { randomBytes } from 'node:crypto'
+
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
+import { postgresAdapter } from '@payloadcms/db-postgres'
+import { imageAssetsPlugin, reoptimizeAll, runtimeOf } from 'payload-image-assets'
+import { buildConfig, type CollectionConfig, getPayload, type Payload } from 'payload'
+import sharp from 'sharp'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+
+import { dropDatabase, ensureDatabase, S3RVER_CREDENTIALS } from '../../src/dev/services'
+import { serveAPI } from '../helpers/serve'
+
+type Quiet = {
+  on: (event: string, listener: () => void) => void
+  removeAllListeners: (event: string) => void
+}
+
+const calls: string[] = []
+
+/** The app's own collection, as a Payload user writes it (blank template plus a field and hooks). */
+const appMedia = (staticDir: string): CollectionConfig => ({
+  slug: 'media',
+  access: { read: () => true },
+  admin: { description: 'The team’s own media library' },
+  fields: [
+    { name: 'alt', type: 'text', required: true },
+    { name: 'credit', type: 'text' },
+  ],
+  hooks: {
+    afterChange: [
+      ({ doc }) => {
+        calls.push(`afterChange:${doc.credit}`)
+      },
+    ],
+    beforeChange: [
+      ({ data }) => {
+        calls.push('beforeChange')
+        return {
+          ...data,
+          credit: typeof data.credit === 'string' ? data.credit.toUpperCase() : data.credit,
+        }
+      },
+    ],
+  },
+  labels: { plural: 'Team media', singular: 'Team medium' },
+  // Without focal point columns to drop, schema push adds the plugin's columns without asking
+  // whether one is a rename (an app with them answers "create column" in `migrate:create`).
+  upload: { focalPoint: false, staticDir },
+})
+
+const users: CollectionConfig = { slug: 'users', auth: true, fields: [] }
+
+const photo = () =>
+  sharp({ create: { background: '#3a7', channels: 3, height: 900, width: 1400 } })
+    .composite([
+      {
+        input: Buffer.from(
+          '<svg width="1400" height="900"><circle cx="700" cy="450" r="300" fill="#c33"/></svg>',
+        ),
+      },
+    ])
+    .jpeg({ quality: 90 })
+    .toBuffer()
+
+describe('adopting the app’s own upload collection', () => {
+  const id = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
+  const database = `pia_test_adopt_${id}`
+  const bucket = `test-adopt-${id}`
+  let databaseURI: string
+  let staticDir: string
+  let s3: S3Client
+  const storage = () => ({
+    accessKeyId: S3RVER_CREDENTIALS.accessKeyId,
+    bucket,
+    endpoint: inject('s3Endpoint'),
+    forcePathStyle: true,
+    secretAccessKey: S3RVER_CREDENTIALS.secretAccessKey,
+  })
+  const config = (withPlugin: boolean, media = appMedia(staticDir)) =>
+    buildConfig({
+      collections: [users, media],
+      db: postgresAdapter({ pool: { connectionString: databaseURI } }),
+      plugins: withPlugin
+        ? [
+            imageAssetsPlugin({
+              cleanup: { intervalSeconds: 0 },
+              collections: { avatars: false, 'category-images': false, 'product-images': false },
+              storage: storage(),
+            }),
+          ]
+        : [],
+      secret: `adopt-${id}`,
+      sharp,
+      telemetry: false,
+    })
+
+  beforeAll(async () => {
+    const adminURI = inject('pgAdminURI')
+    await ensureDatabase(adminURI, database)
+    const uri = new URL(adminURI)
+    uri.pathname = `/${database}`
+    databaseURI = uri.toString()
+    staticDir = await mkdtemp(path.join(tmpdir(), 'pia-adopt-'))
+    s3 = new S3Client({
+      credentials: S3RVER_CREDENTIALS,
+      endpoint: inject('s3Endpoint'),
+      forcePathStyle: true,
+      region: 'us-east-1',
+    })
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }))
+  })
+
+  afterAll(async () => {
+    await dropDatabase(inject('pgAdminURI'), database).catch(() => undefined)
+    await rm(staticDir, { force: true, recursive: true })
+  })
+
+  // Payload's destroy() leaves the adapter's pool open, with a client it keeps checked out; the
+  // database is dropped with its connections at the end, so their termination is expected.
+  const quietPool = (payload: Payload) => {
+    const pool = (payload.db as unknown as { pool?: Quiet & { _clients?: Quiet[] } }).pool
+    pool?.on('error', () => undefined)
+    // The adapter's own held client rethrows any error but a reset; its end is expected here.
+    for (const client of pool?._clients ?? []) {
+      client.removeAllListeners('error')
+      client.on('error', () => undefined)
+    }
+  }
+
+  const boot = async (withPlugin: boolean): Promise<Payload> => {
+    // getPayload caches one instance per key. The app with the plugin takes the default key, the
+    // one the REST handlers look up; the app before it has its own.
+    return getPayload({
+      config: await config(withPlugin),
+      ...(withPlugin ? {} : { key: `adopt-before-${id}` }),
+    })
+  }
+
+  it('keeps the app’s fields, hooks, labels and access; uploads become WebP with variants; old documents are converted', async () => {
+    // Before the plugin: the app stores its media on local disk, as Payload does by default.
+    const before = await boot(false)
+    const legacy = await before.create({
+      collection: 'media',
+      data: { alt: 'A red circle', credit: 'old' },
+      file: { data: await photo(), mimetype: 'image/jpeg', name: 'circle.jpg', size: 0 },
+    } as never)
+    expect((legacy as { filename: string }).filename).toBe('circle.jpg')
+    quietPool(before)
+    await before.destroy()
+
+    // The plugin is added; the collection keeps its slug, fields, hooks and labels.
+    const payload = await boot(true)
+    try {
+      const media = payload.config.collections.find((c) => c.slug === 'media')!
+      expect(media.labels).toEqual({ plural: 'Team media', singular: 'Team medium' })
+      expect(media.admin.description).toBe('The team’s own media library')
+      const names = media.fields.map((f) => ('name' in f ? f.name : ''))
+      expect(names).toEqual(
+        expect.arrayContaining(['alt', 'credit', 'variants', 'originalFilename']),
+      )
+      expect(names.filter((n) => n === 'alt')).toHaveLength(1)
+      expect(media.fields.find((f) => 'name' in f && f.name === 'alt')).toMatchObject({
+        required: true,
+      })
+
+      // An upload through REST as an editor.
+      const { baseURL, server } = await serveAPI(payload.config)
+      try {
+        await payload.create({
+          collection: 'users',
+          data: { email: 'e@example.com', password: 'pw-123456' },
+        })
+        const login = await fetch(`${baseURL}/api/users/login`, {
+          body: JSON.stringify({ email: 'e@example.com', password: 'pw-123456' }),
+          headers: { 'Content-Type': 'application/json' },
+          method: 'POST',
+        })
+        const { token } = (await login.json()) as { token: string }
+        calls.length = 0
+        const form = new FormData()
+        form.append(
+          'file',
+          new Blob([new Uint8Array(await photo())], { type: 'image/jpeg' }),
+          'team.jpg',
+        )
+        form.append('_payload', JSON.stringify({ alt: 'The team', credit: 'ada' }))
+        const response = await fetch(`${baseURL}/api/media`, {
+          body: form,
+          headers: { Authorization: `JWT ${token}` },
+          method: 'POST',
+        })
+        const body = (await response.json()) as { doc: Record<string, any> }
+        expect(response.status, JSON.stringify(body)).toBe(201)
+        expect(body.doc.mimeType).toBe('image/webp')
+        expect(body.doc.filename).toMatch(/\.webp$/)
+        expect(body.doc.originalFilename).toBe('team.jpg')
+        expect(body.doc.variants.length).toBeGreaterThan(0)
+        // The app's field and hooks still work, in order around the plugin's.
+        expect(body.doc.credit).toBe('ADA')
+        expect(calls).toEqual(['beforeChange', 'afterChange:ADA'])
+        const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'media/' }))
+        const keys = (listed.Contents ?? []).map((o) => o.Key)
+        expect(keys).toContain(`media/${body.doc.filename}`)
+        for (const v of body.doc.variants) expect(keys).toContain(`media/${v.filename}`)
+
+        // The app's `alt` is still required: the app's validation runs with the plugin's pipeline.
+        const noAlt = new FormData()
+        noAlt.append(
+          'file',
+          new Blob([new Uint8Array(await photo())], { type: 'image/jpeg' }),
+          'x.jpg',
+        )
+        noAlt.append('_payload', '{}')
+        const refused = await fetch(`${baseURL}/api/media`, {
+          body: noAlt,
+          headers: { Authorization: `JWT ${token}` },
+          method: 'POST',
+        })
+        expect(refused.status).toBe(400)
+        expect(JSON.stringify(await refused.json())).toContain('alt')
+      } finally {
+        server.closeAllConnections()
+        await new Promise((resolve) => server.close(resolve))
+      }
+
+      // The document from before the plugin is stale, and re-optimization converts it from the
+      // file Payload's local storage kept.
+      const report = await reoptimizeAll({
+        collections: ['media'],
+        payload,
+        runtime: runtimeOf(payload),
+      })
+      expect(report.totals).toEqual([expect.objectContaining({ done: 1, failed: 0, total: 1 })])
+      const converted = (await payload.findByID({
+        collection: 'media',
+        id: legacy.id,
+        depth: 0,
+      })) as Record<string, any>
+      expect(converted.mimeType).toBe('image/webp')
+      expect(converted.filename).toMatch(/\.webp$/)
+      expect(converted.credit).toBe('OLD')
+      expect(converted.fingerprint).toBeTruthy()
+      const object = await fetch(
+        converted.url.startsWith('http')
+          ? converted.url
+          : `${inject('s3Endpoint')}/${bucket}/media/${converted.filename}`,
+      )
+      expect(object.status).toBe(200)
+      expect((await sharp(Buffer.from(await object.arrayBuffer())).metadata()).format).toBe('webp')
+    } finally {
+      quietPool(payload)
+      await payload.destroy()
+    }
+  })
+
+  it('refuses what cannot be merged, naming it', async () => {
+    const notUpload: CollectionConfig = { slug: 'media', fields: [{ name: 'title', type: 'text' }] }
+    await expect(config(true, notUpload)).rejects.toThrow(
+      'the collection "media" in your config is not an upload collection',
+    )
+    const sized: CollectionConfig = {
+      ...appMedia(staticDir),
+      upload: { imageSizes: [{ name: 'thumb', width: 100 }] },
+    }
+    await expect(config(true, sized)).rejects.toThrow(
+      "sets Payload's own image processing (upload.imageSizes)",
+    )
+    const clash: CollectionConfig = {
+      ...appMedia(staticDir),
+      fields: [{ name: 'variants', type: 'text' }],
+    }
+    await expect(config(true, clash)).rejects.toThrow('has a field "variants"')
+  })
+})
