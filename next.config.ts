@@ -1,9 +1,29 @@
+import { execFileSync } from 'node:child_process'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+
 import { withPayload } from '@payloadcms/next/withPayload'
 import type { NextConfig } from 'next'
+import { PHASE_PRODUCTION_BUILD } from 'next/constants'
 
 const nextConfig: NextConfig = {
   // sharp and the image pipeline run in Node, outside the bundle.
   serverExternalPackages: ['sharp', 'payload-image-assets'],
 }
 
-export default withPayload(nextConfig, { devBundleServerPackages: false })
+export default (phase: string) => {
+  // `next build` loads the Payload config once up front (`payload image-assets:check`), so that a
+  // configuration error (a missing bucket, an unknown plugin option) stops the build with its
+  // message. Without it, Next logs the error while collecting page data, exits 0, and the
+  // deployed app answers 500.
+  if (phase === PHASE_PRODUCTION_BUILD) {
+    const payloadMain = createRequire(import.meta.url).resolve('payload') // <payload>/dist/index.js
+    const payloadBin = path.join(path.dirname(payloadMain), '..', 'bin.js')
+    try {
+      execFileSync(process.execPath, [payloadBin, 'image-assets:check'], { stdio: 'inherit' })
+    } catch {
+      throw new Error('The Payload config did not load (the message is above); the build stops.')
+    }
+  }
+  return withPayload(nextConfig, { devBundleServerPackages: false })
+}

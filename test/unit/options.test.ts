@@ -429,3 +429,30 @@ describe('resolveStorage', () => {
     })
   }
 })
+
+describe('commands that need no bucket', () => {
+  const bin = '/app/node_modules/.bin/payload'
+  it.each([
+    ['generate:types', [bin, 'generate:types']],
+    ['generate:importmap', ['/app/node_modules/payload/bin.js', 'generate:importmap']],
+    ['migrate:create with a name', [bin, 'migrate:create', 'add-plugin']],
+    ['generate:db-schema', [bin, '--use-swc', 'generate:db-schema']],
+  ])('%s runs without S3 settings', (_, args) => {
+    expect(resolveStorage({}, {}, ['/usr/bin/node', ...args]).bucket).toBe('no-bucket-configured')
+  })
+
+  it.each([
+    ['migrate (it runs against the app)', [bin, 'migrate']],
+    ['jobs:run', [bin, 'jobs:run']],
+    ['the check the build runs', [bin, 'image-assets:check']],
+    [
+      'another program in a directory named payload',
+      ['/srv/payload/node_modules/.bin/next', 'build'],
+    ],
+    ['next build', ['/app/node_modules/next/dist/bin/next', 'build']],
+  ])('%s still needs a bucket', (_, args) => {
+    expect(() => resolveStorage({}, {}, ['/usr/bin/node', ...args])).toThrow(
+      'Expected a bucket name for storage.bucket',
+    )
+  })
+})

@@ -28,6 +28,10 @@ const commandScripts = (): Array<{ key: string; scriptPath: string }> => {
         key: 'reconcile-images',
         scriptPath: fileURLToPath(new URL('./cli/reconcile.js', import.meta.url)),
       },
+      {
+        key: 'image-assets:check',
+        scriptPath: fileURLToPath(new URL('./cli/check.js', import.meta.url)),
+      },
     ]
   } catch {
     return []
@@ -105,7 +109,7 @@ export const imageAssetsPlugin =
           ],
         },
       },
-      // `payload reoptimize-images` and `payload reconcile-images`.
+      // `payload reoptimize-images`, `payload reconcile-images` and `payload image-assets:check`.
       bin: [...(config.bin ?? []), ...scripts],
       collections: [
         ...existing.map((c) => ours.get(c.slug) ?? c),

@@ -58,3 +58,23 @@ export const remoteURLsFromEnv = (env: Env): RemoteURLOptions | undefined => {
   if (hosts.length === 0) return undefined
   return { allowedHosts: hosts, allowPrivateAddresses: envFlag(env.IMAGE_REMOTE_URL_ALLOW_PRIVATE) }
 }
+
+/**
+ * `payload` commands that read only the config's shape (types, the import map, a migration file,
+ * the database schema): they touch no bucket, so they run without S3 settings.
+ */
+const SHAPE_ONLY_COMMANDS = new Set([
+  'generate:db-schema',
+  'generate:importmap',
+  'generate:types',
+  'migrate:create',
+])
+
+/** Whether this process is one of those `payload` commands (`npx payload generate:types`, ...). */
+export const isShapeOnlyCommand = (argv: readonly string[] = process.argv): boolean => {
+  const script = (argv[1] ?? '').replaceAll('\\', '/')
+  if (!/(^|\/)(\.bin\/payload|payload\/bin\.js|payload\/dist\/bin\/index\.js)$/.test(script))
+    return false
+  const command = argv.slice(2).find((arg) => !arg.startsWith('-'))
+  return command !== undefined && SHAPE_ONLY_COMMANDS.has(command)
+}

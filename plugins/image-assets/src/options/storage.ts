@@ -1,5 +1,5 @@
 import { boolean, fail, integer, object, optionalString, url } from './check.js'
-import { type Env, storageFromEnv } from './env.js'
+import { type Env, isShapeOnlyCommand, storageFromEnv } from './env.js'
 import type { ResolvedStorage, StorageOptions } from './types.js'
 
 const STORAGE_KEYS = {
@@ -13,14 +13,20 @@ const STORAGE_KEYS = {
   timeoutSeconds: true,
 } as const
 
-/** The bucket settings: each option, else its environment variable, else its default. */
+/**
+ * The bucket settings: each option, else its environment variable, else its default. The bucket is
+ * required, except by the `payload` commands that never touch it (see `isShapeOnlyCommand`).
+ */
 export const resolveStorage = (
   options: StorageOptions | undefined,
   env: Env = process.env,
+  argv: readonly string[] = process.argv,
 ): ResolvedStorage => {
   const input = object<StorageOptions>('storage', options, STORAGE_KEYS)
   const fromEnv = storageFromEnv(env)
-  const bucket = optionalString('storage.bucket', input.bucket ?? fromEnv.bucket)
+  const bucket =
+    optionalString('storage.bucket', input.bucket ?? fromEnv.bucket) ??
+    (isShapeOnlyCommand(argv) ? 'no-bucket-configured' : undefined)
   if (!bucket)
     fail('storage.bucket (or the S3_BUCKET environment variable)', 'a bucket name', bucket)
   const accessKeyId = optionalString(
