@@ -132,7 +132,7 @@ it('in the admin UI, an editor uploads a JPEG as WebP, and a .gif is refused wit
     })
     await page.click('#action-save')
     const message =
-      'File extension ".gif" is not allowed for Avatars. Allowed extensions: .jpg, .jpeg, .png, .webp.'
+      'File extension ".gif" is not allowed for Avatars. Allowed extensions are .jpg, .jpeg, .png and .webp.'
     const fieldError = page
       .locator('.file-field .field-error, .upload .field-error')
       .filter({ hasText: message })

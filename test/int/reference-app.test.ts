@@ -142,7 +142,7 @@ describe('the reference app through REST and GraphQL', () => {
       }
     `)
     expect(create.body.errors[0].message).toBe(
-      'No file was uploaded. Avatars needs an image file. Allowed extensions: .jpg, .jpeg, .png, .webp.',
+      'No file was uploaded. Avatars needs an image file. Allowed extensions are .jpg, .jpeg, .png and .webp.',
     )
     expect(create.body.errors[0].extensions.statusCode).toBe(400)
     expect(Number((await app.sql<{ n: string }>('select count(*) as n from avatars'))[0].n)).toBe(
@@ -177,7 +177,7 @@ describe('the reference app through REST and GraphQL', () => {
       }),
     ).rejects.toMatchObject({
       message:
-        'File extension ".gif" is not allowed for Avatars. Allowed extensions: .jpg, .jpeg, .png, .webp.',
+        'File extension ".gif" is not allowed for Avatars. Allowed extensions are .jpg, .jpeg, .png and .webp.',
       status: 400,
     })
     const [row] = await app.sql('select filename from avatars where id = $1', [avatar.body.doc.id])

@@ -114,42 +114,42 @@ const refusals: Array<[string, () => string, number, string, string]> = [
     () => `http://127.0.0.1:${(host.address() as AddressInfo).port}/photo.jpg`,
     400,
     'media',
-    'The URL cannot be used: the host "127.0.0.1" is not on the allowlist (localhost). Nothing was saved to Media; upload the file itself or use an allowed URL.',
+    'The URL cannot be used because the host "127.0.0.1" is not on the allowlist (localhost). Nothing was saved to Media; upload the file itself or use an allowed URL.',
   ],
   [
     'a redirect to a host not on the allowlist',
     () => `${origin}/elsewhere`,
     400,
     'media',
-    'The URL cannot be used: the host "127.0.0.1" is not on the allowlist (localhost). Nothing was saved to Media; upload the file itself or use an allowed URL.',
+    'The URL cannot be used because the host "127.0.0.1" is not on the allowlist (localhost). Nothing was saved to Media; upload the file itself or use an allowed URL.',
   ],
   [
     'a file: URL',
     () => 'file:///etc/passwd',
     400,
     'media',
-    'The URL cannot be used: only http and https URLs are fetched, not file. Nothing was saved to Media; upload the file itself or use an allowed URL.',
+    'The URL cannot be used because only http and https URLs are fetched, not file. Nothing was saved to Media; upload the file itself or use an allowed URL.',
   ],
   [
     'a URL with credentials',
     () => `http://user:pass@localhost:${(host.address() as AddressInfo).port}/photo.jpg`,
     400,
     'media',
-    'The URL cannot be used: URLs with credentials are not fetched. Nothing was saved to Media; upload the file itself or use an allowed URL.',
+    'The URL cannot be used because URLs with credentials are not fetched. Nothing was saved to Media; upload the file itself or use an allowed URL.',
   ],
   [
     'a URL that answers 404',
     () => `${origin}/missing.jpg`,
     422,
     'media',
-    'The image could not be fetched from the URL: the server answered HTTP 404. Nothing was saved to Media.',
+    'The image could not be fetched from the URL because the server answered HTTP 404. Nothing was saved to Media.',
   ],
   [
     'a GIF behind a .jpg URL',
     () => `${origin}/party.jpg`,
     400,
     'avatars',
-    "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Avatars. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+    "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Avatars. Allowed extensions are .jpg, .jpeg, .png and .webp.",
   ],
   [
     'a file over the byte limit',
@@ -240,7 +240,7 @@ describe('an app with private addresses not allowed (the default)', () => {
 
   const port = () => (host.address() as AddressInfo).port
   const notAllowed = (reason: string) =>
-    `The URL cannot be used: ${reason}. Nothing was saved to Media; upload the file itself or use an allowed URL.`
+    `The URL cannot be used because ${reason}. Nothing was saved to Media; upload the file itself or use an allowed URL.`
   // Every one of these reaches the local image server at 127.0.0.1 (or its IPv6 forms) if fetched.
   const refused: Array<[string, () => string, string]> = [
     [

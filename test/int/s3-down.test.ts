@@ -6,7 +6,7 @@ import { startTestApp, uploadREST } from '../helpers/app'
 import { gradientJPEG } from '../helpers/images'
 
 const STORAGE_FAILED =
-  'The image could not be stored: the storage service did not accept it. Nothing was saved to Product Images; try again in a moment.'
+  'The image could not be stored because the storage service did not accept it. Nothing was saved to Product Images; try again in a moment.'
 
 let photo: Buffer
 

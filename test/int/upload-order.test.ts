@@ -24,7 +24,7 @@ import { startFaultyS3 } from '../helpers/faultyProxy'
 import { gradientJPEG } from '../helpers/images'
 
 const STORAGE_FAILED =
-  'The image could not be stored: the storage service did not accept it. Nothing was saved to Product Images; try again in a moment.'
+  'The image could not be stored because the storage service did not accept it. Nothing was saved to Product Images; try again in a moment.'
 const COLLECTIONS = ['avatars', 'category-images', 'media', 'product-images'] as const
 const S3_TIMEOUT_SECONDS = 4
 

@@ -282,7 +282,7 @@ const extraRefusals = () => [
     collection: 'media',
     file: async () => ({ data: Buffer.alloc(0), name: 'empty.png' }),
     message:
-      "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+      "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions are .jpg, .jpeg, .png and .webp.",
     what: 'an empty file',
   },
   {
@@ -295,14 +295,14 @@ const extraRefusals = () => [
       type: 'image/png',
     }),
     message:
-      "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+      "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions are .jpg, .jpeg, .png and .webp.",
     what: 'an SVG named .png',
   },
   {
     collection: 'media',
     file: async () => ({ data: await sharp(photo).resize(64).tiff().toBuffer(), name: 'scan.jpg' }),
     message:
-      "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+      "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions are .jpg, .jpeg, .png and .webp.",
     what: 'a TIFF renamed .jpg',
   },
   {
@@ -312,14 +312,14 @@ const extraRefusals = () => [
       name: 'photo.webp',
     }),
     message:
-      "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+      "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions are .jpg, .jpeg, .png and .webp.",
     what: 'an AVIF renamed .webp',
   },
   {
     collection: 'media',
     file: async () => ({ data: await smallGIF(), name: 'anim.png' }),
     message:
-      "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+      "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions are .jpg, .jpeg, .png and .webp.",
     what: 'a GIF renamed .png',
   },
   {
@@ -329,7 +329,7 @@ const extraRefusals = () => [
       name: 'cut.png',
     }),
     message:
-      'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
+      'The image could not be decoded because it is truncated or corrupt. Upload a complete image to Media.',
     status: 422,
     what: 'a truncated PNG',
   },
@@ -340,7 +340,7 @@ const extraRefusals = () => [
       name: 'cut.webp',
     }),
     message:
-      'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
+      'The image could not be decoded because it is truncated or corrupt. Upload a complete image to Media.',
     status: 422,
     what: 'a truncated WebP',
   },
@@ -364,7 +364,7 @@ const extraRefusals = () => [
     collection: 'media',
     file: async () => ({ data: await pngWithBadIDATCRC(), name: 'crc.png' }),
     message:
-      'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
+      'The image could not be decoded because it is truncated or corrupt. Upload a complete image to Media.',
     status: 422,
     what: 'a PNG with a bad IDAT CRC',
   },
@@ -372,7 +372,7 @@ const extraRefusals = () => [
     collection: 'media',
     file: async () => ({ data: pngClaiming(100, 100), name: 'header-only.png' }),
     message:
-      'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
+      'The image could not be decoded because it is truncated or corrupt. Upload a complete image to Media.',
     status: 422,
     what: 'a header-only PNG',
   },
@@ -390,7 +390,7 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
       collection: 'avatars',
       file: async () => ({ data: await smallGIF(), name: 'party.gif', type: 'image/gif' }),
       message:
-        'File extension ".gif" is not allowed for Avatars. Allowed extensions: .jpg, .jpeg, .png, .webp.',
+        'File extension ".gif" is not allowed for Avatars. Allowed extensions are .jpg, .jpeg, .png and .webp.',
       what: 'a real GIF',
     },
     {
@@ -401,7 +401,7 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
         type: 'image/png',
       }),
       message:
-        "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Product Images. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+        "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Product Images. Allowed extensions are .jpg, .jpeg, .png and .webp.",
       what: 'a text file named .png',
     },
     {
@@ -412,7 +412,7 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
         type: 'image/jpeg',
       }),
       message:
-        "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions: .jpg, .jpeg, .png, .webp.",
+        "The file's content is not a JPEG, PNG or WebP image, whatever its name says, so it is not allowed for Media. Allowed extensions are .jpg, .jpeg, .png and .webp.",
       what: 'HTML named .JPG',
     },
     {
@@ -423,7 +423,7 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
         type: 'image/png',
       }),
       message:
-        'A file without an extension is not allowed for Category Images. Allowed extensions: .jpg, .jpeg, .png, .webp.',
+        'A file without an extension is not allowed for Category Images. Allowed extensions are .jpg, .jpeg, .png and .webp.',
       what: 'a name without an extension',
     },
     {
@@ -472,7 +472,7 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
         name: 'cut.jpg',
       }),
       message:
-        'The image could not be decoded: it is truncated or corrupt. Upload a complete image to Media.',
+        'The image could not be decoded because it is truncated or corrupt. Upload a complete image to Media.',
       status: 422,
       what: 'a truncated JPEG',
     },
@@ -531,7 +531,7 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
     })
     expect(response.status).toBe(400)
     expect((await response.json()).errors[0].message).toBe(
-      'No file was uploaded. Media needs an image file. Allowed extensions: .jpg, .jpeg, .png, .webp.',
+      'No file was uploaded. Media needs an image file. Allowed extensions are .jpg, .jpeg, .png and .webp.',
     )
   })
 
@@ -552,7 +552,7 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
         })
         expect(response.status).toBe(400)
         expect((await response.json()).errors[0].message).toBe(
-          'Creating an image from a URL is switched off for Media. Upload the file itself. Allowed extensions: .jpg, .jpeg, .png, .webp.',
+          'Creating an image from a URL is switched off for Media. Upload the file itself. Allowed extensions are .jpg, .jpeg, .png and .webp.',
         )
       }
       // Payload's own paste-URL proxy is off too.
@@ -585,7 +585,7 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
     await expect(attempt).rejects.toBeInstanceOf(ImageUploadError)
     await expect(attempt).rejects.toMatchObject({
       message:
-        'File extension ".gif" is not allowed for Avatars. Allowed extensions: .jpg, .jpeg, .png, .webp.',
+        'File extension ".gif" is not allowed for Avatars. Allowed extensions are .jpg, .jpeg, .png and .webp.',
       status: 400,
     })
     expect(await rowCount('avatars')).toBe(rowsBefore)
@@ -630,7 +630,7 @@ describe('hostile names and polyglots', () => {
     })
     expect(status).toBe(400)
     expect(body.errors[0].message).toBe(
-      'The file name is longer than 255 characters, so its extension was cut off on the way in. Rename the file and upload it to Media again. Allowed extensions: .jpg, .jpeg, .png, .webp.',
+      'The file name is longer than 255 characters, so its extension was cut off on the way in. Rename the file and upload it to Media again. Allowed extensions are .jpg, .jpeg, .png and .webp.',
     )
     expect(await rowCount('media')).toBe(rowsBefore)
   })
@@ -714,7 +714,7 @@ describe('malformed multipart bodies', () => {
         const refused = await send(name)
         expect(refused.status, name).toBe(400)
         expect(refused.body.errors[0].message).toBe(
-          'The upload could not be read: its multipart body is malformed (a file name with control characters such as \\x01 is the usual cause). Nothing was saved to Media; rename the file and upload it again.',
+          'The upload could not be read because its multipart body is malformed (a file name with control characters such as \\x01 is the usual cause). Nothing was saved to Media; rename the file and upload it again.',
         )
         const next = await send('fine.jpg')
         expect(next.status, JSON.stringify(next.body)).toBe(201)

@@ -116,7 +116,7 @@ describe('messages', () => {
         label: 'Avatars',
       }),
     ).toBe(
-      'File extension ".gif" is not allowed for Avatars. Allowed extensions: .jpg, .jpeg, .png, .webp.',
+      'File extension ".gif" is not allowed for Avatars. Allowed extensions are .jpg, .jpeg, .png and .webp.',
     )
   })
   it('never echoes control, bidi or path characters from a hostile extension', () => {
@@ -126,7 +126,7 @@ describe('messages', () => {
         ext: '.p\u202Eng/../x',
         label: 'Media',
       }),
-    ).toBe('File extension ".png..x" is not allowed for Media. Allowed extensions: .png.')
+    ).toBe('File extension ".png..x" is not allowed for Media. Allowed extensions are .png.')
   })
 })
 

@@ -59,7 +59,14 @@ export class ImageAssetsConfigError extends Error {
   }
 }
 
-const list = (items: readonly string[]): string => items.join(', ')
+/** "a, b and c": the admin UI's error toast splits a message at its first colon, so none has one. */
+const list = (items: readonly string[]): string =>
+  items.length <= 1
+    ? (items[0] ?? '')
+    : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`
+
+/** A reason without its closing period, to go inside a sentence. */
+const clause = (text: string): string => text.replace(/[.\s]+$/, '')
 
 /** Keeps a user-supplied extension printable: no control, bidi or path characters, bounded length. */
 const printable = (text: string): string => {
@@ -130,13 +137,13 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
     status: 400,
     message: ({ allowed, ext, label }) =>
       ext === ''
-        ? `A file without an extension is not allowed for ${label}. Allowed extensions: ${list(allowed)}.`
-        : `File extension "${printable(ext)}" is not allowed for ${label}. Allowed extensions: ${list(allowed)}.`,
+        ? `A file without an extension is not allowed for ${label}. Allowed extensions are ${list(allowed)}.`
+        : `File extension "${printable(ext)}" is not allowed for ${label}. Allowed extensions are ${list(allowed)}.`,
   },
   FILE_MISSING: {
     status: 400,
     message: ({ allowed, label }) =>
-      `No file was uploaded. ${label} needs an image file. Allowed extensions: ${list(allowed)}.`,
+      `No file was uploaded. ${label} needs an image file. Allowed extensions are ${list(allowed)}.`,
   },
   FILE_TOO_LARGE: {
     status: 413,
@@ -148,7 +155,7 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
   FORMAT_NOT_ALLOWED: {
     status: 400,
     message: ({ allowed, formats, label }) =>
-      `The file's content is not a ${formatList(formats)} image, whatever its name says, so it is not allowed for ${label}. Allowed extensions: ${list(allowed)}.`,
+      `The file's content is not a ${formatList(formats)} image, whatever its name says, so it is not allowed for ${label}. Allowed extensions are ${list(allowed)}.`,
   },
   IMAGE_ANIMATED: {
     status: 422,
@@ -171,27 +178,27 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
   IMAGE_UNDECODABLE: {
     status: 422,
     message: ({ label }) =>
-      `The image could not be decoded: it is truncated or corrupt. Upload a complete image to ${label}.`,
+      `The image could not be decoded because it is truncated or corrupt. Upload a complete image to ${label}.`,
   },
   NAME_TOO_LONG: {
     status: 400,
     message: ({ allowed, label }) =>
-      `The file name is longer than 255 characters, so its extension was cut off on the way in. Rename the file and upload it to ${label} again. Allowed extensions: ${list(allowed)}.`,
+      `The file name is longer than 255 characters, so its extension was cut off on the way in. Rename the file and upload it to ${label} again. Allowed extensions are ${list(allowed)}.`,
   },
   REMOTE_URL_DISABLED: {
     status: 400,
     message: ({ allowed, label }) =>
-      `Creating an image from a URL is switched off for ${label}. Upload the file itself. Allowed extensions: ${list(allowed)}.`,
+      `Creating an image from a URL is switched off for ${label}. Upload the file itself. Allowed extensions are ${list(allowed)}.`,
   },
   REMOTE_URL_FAILED: {
     status: 422,
     message: ({ label, reason }) =>
-      `The image could not be fetched from the URL: ${reason}. Nothing was saved to ${label}.`,
+      `The image could not be fetched from the URL because ${clause(reason)}. Nothing was saved to ${label}.`,
   },
   REMOTE_URL_NOT_ALLOWED: {
     status: 400,
     message: ({ label, reason }) =>
-      `The URL cannot be used: ${reason}. Nothing was saved to ${label}; upload the file itself or use an allowed URL.`,
+      `The URL cannot be used because ${clause(reason)}. Nothing was saved to ${label}; upload the file itself or use an allowed URL.`,
   },
   PROCESSING_FAILED: {
     status: 500,
@@ -202,7 +209,7 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
     status: 503,
     retryAfterSeconds: 10,
     message: ({ label }) =>
-      `The image could not be stored: the storage service did not accept it. Nothing was saved to ${label}; try again in a moment.`,
+      `The image could not be stored because the storage service did not accept it. Nothing was saved to ${label}; try again in a moment.`,
   },
   UPLOAD_CONFLICT: {
     status: 409,
@@ -217,7 +224,7 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
   MALFORMED_UPLOAD: {
     status: 400,
     message: ({ label }) =>
-      `The upload could not be read: its multipart body is malformed (a file name with control characters such as \\x01 is the usual cause). Nothing was saved to ${label}; rename the file and upload it again.`,
+      `The upload could not be read because its multipart body is malformed (a file name with control characters such as \\x01 is the usual cause). Nothing was saved to ${label}; rename the file and upload it again.`,
   },
 }
 

@@ -114,8 +114,8 @@ export const imageAssetsPlugin =
       collections: [
         ...existing.map((c) => ours.get(c.slug) ?? c),
         ...[...ours.values()].filter((c) => !appCollection.has(c.slug)),
-        cleanupCollection,
-        ledgerCollection,
+        cleanupCollection(resolved.isAdmin),
+        ledgerCollection(resolved.isAdmin),
       ],
       custom: { ...config.custom, [RUNTIME_KEY]: runtime },
       // Clean-up after commit runs in every process that boots Payload (the app, workers, commands).

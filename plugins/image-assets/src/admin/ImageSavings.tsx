@@ -2,7 +2,15 @@ import type { Payload } from 'payload'
 
 import { describeSaving, formatBytes, storedBytes } from './savings.js'
 
-type Totals = { images: number; original: number; slug: string; stored: number; title: string }
+type Totals = {
+  images: number
+  /** Images without alt text (screen readers announce nothing useful for them). */
+  missingAlt: number
+  original: number
+  slug: string
+  stored: number
+  title: string
+}
 
 type Row = {
   avif?: unknown
@@ -13,7 +21,14 @@ type Row = {
 
 /** Sums one collection's original and stored bytes (`storedBytes`: every delivered version), a page at a time. */
 const totalsFor = async (payload: Payload, slug: string, title: string): Promise<Totals> => {
-  const totals: Totals = { images: 0, original: 0, slug, stored: 0, title }
+  const totals: Totals = { images: 0, missingAlt: 0, original: 0, slug, stored: 0, title }
+  totals.missingAlt = (
+    await payload.count({
+      collection: slug,
+      overrideAccess: true,
+      where: { or: [{ alt: { exists: false } }, { alt: { equals: '' } }] },
+    })
+  ).totalDocs
   for (let page = 1; ; page++) {
     const result = await payload.find({
       collection: slug,
@@ -35,10 +50,12 @@ const totalsFor = async (payload: Payload, slug: string, title: string): Promise
 
 /**
  * Admin dashboard panel: per image collection, how many images, their originals' bytes, what is
- * stored (every delivered version: main WebP, variants, AVIF) and the saving. A server component (it reads with the Local API).
+ * stored (every delivered version: main WebP, variants, AVIF), the saving, and how many images have
+ * no alt text (linked to the list of them). A server component (it reads with the Local API).
  */
 export const ImageSavings = async ({ payload }: { payload: Payload }) => {
   const collections = payload.config.collections.filter((c) => c.custom?.imageAssets)
+  const adminRoute = payload.config.routes.admin
   const rows = await Promise.all(
     collections.map((c) =>
       totalsFor(payload, c.slug, typeof c.labels?.plural === 'string' ? c.labels.plural : c.slug),
@@ -47,10 +64,11 @@ export const ImageSavings = async ({ payload }: { payload: Payload }) => {
   const all = rows.reduce(
     (sum, r) => ({
       images: sum.images + r.images,
+      missingAlt: sum.missingAlt + r.missingAlt,
       original: sum.original + r.original,
       stored: sum.stored + r.stored,
     }),
-    { images: 0, original: 0, stored: 0 },
+    { images: 0, missingAlt: 0, original: 0, stored: 0 },
   )
   const cell = {
     borderBottom: '1px solid var(--theme-elevation-100)',
@@ -68,6 +86,7 @@ export const ImageSavings = async ({ payload }: { payload: Payload }) => {
             <th style={cell}>Uploaded</th>
             <th style={cell}>Stored (all versions)</th>
             <th style={cell}>Saving</th>
+            <th style={cell}>Without alt text</th>
           </tr>
         </thead>
         <tbody>
@@ -79,6 +98,17 @@ export const ImageSavings = async ({ payload }: { payload: Payload }) => {
               <td style={cell}>{formatBytes(row.stored)}</td>
               <td style={cell}>
                 {row.original > 0 ? describeSaving(row.original, row.stored) : '–'}
+              </td>
+              <td style={cell}>
+                {row.missingAlt > 0 && row.slug !== 'all' ? (
+                  <a
+                    href={`${adminRoute}/collections/${row.slug}?where[or][0][alt][exists]=false&where[or][1][alt][equals]=`}
+                  >
+                    {row.missingAlt}
+                  </a>
+                ) : (
+                  row.missingAlt
+                )}
               </td>
             </tr>
           ))}

@@ -1,4 +1,4 @@
-import type { CollectionConfig, PayloadRequest } from 'payload'
+import type { CollectionConfig } from 'payload'
 
 /**
  * The clean-up outbox: objects that may no longer be referenced, deleted by the runner after
@@ -6,16 +6,23 @@ import type { CollectionConfig, PayloadRequest } from 'payload'
  */
 export const CLEANUP_SLUG = 'image-asset-cleanup'
 
-const loggedIn = ({ req }: { req: PayloadRequest }) => Boolean(req.user)
-
-export const cleanupCollection: CollectionConfig = {
+/** Visible and readable to administrators only (`isAdmin`), in the admin's "Image maintenance" group. */
+export const cleanupCollection = (
+  isAdmin: (user: Record<string, unknown>) => boolean,
+): CollectionConfig => ({
   slug: CLEANUP_SLUG,
-  access: { create: () => false, delete: () => false, read: loggedIn, update: () => false },
+  access: {
+    create: () => false,
+    delete: () => false,
+    read: ({ req }) => Boolean(req.user && isAdmin(req.user)),
+    update: () => false,
+  },
   admin: {
     defaultColumns: ['collection', 'reason', 'due', 'attempts', 'lastError', 'doneAt'],
     description:
       'Objects in the bucket that no document references any more, waiting to be deleted by the app. A row with an error is retried by itself with a growing delay.',
-    group: 'Images',
+    group: 'Image maintenance',
+    hidden: ({ user }) => !user || !isAdmin(user),
     useAsTitle: 'collection',
   },
   fields: [
@@ -31,4 +38,4 @@ export const cleanupCollection: CollectionConfig = {
     { name: 'doneAt', type: 'date', index: true },
   ],
   labels: { plural: 'Pending deletions', singular: 'Pending deletion' },
-}
+})

@@ -3,18 +3,22 @@ import type { CollectionConfig } from 'payload'
 /** The re-optimize ledger (see ops/ledger.ts): one row per change of a document's files. */
 export const LEDGER_SLUG = 'image-asset-reoptimizations'
 
-export const ledgerCollection: CollectionConfig = {
+/** Visible and readable to administrators only (`isAdmin`), in the admin's "Image maintenance" group. */
+export const ledgerCollection = (
+  isAdmin: (user: Record<string, unknown>) => boolean,
+): CollectionConfig => ({
   slug: LEDGER_SLUG,
   access: {
     create: () => false,
     delete: () => false,
-    read: ({ req }) => Boolean(req.user),
+    read: ({ req }) => Boolean(req.user && isAdmin(req.user)),
     update: () => false,
   },
   admin: {
     defaultColumns: ['collection', 'document', 'status', 'bytesBefore', 'bytesAfter', 'finishedAt'],
     description: 'Re-optimizations after a preset change: one row per image and settings.',
-    group: 'Images',
+    group: 'Image maintenance',
+    hidden: ({ user }) => !user || !isAdmin(user),
     useAsTitle: 'key',
   },
   fields: [
@@ -31,4 +35,4 @@ export const ledgerCollection: CollectionConfig = {
     { name: 'finishedAt', type: 'date' },
   ],
   labels: { plural: 'Re-optimizations', singular: 'Re-optimization' },
-}
+})

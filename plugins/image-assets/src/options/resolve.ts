@@ -36,6 +36,7 @@ const PLUGIN_KEYS: KeysOf<ImageAssetsPluginOptions> = {
   signedURLs: true,
   storage: true,
   webpEffort: true,
+  isAdmin: true,
 }
 
 const resolveCollections = (
@@ -107,6 +108,12 @@ const resolveProcessing = (
   }
 }
 
+/** `role: 'admin'` or `roles: [..., 'admin']`; without either field, every logged-in user. */
+const defaultIsAdmin = (user: Record<string, unknown>): boolean => {
+  if (!('role' in user) && !('roles' in user)) return true
+  return user.role === 'admin' || (Array.isArray(user.roles) && user.roles.includes('admin'))
+}
+
 /** Validates every option where it enters and fills in the defaults, once. */
 export const resolveOptions = (
   input: ImageAssetsPluginOptions = {},
@@ -133,8 +140,11 @@ export const resolveOptions = (
     fail('blockDecoders', '"memory", "all" or false', blockDecoders)
   }
   const cleanup = object('cleanup', options.cleanup, { intervalSeconds: true })
+  if (options.isAdmin !== undefined && typeof options.isAdmin !== 'function')
+    fail('isAdmin', 'a function of the user', options.isAdmin)
   return {
     blockDecoders,
+    isAdmin: options.isAdmin ?? defaultIsAdmin,
     cleanup: {
       intervalSeconds: integer(
         'cleanup.intervalSeconds (IMAGE_CLEANUP_INTERVAL_SECONDS)',

@@ -194,6 +194,13 @@ export type ImageAssetsPluginOptions = {
   storage?: StorageOptions
   /** WebP encoder effort, 0 (fastest) to 6 (smallest). @default 6 */
   webpEffort?: number
+  /**
+   * Who counts as an administrator: they see the plugin's internal collections (pending
+   * deletions, re-optimizations) in the admin; editors do not.
+   * @default a user whose `role` is `'admin'` or whose `roles` include `'admin'`; in an app whose
+   * users have neither field, every logged-in user
+   */
+  isAdmin?: (user: Record<string, unknown>) => boolean
 }
 
 export type ResolvedCollection = {
@@ -230,6 +237,7 @@ export type ResolvedRemoteURLs = Required<RemoteURLOptions>
 
 export type ResolvedOptions = {
   blockDecoders: 'all' | 'memory' | false
+  isAdmin: (user: Record<string, unknown>) => boolean
   cleanup: { intervalSeconds: number }
   collections: ResolvedCollection[]
   processing: { concurrency: number; maxWaitSeconds: number; queueDepth: number }
