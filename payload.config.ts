@@ -7,6 +7,7 @@ import { buildConfig } from 'payload'
 import sharp from 'sharp'
 
 import { Categories } from './src/collections/Categories'
+import { migrations } from './src/migrations'
 import { Products } from './src/collections/Products'
 import { Users } from './src/collections/Users'
 import { seedDevData } from './src/dev/seed'
@@ -26,7 +27,14 @@ export default buildConfig({
     user: Users.slug,
   },
   collections: [Users, Categories, Products],
-  db: postgresAdapter({ pool: { connectionString: process.env.DATABASE_URI } }),
+  db: postgresAdapter({
+    // Production runs the committed migrations when it starts (development and the tests push
+    // the schema instead). After changing a collection or upgrading the plugin:
+    // `npx payload migrate:create <name>`; see the README's "Production".
+    migrationDir: path.resolve(dirname, 'src/migrations'),
+    pool: { connectionString: process.env.DATABASE_URI },
+    prodMigrations: migrations,
+  }),
   onInit: async (payload) => {
     if (!production && process.env.IMAGE_ASSETS_DEV_SEED === '1') await seedDevData(payload)
   },

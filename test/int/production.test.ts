@@ -6,6 +6,7 @@
  * that fits its viewport.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { readdir } from 'node:fs/promises'
 import http from 'node:http'
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -35,6 +36,11 @@ const run = (command: string, args: string[], env: NodeJS.ProcessEnv) =>
     )
   })
 
+const committedMigrations = async () =>
+  (await readdir(new URL('../../src/migrations', import.meta.url)))
+    .filter((f) => /^\d{8}_\d{6}_.*\.ts$/.test(f))
+    .map((f) => f.replace(/\.ts$/, ''))
+
 beforeAll(async () => {
   // The test's own Payload pushes the schema into a fresh database (production does not push).
   app = await startTestApp()
@@ -58,6 +64,12 @@ beforeAll(async () => {
       data: { category: chairs.id, image: image.id, name, price: 10 + i },
     })
   }
+  // The test pushed its schema (dev mode); production runs the committed migrations at start and
+  // would stop to ask about a pushed database. The schema is the migrations' (migrations.test.ts
+  // checks they match), so record them as run, the way `payload migrate` would have.
+  await app.sql('delete from payload_migrations where batch = -1')
+  for (const name of await committedMigrations())
+    await app.sql('insert into payload_migrations (name, batch) values ($1, 1)', [name])
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NEXT_TELEMETRY_DISABLED: '1',
