@@ -109,10 +109,11 @@ export const startTestApp = async (
       server.closeAllConnections()
       await closed
       await db.end()
-      await payload.destroy()
       // Payload's destroy() leaves the adapter's pool open (and pool.end() waits on it); the
-      // database is dropped with its connections, so their termination is expected here.
+      // database is dropped with its connections, so their termination is expected here. The
+      // listener goes on first: a connection that destroy() is closing can be terminated too.
       ;(payload.db as unknown as { pool?: pg.Pool }).pool?.on('error', () => undefined)
+      await payload.destroy()
       await dropDatabase(adminURI, database).catch(() => undefined)
     },
     token,

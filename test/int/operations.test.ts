@@ -1,13 +1,21 @@
 /**
  * Operations on the real database and S3 server: re-optimization after a preset change (from the
- * kept original, else from the stored WebP), interrupted and rerun, on the jobs queue with two
- * workers at once, and reconcile finding planted orphans and missing objects.
+ * kept original, else from the stored WebP), interrupted and rerun, on the jobs queue, with two
+ * workers held at the same claim, and reconcile finding planted orphans and missing objects.
+ *
+ * Every test starts from an empty app (no documents, ledger, clean-up rows, jobs or objects; see
+ * `beforeEach`) and uploads the documents it works on (each upload's bytes its own), so that no
+ * test depends on another one's results or on the order the tests run in.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
 
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { type CollectionSlug, ValidationError } from 'payload'
 import {
+  CLEANUP_SLUG,
+  LEDGER_SLUG,
   queueReoptimize,
   reconcile,
   reoptimizeAll,
@@ -16,12 +24,15 @@ import {
 } from 'payload-image-assets'
 import { REOPTIMIZE_QUEUE } from 'payload-image-assets/internal'
 import sharp from 'sharp'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 
 import { startTestApp, type TestApp } from '../helpers/app'
 import { gradientJPEG } from '../helpers/images'
 
 let app: TestApp
+
+/** Documents per re-optimization test (the product images, with AVIF, are the costly ones to make). */
+const DOCS = 4
 
 type Doc = {
   filename: string
@@ -61,8 +72,12 @@ const expectBucketMatchesDocuments = async (slug: string) => {
   )
 }
 
-const upload = async (slug: string, name: string, seed: number) => {
-  const data = await gradientJPEG(1800, 1200, [seed * 30, 80, 160], [240, 200, 120 - seed * 10])
+/** Uploads so far in this file: each upload's bytes (and so its object keys) are its own. */
+let uploads = 0
+
+const upload = async (slug: string, name: string) => {
+  const n = uploads++
+  const data = await gradientJPEG(1800, 1200, [(n * 37) % 256, 80, 160], [240, (n * 53) % 256, 120])
   return app.payload.create({
     collection: slug as 'media',
     data: {},
@@ -70,11 +85,40 @@ const upload = async (slug: string, name: string, seed: number) => {
   })
 }
 
+/** `count` new documents in `slug`, in id order. */
+const seed = async (slug: string, count: number): Promise<Doc[]> => {
+  const docs: Doc[] = []
+  for (let i = 0; i < count; i++)
+    docs.push((await upload(slug, `${slug}-${i}.jpg`)) as unknown as Doc)
+  return docs
+}
+
+const ALL = { id: { exists: true } }
+
+/**
+ * An empty app: no documents in the plugin's collections, no ledger or clean-up rows, no jobs, no
+ * objects. Rows go through the database adapter (no hooks), objects straight to S3.
+ */
+const emptyApp = async () => {
+  const slugs = [
+    ...runtimeOf(app.payload).collections.map((c) => c.slug),
+    LEDGER_SLUG,
+    CLEANUP_SLUG,
+    'payload-jobs',
+  ]
+  for (const slug of slugs)
+    await app.payload.db.deleteMany({ collection: slug as CollectionSlug, where: ALL })
+  for (const Key of await app.listKeys())
+    await app.s3.send(new DeleteObjectCommand({ Bucket: app.bucket, Key }))
+  expect(await app.listKeys()).toEqual([])
+  expect(await app.sql('select id from image_asset_reoptimizations')).toEqual([])
+}
+
 beforeAll(async () => {
   app = await startTestApp()
-  for (let i = 0; i < 6; i++) await upload('product-images', `product-${i}.jpg`, i)
-  for (let i = 0; i < 3; i++) await upload('category-images', `category-${i}.jpg`, i)
 }, 120_000)
+
+beforeEach(emptyApp, 60_000)
 
 afterAll(async () => {
   await app?.stop()
@@ -82,7 +126,7 @@ afterAll(async () => {
 
 describe('reoptimize', () => {
   it('after a preset change every document is re-processed from its original, old objects are gone, nothing is orphaned; a second run does nothing', async () => {
-    const before = await docsOf('product-images')
+    const before = await seed('product-images', DOCS)
     expect(before.every((d) => d.width === 1024 && d.originalKey)).toBe(true)
     const runtime = withPreset(runtimeOf(app.payload), 'product-images', 800)
     const first = await reoptimizeAll({
@@ -93,14 +137,15 @@ describe('reoptimize', () => {
     expect(first.interrupted).toBe(false)
     expect(first.totals[0]).toMatchObject({
       collection: 'product-images',
-      done: 6,
+      done: DOCS,
       failed: 0,
       skipped: 0,
-      total: 6,
+      total: DOCS,
     })
     expect(first.totals[0].bytesAfter).toBeLessThan(first.totals[0].bytesBefore)
 
     const after = await docsOf('product-images')
+    expect(after.map((d) => d.id)).toEqual(before.map((d) => d.id))
     for (const [i, doc] of after.entries()) {
       expect(doc.width).toBe(800)
       expect(doc.fingerprint).not.toBe(before[i].fingerprint)
@@ -121,7 +166,7 @@ describe('reoptimize', () => {
     const ledger = await app.sql<{ source: string; status: string }>(
       "select status, source from image_asset_reoptimizations where collection = 'product-images'",
     )
-    expect(ledger).toHaveLength(6)
+    expect(ledger).toHaveLength(DOCS)
     expect(ledger.every((r) => r.status === 'done' && r.source === 'original')).toBe(true)
 
     const second = await reoptimizeAll({
@@ -133,13 +178,15 @@ describe('reoptimize', () => {
   })
 
   it('without a kept original it re-processes the stored WebP', async () => {
+    const before = await seed('category-images', 3)
+    expect(before.every((d) => d.width === 800 && d.originalKey === null)).toBe(true)
     const runtime = withPreset(runtimeOf(app.payload), 'category-images', 400)
     const { totals } = await reoptimizeAll({
       collections: ['category-images'],
       payload: app.payload,
       runtime,
     })
-    expect(totals[0]).toMatchObject({ done: 3, total: 3 })
+    expect(totals[0]).toMatchObject({ done: 3, failed: 0, skipped: 0, total: 3 })
     expect(
       (await docsOf('category-images')).every((d) => d.width === 400 && d.originalKey === null),
     ).toBe(true)
@@ -151,20 +198,20 @@ describe('reoptimize', () => {
   })
 
   it('interrupted halfway, a rerun finishes the rest', async () => {
+    await seed('product-images', DOCS)
     const runtime = withPreset(runtimeOf(app.payload), 'product-images', 600)
     const controller = new AbortController()
     const first = await reoptimizeAll({
       collections: ['product-images'],
-      onProgress: (p) => p.done >= 3 && controller.abort(),
+      onProgress: (p) => p.done >= 2 && controller.abort(),
       payload: app.payload,
       runtime,
       signal: controller.signal,
     })
     expect(first.interrupted).toBe(true)
-    expect(first.totals[0].done).toBe(3)
-    expect((await docsOf('product-images')).map((d) => d.width).sort()).toEqual([
-      600, 600, 600, 800, 800, 800,
-    ])
+    expect(first.totals[0].done).toBe(2)
+    // The first two in id order are done; the others still have the upload's 1024 px.
+    expect((await docsOf('product-images')).map((d) => d.width)).toEqual([600, 600, 1024, 1024])
     await expectBucketMatchesDocuments('product-images')
 
     const rerun = await reoptimizeAll({
@@ -172,45 +219,140 @@ describe('reoptimize', () => {
       payload: app.payload,
       runtime,
     })
-    expect(rerun.totals[0]).toMatchObject({ done: 3, total: 3 })
+    expect(rerun.totals[0]).toMatchObject({ done: 2, total: 2 })
     expect((await docsOf('product-images')).every((d) => d.width === 600)).toBe(true)
     await expectBucketMatchesDocuments('product-images')
   })
 
-  it('two workers at once (the command on two machines) process each document once', async () => {
-    const runtime = withPreset(runtimeOf(app.payload), 'product-images', 500)
-    const [a, b] = await Promise.all([
-      reoptimizeAll({ collections: ['product-images'], payload: app.payload, runtime }),
-      reoptimizeAll({ collections: ['product-images'], payload: app.payload, runtime }),
-    ])
-    // Every document was re-optimized by exactly one of them; the other skipped it.
-    expect(a.totals[0].done + b.totals[0].done).toBe(6)
-    expect(a.totals[0].failed + b.totals[0].failed).toBe(0)
-    expect((await docsOf('product-images')).every((d) => d.width === 500)).toBe(true)
-    const fingerprint = (await docsOf('product-images'))[0].fingerprint
-    const rows = await app.sql<{ document: string; n: string }>(
-      "select document, count(*) as n from image_asset_reoptimizations where collection = 'product-images' and fingerprint = $1 and status = 'done' group by document",
-      [fingerprint],
+  it('two workers at once (the command on two machines), both held at the claim of each document until the other is there too: the ledger lets exactly one of them process it, the other skips it', async () => {
+    await seed('product-images', DOCS)
+    const live = runtimeOf(app.payload)
+    const worker = new AsyncLocalStorage<'a' | 'b'>()
+    // The image work each worker does (re-processing goes through the limiter once per image).
+    const processed = { a: 0, b: 0 }
+    const runtime = {
+      ...withPreset(live, 'product-images', 500),
+      limiter: {
+        run: (task: () => Promise<unknown>) => {
+          processed[worker.getStore()!]++
+          return live.limiter.run(task)
+        },
+      },
+    } as unknown as Runtime
+
+    // The barrier, at the claim itself (the ledger row's create): whichever worker gets there first
+    // waits until the other one has read the same document in the same state and tries the same
+    // claim, then both go on at once. Nothing but the ledger's unique key is left to keep the
+    // second one from processing the document too.
+    type Arrival = { error?: unknown; key: string; outcome?: 'claimed' | 'refused'; worker: string }
+    const arrivals: Arrival[] = []
+    const waiting = new Map<string, () => void>()
+    const create = app.payload.create
+    const atClaim = async (options: { collection: string; data?: Record<string, unknown> }) => {
+      if (options.collection !== LEDGER_SLUG)
+        return (create as (o: unknown) => Promise<unknown>).call(app.payload, options)
+      const arrival: Arrival = { key: String(options.data?.key), worker: worker.getStore()! }
+      arrivals.push(arrival)
+      const other = waiting.get(arrival.key)
+      if (other) {
+        waiting.delete(arrival.key)
+        other()
+      } else {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `worker ${arrival.worker} waited 60 s at the claim ${arrival.key} for the other worker`,
+                ),
+              ),
+            60_000,
+          )
+          waiting.set(arrival.key, () => {
+            clearTimeout(timer)
+            resolve()
+          })
+        })
+      }
+      try {
+        const row = await (create as (o: unknown) => Promise<unknown>).call(app.payload, options)
+        arrival.outcome = 'claimed'
+        return row
+      } catch (error) {
+        arrival.outcome = 'refused'
+        arrival.error = error
+        throw error
+      }
+    }
+    app.payload.create = atClaim as unknown as typeof create
+    let results: Awaited<ReturnType<typeof reoptimizeAll>>[]
+    try {
+      results = await Promise.all(
+        (['a', 'b'] as const).map((name) =>
+          worker.run(name, () =>
+            reoptimizeAll({ collections: ['product-images'], payload: app.payload, runtime }),
+          ),
+        ),
+      )
+    } finally {
+      app.payload.create = create
+    }
+
+    // Both workers tried the claim of every document, with the same key (same file, same
+    // settings); the database took one claim and refused the other one as a duplicate key.
+    const keys = [...new Set(arrivals.map((x) => x.key))]
+    expect(keys).toHaveLength(DOCS)
+    for (const key of keys) {
+      const at = arrivals.filter((x) => x.key === key)
+      expect(at.map((x) => x.worker).sort(), key).toEqual(['a', 'b'])
+      expect(at.map((x) => x.outcome).sort(), key).toEqual(['claimed', 'refused'])
+      const refused = at.find((x) => x.outcome === 'refused')!.error
+      expect(refused, key).toBeInstanceOf(ValidationError)
+      expect((refused as ValidationError).data.errors.map((e) => e.path)).toEqual(['key'])
+    }
+    // Each worker re-processed exactly the documents whose claim it won, and skipped the others.
+    for (const [i, name] of (['a', 'b'] as const).entries()) {
+      const won = arrivals.filter((x) => x.worker === name && x.outcome === 'claimed').length
+      expect(results[i].totals[0], name).toMatchObject({
+        done: won,
+        failed: 0,
+        skipped: DOCS - won,
+        total: DOCS,
+      })
+      expect(processed[name], name).toBe(won)
+    }
+    expect(processed.a + processed.b).toBe(DOCS)
+
+    const docs = await docsOf('product-images')
+    expect(docs.every((d) => d.width === 500)).toBe(true)
+    const rows = await app.sql<{ document: string; status: string }>(
+      "select document, status from image_asset_reoptimizations where collection = 'product-images' order by document::int",
     )
-    expect(rows).toHaveLength(6)
-    expect(rows.every((r) => Number(r.n) === 1)).toBe(true)
+    expect(rows).toEqual(docs.map((d) => ({ document: String(d.id), status: 'done' })))
     await expectBucketMatchesDocuments('product-images')
   })
 
-  it('on the jobs queue: one task per stale document, run by a jobs worker in the background', async () => {
-    const runtime = withPreset(runtimeOf(app.payload), 'product-images', 450)
-    expect(await queueReoptimize(app.payload, runtime, ['product-images'])).toBe(6)
-    // The queued task runs with the app's own settings: point them at the new preset, as a deploy would.
+  it("on the jobs queue: one task per stale document, run by a jobs worker in the background with the app's own settings", async () => {
+    const before = await seed('product-images', DOCS)
     const live = runtimeOf(app.payload)
-    const saved = live.collections
-    live.collections = runtime.collections
-    try {
-      await app.payload.jobs.run({ limit: 100, queue: REOPTIMIZE_QUEUE })
-      expect(await queueReoptimize(app.payload, runtime, ['product-images'])).toBe(0)
-    } finally {
-      live.collections = saved
+    // Documents made with other settings (an older preset); the app's own settings are current.
+    await app.sql("update product_images set fingerprint = 'older-preset'")
+    expect(await queueReoptimize(app.payload, live, ['product-images'])).toBe(DOCS)
+    expect(await app.sql('select id from payload_jobs')).toHaveLength(DOCS)
+    await app.payload.jobs.run({ limit: 100, queue: REOPTIMIZE_QUEUE })
+    expect(await queueReoptimize(app.payload, live, ['product-images'])).toBe(0)
+
+    const after = await docsOf('product-images')
+    for (const [i, doc] of after.entries()) {
+      // Re-processed (a new file) with the app's settings: the fingerprint and size of an upload now.
+      expect(doc.filename).not.toBe(before[i].filename)
+      expect(doc.fingerprint).toBe(before[i].fingerprint)
+      expect(doc.width).toBe(1024)
     }
-    expect((await docsOf('product-images')).every((d) => d.width === 450)).toBe(true)
+    const ledger = await app.sql<{ status: string }>(
+      "select status from image_asset_reoptimizations where collection = 'product-images'",
+    )
+    expect(ledger.map((r) => r.status)).toEqual(Array(DOCS).fill('done'))
     expect(await app.sql('select id from payload_jobs')).toEqual([])
     await expectBucketMatchesDocuments('product-images')
   })
@@ -218,20 +360,35 @@ describe('reoptimize', () => {
 
 describe('reoptimize, settings moved back', () => {
   it('a preset changed back to earlier settings re-processes again (the ledger records changes, not settings)', async () => {
-    const runtime = withPreset(runtimeOf(app.payload), 'product-images', 500)
-    const { totals } = await reoptimizeAll({
-      collections: ['product-images'],
-      payload: app.payload,
-      runtime,
-    })
-    expect(totals[0]).toMatchObject({ done: 6, skipped: 0, total: 6 })
+    await seed('product-images', DOCS)
+    const live = runtimeOf(app.payload)
+    const run = (width: number) =>
+      reoptimizeAll({
+        collections: ['product-images'],
+        payload: app.payload,
+        runtime: withPreset(live, 'product-images', width),
+      })
+    expect((await run(500)).totals[0]).toMatchObject({ done: DOCS, skipped: 0, total: DOCS })
+    expect((await run(450)).totals[0]).toMatchObject({ done: DOCS, skipped: 0, total: DOCS })
+    expect((await docsOf('product-images')).every((d) => d.width === 450)).toBe(true)
+
+    // Back to 500: the same settings as the first run, from other files, so new ledger keys.
+    const { totals } = await run(500)
+    expect(totals[0]).toMatchObject({ done: DOCS, skipped: 0, total: DOCS })
     expect((await docsOf('product-images')).every((d) => d.width === 500)).toBe(true)
+    const ledger = await app.sql<{ fingerprint: string; n: number }>(
+      "select fingerprint, count(*)::int as n from image_asset_reoptimizations where collection = 'product-images' and status = 'done' group by fingerprint order by n",
+    )
+    // Two fingerprints (500 and 450); 500's twice over, once per change to it.
+    expect(ledger.map((r) => r.n)).toEqual([DOCS, 2 * DOCS])
     await expectBucketMatchesDocuments('product-images')
   })
 })
 
 describe('reconcile', () => {
   it('finds planted orphans and missing objects; --fix deletes the orphans past the grace period and reports the missing', async () => {
+    await seed('product-images', 2)
+    const categories = await seed('category-images', 3)
     const runtime = runtimeOf(app.payload)
     const planted = [
       'product-images/0123456789abcdef-00000000.webp',
@@ -242,7 +399,7 @@ describe('reconcile', () => {
       await app.s3.send(
         new PutObjectCommand({ Body: Buffer.from('stray'), Bucket: app.bucket, Key }),
       )
-    const [victim] = await docsOf('category-images')
+    const [victim] = categories
     const missingKey = victim.objectKeys.find((k) => !k.endsWith(victim.filename))!
     await app.s3.send(new DeleteObjectCommand({ Bucket: app.bucket, Key: missingKey }))
     // An upload still in progress (its keys recorded for clean-up, not yet due), with an object written.
@@ -260,7 +417,6 @@ describe('reconcile', () => {
         reason: 'upload',
       },
     })
-
     const report = await reconcile({ fix: false, graceMs: 0, payload: app.payload, runtime })
     expect(report.orphans.map((o) => o.key).sort()).toEqual([...planted, recordedKey].sort())
     expect(report.recorded).toEqual({ deleted: 0, remaining: 1 })
@@ -327,11 +483,16 @@ describe('the commands', () => {
     )
 
   it('`payload reoptimize-images` reports, re-processes and then has nothing left to do; `payload reconcile-images` reports what is missing', async () => {
-    // Documents made with other settings (an older preset).
+    // Documents made with other settings (an older preset): an avatar, and a media image that a
+    // command for avatars only must leave alone.
+    const [media] = await seed('media', 1)
     await app.sql("update media set fingerprint = 'older-preset'")
+    await upload('avatars', 'me.jpg')
     await app.sql("update avatars set fingerprint = 'older-preset'")
-    await upload('avatars', 'me.jpg', 1)
-    await app.sql("update avatars set fingerprint = 'older-preset'")
+    // A category image with one of its objects gone from the bucket, for `reconcile-images`.
+    const [category] = await seed('category-images', 1)
+    const missingKey = category.objectKeys.find((k) => !k.endsWith(category.filename))!
+    await app.s3.send(new DeleteObjectCommand({ Bucket: app.bucket, Key: missingKey }))
 
     const dry = await payloadBin(['reoptimize-images', '--dry-run', '--collection', 'avatars'])
     expect(dry.stdout).toContain('avatars: 1 image to re-optimize')
@@ -343,7 +504,7 @@ describe('the commands', () => {
     expect(again.stdout).toContain('avatars: 0 re-optimized, 0 skipped, 0 failed of 0')
 
     // Ctrl-C: the command stops after the current image and says how to continue; a rerun finishes.
-    for (let i = 0; i < 24; i++) await upload('avatars', `crowd-${i}.jpg`, i % 5)
+    for (let i = 0; i < 24; i++) await upload('avatars', `crowd-${i}.jpg`)
     await app.sql("update avatars set fingerprint = 'older-preset'")
     // The `payload` bin itself (npx would die of the SIGINT first, as npm does in a terminal).
     const child = spawn(
@@ -382,11 +543,16 @@ describe('the commands', () => {
       `avatars: ${25 - interrupted} re-optimized, 0 skipped, 0 failed of ${25 - interrupted}`,
     )
     await expectBucketMatchesDocuments('avatars')
+    // The media image was not the command's to touch: still its upload's file, still stale.
+    expect(await app.sql('select filename, fingerprint from media')).toEqual([
+      { filename: media.filename, fingerprint: 'older-preset' },
+    ])
 
     const check = await payloadBin(['reconcile-images'])
     expect(check.stdout).toMatch(
       /0 orphaned object\(s\) \(run with --fix to delete them\); 1 missing object\(s\)/,
     )
     expect(check.code).toBe(1)
-  })
+    // Five `payload` commands, each booting Payload in a process of its own.
+  }, 300_000)
 })
