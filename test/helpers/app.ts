@@ -108,6 +108,9 @@ export const startTestApp = async (
       const closed = new Promise((resolve) => server.close(resolve))
       server.closeAllConnections()
       await closed
+      // pool.end() resolves before its connections have closed, and the database is dropped
+      // right after: a connection still closing then gets PostgreSQL's termination as an error.
+      db.on('error', () => undefined)
       await db.end()
       // Payload's destroy() leaves the adapter's pool open (and pool.end() waits on it); the
       // database is dropped with its connections, so their termination is expected here. The

@@ -7,7 +7,12 @@
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import pg from 'pg'
-import { reoptimizeDocument, type Runtime, runtimeOf } from 'payload-image-assets'
+import {
+  BUILT_IN_COLLECTIONS,
+  reoptimizeDocument,
+  type Runtime,
+  runtimeOf,
+} from 'payload-image-assets'
 import { CleanupRunner, cleanupRunnerOf } from 'payload-image-assets/internal'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
@@ -162,6 +167,32 @@ const lockRow = async (table: string, id: number | string) => {
   }
 }
 
+/**
+ * Collects every error with SQLSTATE `code` that PostgreSQL answers on any connection of this
+ * process (the app's pool included: it uses the same `pg` module), until the returned function
+ * is called. The queries themselves go on unchanged.
+ */
+const watchDriverErrors = (code: string, into: unknown[]) => {
+  const query = pg.Client.prototype.query
+  const note = (error: unknown) => {
+    if ((error as { code?: unknown } | null)?.code === code) into.push(error)
+  }
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const callback = args.at(-1)
+    if (typeof callback === 'function')
+      args[args.length - 1] = (error: unknown, result: unknown) => {
+        note(error)
+        return (callback as (e: unknown, r: unknown) => unknown)(error, result)
+      }
+    const result = (query as (...a: unknown[]) => unknown).apply(this, args)
+    if (result instanceof Promise) result.catch(note)
+    return result
+  } as typeof query
+  return () => {
+    pg.Client.prototype.query = query
+  }
+}
+
 const transitionsOf = async (id: number | string) =>
   (
     await app.sql<{ reason: string; transition: string }>(
@@ -213,7 +244,6 @@ describe('two replacements of the same document at once', () => {
     console.info(
       `two replacements at once, 8 rounds: ${tally.ok} saved, ${tally.conflict} refused with 409`,
     )
-    expect(tally.ok).toBeGreaterThanOrEqual(8)
     await expectBucketMatchesDocuments(SLUG)
   }, 600_000)
 
@@ -356,13 +386,11 @@ describe('a replacement racing a delete', () => {
 
   it('a delete and a replacement meeting at their record steps cannot deadlock (the replacement locks the row before anything else): one is retried, and the outcome is whole (held by a row lock)', async () => {
     const doc = await createDoc(SLUG, 160)
-    const deadlocks = async () =>
-      (
-        await app.sql<{ n: number }>(
-          'select deadlocks::int as n from pg_stat_database where datname = current_database()',
-        )
-      )[0].n
-    const deadlocksBefore = await deadlocks()
+    // Every deadlock PostgreSQL breaks is an error (40P01) on one of the app's connections, retried
+    // or not: the app runs in this process, so its driver's answers are seen here as they come
+    // (pg_stat_database counts them too, but only once the backend flushes its statistics).
+    const deadlocks: unknown[] = []
+    const restoreDriver = watchDriverErrors('40P01', deadlocks)
     const lock = await lockRow('product_images', doc.id)
     let patched: Reply
     let deleted: Reply
@@ -378,11 +406,11 @@ describe('a replacement racing a delete', () => {
       ;[patched, deleted] = await Promise.all([patching, deleting])
     } finally {
       await lock.release()
+      restoreDriver()
     }
     console.info(`deadlock: PATCH ${patched.status} / DELETE ${deleted.status}`)
-    // No deadlock had to be broken (PostgreSQL flushes its statistics within a second or so), and both requests were answered cleanly.
-    await new Promise((resolve) => setTimeout(resolve, 1500))
-    expect(await deadlocks()).toBe(deadlocksBefore)
+    // No deadlock had to be broken, and both requests were answered cleanly.
+    expect(deadlocks).toEqual([])
     expect(deleted.status, JSON.stringify(deleted.body)).toBe(200)
     expect([200, 404], JSON.stringify(patched.body)).toContain(patched.status)
     expect(await docById(SLUG, doc.id)).toBeNull()
@@ -474,8 +502,12 @@ describe('re-optimization overtaken by an editor', () => {
     const current = (await docById(SLUG, doc.id))!
     expectDocumentFrom(current, editor!)
     expect(current.width).toBe(1024)
-    // What was re-processed: the main image, its variants and AVIF versions (the original is kept, not rewritten).
-    expect(written.length).toBeGreaterThanOrEqual(3)
+    // What was re-processed: the main image (800 wide) and its variants below 800, as WebP and as
+    // AVIF (the reference app switches AVIF on); the original is kept, not rewritten.
+    const widths = BUILT_IN_COLLECTIONS[SLUG].variantWidths.filter((w) => w < 800).length + 1
+    expect(written.filter((k) => k.endsWith('.webp'))).toHaveLength(widths)
+    expect(written.filter((k) => k.endsWith('.avif'))).toHaveLength(widths)
+    expect(written).toHaveLength(2 * widths)
     expect(written.every((k) => k.startsWith(`${SLUG}/`))).toBe(true)
     expect(written.filter((k) => current.objectKeys.includes(k))).toEqual([])
     await expectBucketMatchesDocuments(SLUG)
@@ -565,6 +597,19 @@ describe('several clean-up runners', () => {
     own!.stop()
     await (own as unknown as { running?: Promise<unknown> }).running
     expect(await pendingCleanup()).toEqual([])
+  })
+
+  afterAll(() => {
+    // ...and started again for the rest of the file, whatever order its tests run in. The runner
+    // has no public restart: undo stop() (its `stopped` flag and cleared timer), then start().
+    const own = cleanupRunnerOf(app.payload) as unknown as {
+      start: () => void
+      stopped: boolean
+      timer: NodeJS.Timeout | undefined
+    }
+    own.stopped = false
+    own.timer = undefined
+    own.start()
   })
 
   it('three runners at once delete 40 due rows’ objects exactly once between them', async () => {

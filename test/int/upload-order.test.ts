@@ -79,6 +79,17 @@ const referencedKeys = async () => {
   return keys.sort()
 }
 
+/** The highest clean-up row id so far (0 when there is none). */
+const maxCleanupId = async () =>
+  Number(
+    (await app.sql<{ id: null | number }>('select max(id) as id from image_asset_cleanup'))[0].id ??
+      0,
+  )
+
+/** Keys in `after` that were not in `before`, sorted. */
+const addedKeys = (before: string[], after: string[]) =>
+  after.filter((k) => !before.includes(k)).sort()
+
 const exists = async (key: string) => {
   try {
     await app.s3.send(new HeadObjectCommand({ Bucket: app.bucket, Key: key }))
@@ -95,6 +106,9 @@ describe('1 authorize: anonymous uploads are refused before any image work', () 
     const limiter = runtimeOf(app.payload).limiter
     const run = vi.spyOn(limiter, 'run')
     try {
+      const rowsBefore = await rowCount('product_images')
+      const lastCleanupRow = await maxCleanupId()
+      const keysBefore = await app.listKeys()
       const big = await postAnonymously('product-images', bigPNG, 'huge.png')
       expect(big.status).toBe(401)
       expect(big.body?.errors?.[0]?.message).toEqual(expect.any(String))
@@ -105,9 +119,12 @@ describe('1 authorize: anonymous uploads are refused before any image work', () 
       )
       expect(text.status).toBe(401)
       expect(run).not.toHaveBeenCalled()
-      expect(await rowCount('product_images')).toBe(0)
-      expect(await rowCount('image_asset_cleanup')).toBe(0)
-      expect(await app.listKeys()).toEqual([])
+      expect(await rowCount('product_images')).toBe(rowsBefore)
+      // No upload was recorded for clean-up, and nothing reached the bucket.
+      expect(
+        await app.sql('select id from image_asset_cleanup where id > $1', [lastCleanupRow]),
+      ).toEqual([])
+      expect(addedKeys(keysBefore, await app.listKeys())).toEqual([])
 
       // The spy sees processing: the same file from an editor is decoded, through limiter.run, once.
       const form = new FormData()
@@ -122,15 +139,14 @@ describe('1 authorize: anonymous uploads are refused before any image work', () 
       expect(response.status, JSON.stringify(body)).toBe(201)
       expect(run).toHaveBeenCalledTimes(1)
       expect([body.doc.originalWidth, body.doc.originalHeight]).toEqual([5120, 3840])
-      expect((await app.listKeys('category-images/')).sort()).toEqual(
-        [...body.doc.objectKeys].sort(),
-      )
+      expect(addedKeys(keysBefore, await app.listKeys())).toEqual([...body.doc.objectKeys].sort())
     } finally {
       run.mockRestore()
     }
   })
 
   it('the refusal comes before the body is read: a request whose body never completes is answered 401', async () => {
+    const rowsBefore = await rowCount('product_images')
     const url = new URL(`${app.baseURL}/api/product-images`)
     const head =
       '--XYZ\r\nContent-Disposition: form-data; name="file"; filename="huge.png"\r\nContent-Type: image/png\r\n\r\n'
@@ -164,7 +180,7 @@ describe('1 authorize: anonymous uploads are refused before any image work', () 
       },
     )
     expect(answer).toEqual({ connection: 'close', status: 401 })
-    expect(await rowCount('product_images')).toBe(0)
+    expect(await rowCount('product_images')).toBe(rowsBefore)
   })
 
   it('a flood of 24 anonymous large uploads: every one 401 and none decoded, while an editor upload at the same time is created', async () => {
