@@ -113,6 +113,7 @@ export interface Config {
   jobs: {
     tasks: {
       imageAssetsReoptimize: TaskImageAssetsReoptimize;
+      imageAssetsAvif: TaskImageAssetsAvif;
       inline: {
         input: unknown;
         output: unknown;
@@ -505,7 +506,7 @@ export interface PayloadJob {
     | {
         executedAt: string;
         completedAt: string;
-        taskSlug: 'inline' | 'imageAssetsReoptimize';
+        taskSlug: 'inline' | 'imageAssetsReoptimize' | 'imageAssetsAvif';
         taskID: string;
         input?:
           | {
@@ -538,7 +539,7 @@ export interface PayloadJob {
         id?: string | null;
       }[]
     | null;
-  taskSlug?: ('inline' | 'imageAssetsReoptimize') | null;
+  taskSlug?: ('inline' | 'imageAssetsReoptimize' | 'imageAssetsAvif') | null;
   queue?: string | null;
   waitUntil?: string | null;
   processing?: boolean | null;
@@ -929,6 +930,20 @@ export interface TaskImageAssetsReoptimize {
   input: {
     collection: string;
     id: string;
+  };
+  output: {
+    status?: string | null;
+  };
+}
+/**
+ * This interface was referenced by `Config`'s JSON-Schema
+ * via the `definition` "TaskImageAssetsAvif".
+ */
+export interface TaskImageAssetsAvif {
+  input: {
+    collection: string;
+    id: string;
+    filename: string;
   };
   output: {
     status?: string | null;

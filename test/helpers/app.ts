@@ -68,6 +68,9 @@ export const startTestApp = async (
     S3_FORCE_PATH_STYLE: 'true',
     S3_REGION: 'us-east-1',
     S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    // Background image jobs (AVIF versions) run only where a test asks for them
+    // (`IMAGE_RUN_JOBS: 'true'`), so that the others see the bucket change only when they act.
+    IMAGE_RUN_JOBS: 'false',
     ...env,
   })
   const config: SanitizedConfig = await (await import('../../payload.config')).default

@@ -11,6 +11,7 @@ import { type ImageAssetsPluginOptions, resolveOptions } from './options.js'
 import { deliveryFor } from './storage/delivery.js'
 import { ObjectStore } from './storage/objects.js'
 import { LEDGER_SLUG, ledgerCollection } from './collections/ledger.js'
+import { avifTask, JOBS_INTERVAL_MS, JOBS_PER_RUN, startImageJobs } from './ops/avif.js'
 import { REOPTIMIZE_TASK, reoptimizeDocument } from './ops/reoptimize.js'
 import { RUNTIME_KEY, type Runtime } from './ops/runtime.js'
 import { CLEANUP_SLUG, cleanupCollection } from './collections/cleanup.js'
@@ -85,6 +86,7 @@ export const imageAssetsPlugin =
           delivery: deliveries.get(c.slug)!,
           limiter,
           remoteURLs: resolved.remoteURLs,
+          runJobs: resolved.processing.runJobs,
           store,
         })
         const app = appCollection.get(c.slug)
@@ -121,6 +123,7 @@ export const imageAssetsPlugin =
       // Clean-up after commit runs in every process that boots Payload (the app, workers, commands).
       onInit: async (payload) => {
         startCleanup(payload, store, resolved.cleanup.intervalSeconds * 1000)
+        if (resolved.processing.runJobs) startImageJobs(payload, JOBS_INTERVAL_MS, JOBS_PER_RUN)
         await config.onInit?.(payload)
       },
       // Re-optimization as a jobs-queue task: `payload reoptimize-images --queue` queues one per
@@ -143,6 +146,8 @@ export const imageAssetsPlugin =
             outputSchema: [{ name: 'status', type: 'text' }],
             retries: 2,
           },
+          // AVIF versions, off the request path (ops/avif.ts).
+          avifTask(runtime),
         ],
       },
       upload: {

@@ -1,11 +1,14 @@
 import type { Access, CollectionConfig, FieldHook, JSONField } from 'payload'
 
 import { describeSaving, storedBytes } from '../admin/savings.js'
+import { JOBS_PER_RUN } from '../ops/avif.js'
 import { databaseDownHook } from '../upload/databaseDown.js'
 import { uploadEndpoints } from '../upload/endpoints.js'
 import {
-  nudgeCleanupHook,
+  afterWriteHook,
+  lockDeletionHook,
   prepareInOperationHook,
+  queueVersionsHook,
   recordDeletionHook,
   recordImageHook,
 } from '../upload/record.js'
@@ -72,6 +75,8 @@ export const imageCollection = (
     delivery: Delivery
     limiter: WorkLimiter
     remoteURLs: false | ResolvedRemoteURLs
+    /** Run the image jobs (AVIF versions) in this process after each write that queues one. */
+    runJobs: boolean
     store: ObjectStore
   },
 ): CollectionConfig => {
@@ -208,10 +213,12 @@ export const imageCollection = (
     // before Payload's own endpoints, so they answer `POST /`, `PATCH /:id` and `DELETE /:id`.
     endpoints: uploadEndpoints(collection, services),
     hooks: {
+      afterChange: [queueVersionsHook(collection)],
       afterDelete: [recordDeletionHook(collection)],
       afterError: [databaseDownHook],
-      afterOperation: [nudgeCleanupHook],
+      afterOperation: [afterWriteHook(services.runJobs ? JOBS_PER_RUN : false)],
       beforeChange: [recordImageHook(collection)],
+      beforeDelete: [lockDeletionHook(collection)],
       beforeOperation: [prepareInOperationHook(collection, services)],
     },
     labels: collection.labels,

@@ -114,7 +114,7 @@ export const processImage = async (
       upload.data,
       collection.preset,
       {
-        avif: collection.avif,
+        // AVIF versions are background work (ops/avif.ts), never a request's.
         effort: collection.effort,
         format,
         maxPixels,

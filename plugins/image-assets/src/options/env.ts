@@ -38,10 +38,14 @@ export const signedURLsFromEnv = (env: Env): SignedURLOptions => ({
 /** `processing` from the IMAGE_PROCESSING_* variables. */
 export const processingFromEnv = (
   env: Env,
-): { concurrency?: number; maxWaitSeconds?: number; queueDepth?: number } => ({
+): { concurrency?: number; maxWaitSeconds?: number; queueDepth?: number; runJobs?: boolean } => ({
   concurrency: envInteger(env.IMAGE_PROCESSING_CONCURRENCY),
   maxWaitSeconds: envInteger(env.IMAGE_PROCESSING_MAX_WAIT_SECONDS),
   queueDepth: envInteger(env.IMAGE_PROCESSING_QUEUE_DEPTH),
+  runJobs:
+    env.IMAGE_RUN_JOBS === undefined || env.IMAGE_RUN_JOBS === ''
+      ? undefined
+      : envFlag(env.IMAGE_RUN_JOBS),
 })
 
 /** `cleanup` from IMAGE_CLEANUP_INTERVAL_SECONDS. */

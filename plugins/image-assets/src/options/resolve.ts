@@ -5,7 +5,16 @@ import {
   DEFAULT_ALLOWED_EXTENSIONS,
   DEFAULT_WEBP_EFFORT,
 } from '../presets.js'
-import { deliveryMode, extensions, fail, integer, type KeysOf, knownKeys, object } from './check.js'
+import {
+  boolean,
+  deliveryMode,
+  extensions,
+  fail,
+  integer,
+  type KeysOf,
+  knownKeys,
+  object,
+} from './check.js'
 import {
   type CollectionDefaults,
   DEFAULT_LIMITS,
@@ -84,6 +93,7 @@ const resolveProcessing = (
     concurrency: true,
     maxWaitSeconds: true,
     queueDepth: true,
+    runJobs: true,
   })
   const fromEnv = processingFromEnv(env)
   return {
@@ -104,6 +114,11 @@ const resolveProcessing = (
       processing.queueDepth ?? fromEnv.queueDepth ?? 16,
       0,
       100_000,
+    ),
+    runJobs: boolean(
+      'processing.runJobs (IMAGE_RUN_JOBS)',
+      processing.runJobs,
+      fromEnv.runJobs ?? true,
     ),
   }
 }

@@ -167,9 +167,17 @@ export type ImageAssetsPluginOptions = {
    * Bounded work, shared by all the plugin's collections: images processed at once, and uploads
    * allowed to wait; beyond that an upload gets HTTP 503 at once.
    * An upload waits at most `maxWaitSeconds` for its turn, then gets HTTP 503 with `Retry-After`.
-   * @default { concurrency: IMAGE_PROCESSING_CONCURRENCY ?? the number of CPUs, queueDepth: IMAGE_PROCESSING_QUEUE_DEPTH ?? 16, maxWaitSeconds: IMAGE_PROCESSING_MAX_WAIT_SECONDS ?? 30 }
+   * `runJobs`: run the image jobs (AVIF versions, on the `image-assets` queue) in this process
+   * right after the write that queues one; `false` leaves them to dedicated workers
+   * (`payload jobs:run --queue image-assets`).
+   * @default { concurrency: IMAGE_PROCESSING_CONCURRENCY ?? the number of CPUs, queueDepth: IMAGE_PROCESSING_QUEUE_DEPTH ?? 16, maxWaitSeconds: IMAGE_PROCESSING_MAX_WAIT_SECONDS ?? 30, runJobs: IMAGE_RUN_JOBS ?? true }
    */
-  processing?: { concurrency?: number; maxWaitSeconds?: number; queueDepth?: number }
+  processing?: {
+    concurrency?: number
+    maxWaitSeconds?: number
+    queueDepth?: number
+    runJobs?: boolean
+  }
   /**
    * Clean-up after commit: objects that no document references any more (replaced, deleted, or
    * written by an upload that did not finish) are recorded in the `image-asset-cleanup` collection
@@ -240,7 +248,7 @@ export type ResolvedOptions = {
   isAdmin: (user: Record<string, unknown>) => boolean
   cleanup: { intervalSeconds: number }
   collections: ResolvedCollection[]
-  processing: { concurrency: number; maxWaitSeconds: number; queueDepth: number }
+  processing: { concurrency: number; maxWaitSeconds: number; queueDepth: number; runJobs: boolean }
   remoteURLs: false | ResolvedRemoteURLs
   signedURLs: Required<SignedURLOptions>
   storage: ResolvedStorage

@@ -1,12 +1,15 @@
 import type {
+  CollectionAfterChangeHook,
   CollectionAfterDeleteHook,
   CollectionAfterOperationHook,
   CollectionBeforeChangeHook,
+  CollectionBeforeDeleteHook,
   CollectionBeforeOperationHook,
   PayloadRequest,
 } from 'payload'
 
 import { uploadError } from '../errors.js'
+import { queueAvif, runImageJobsSoon } from '../ops/avif.js'
 import { assertAllowedName } from '../image/pipeline.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
 import { recordTransition, settleUpload, WriteConflict } from '../storage/cleanup.js'
@@ -130,18 +133,28 @@ export const recordImageHook =
     if (Date.now() > session.recordBy || !(await settleUpload(req, session.intent))) {
       throw uploadError('STORAGE_FAILED', collection.slug, { label: collection.label })
     }
-    if (operation === 'update' && originalDoc) {
+    if (session.addsVersions) {
+      // The AVIF job: the same file, locked and checked above; nothing is replaced.
+      if (!originalDoc)
+        throw uploadError('UPLOAD_CONFLICT', collection.slug, { label: collection.label })
       await lockFile(req, collection, originalDoc)
-      const current = new Set(session.data.objectKeys as string[])
+      return { ...data, ...session.data }
+    }
+    if (operation === 'update' && originalDoc) {
+      // The row as it is now, under its lock: keys added meanwhile (an AVIF job) are recorded too.
+      const current = await lockFile(req, collection, originalDoc)
+      const kept = new Set(session.data.objectKeys as string[])
       await recordTransition(req, {
         collection: collection.slug,
         document: originalDoc.id,
         from: originalDoc.filename,
-        keys: documentKeys(originalDoc, collection.slug).filter((key) => !current.has(key)),
+        keys: documentKeys(current, collection.slug).filter((key) => !kept.has(key)),
         label: collection.label,
         reason: 'replaced',
       })
     }
+    // A new file: its AVIF versions are queued once the document is written (afterChange).
+    if (collection.avif) context[NEW_FILE_KEY] = true
     return { ...data, ...session.data }
   }
 
@@ -176,26 +189,71 @@ const lockFile = async (
       collection.label,
       "the document's file changed meanwhile",
     )
+  // Read again under the lock: what the row holds now, whatever this operation read before.
+  return (
+    ((await req.payload.db.findOne({
+      collection: collection.slug,
+      req,
+      where: { id: { equals: originalDoc.id } },
+    })) as Record<string, unknown> | null) ?? originalDoc
+  )
 }
+
+const NEW_FILE_KEY = 'payloadImageAssetsNewFile'
+const DELETING_KEY = 'payloadImageAssetsDeleting'
+
+/**
+ * beforeDelete, inside the delete's transaction: locks the row and reads its keys as they are now
+ * (an AVIF job may have added some since the delete read the document).
+ */
+export const lockDeletionHook =
+  (collection: ResolvedCollection): CollectionBeforeDeleteHook =>
+  async ({ context, id, req }) => {
+    const before = await req.payload.db.findOne({
+      collection: collection.slug,
+      req,
+      where: { id: { equals: id } },
+    })
+    if (!before) return
+    const current = await lockFile(req, collection, before as { filename?: unknown; id: number })
+    const deleting = (context[DELETING_KEY] ??= {}) as Record<string, string[]>
+    deleting[String(id)] = documentKeys(current, collection.slug)
+  }
 
 /** afterDelete, inside the delete's transaction: the document's keys recorded for clean-up after commit. */
 export const recordDeletionHook =
   (collection: ResolvedCollection): CollectionAfterDeleteHook =>
-  async ({ doc, req }) => {
+  async ({ context, doc, req }) => {
+    const locked = (context[DELETING_KEY] as Record<string, string[]> | undefined)?.[String(doc.id)]
     await recordTransition(req, {
       collection: collection.slug,
       document: doc.id,
       from: doc.filename,
-      keys: documentKeys(doc, collection.slug),
+      keys: locked ?? documentKeys(doc, collection.slug),
       label: collection.label,
       reason: 'deleted',
     })
     return doc
   }
 
-/** afterOperation: a write may have recorded leftovers; the clean-up runs shortly after its commit. */
-export const nudgeCleanupHook: CollectionAfterOperationHook = ({ operation, req, result }) => {
-  if (operation !== 'find' && operation !== 'findByID' && operation !== 'count')
+/** afterChange, in the write's transaction: a new file's AVIF versions are queued with it. */
+export const queueVersionsHook =
+  (collection: ResolvedCollection): CollectionAfterChangeHook =>
+  async ({ context, doc, req }) => {
+    if (context[NEW_FILE_KEY]) await queueAvif(req, collection, doc)
+    return doc
+  }
+
+/**
+ * afterOperation, after the commit: a write may have recorded leftovers (the clean-up runs shortly)
+ * or queued AVIF versions (this process runs them now, unless `processing.runJobs` is off).
+ */
+export const afterWriteHook =
+  (runJobs: false | number): CollectionAfterOperationHook =>
+  ({ operation, req, result }) => {
+    if (operation === 'find' || operation === 'findByID' || operation === 'count') return result
     nudgeCleanup(req.payload)
-  return result
-}
+    // Hooks' `context` is the request's: the record step's flag is visible here.
+    if (req.context[NEW_FILE_KEY] && runJobs) runImageJobsSoon(req.payload, runJobs)
+    return result
+  }

@@ -6,6 +6,11 @@ import type { RequestContext } from 'payload'
  * must check. It travels in the Local API call's `context`, never in state left on the request.
  */
 export type UploadSession = {
+  /**
+   * Extra versions of the document's current file (the AVIF job): recorded on the same file,
+   * conditionally on it, with nothing replaced and no transition taken.
+   */
+  addsVersions?: boolean
   collection: string
   /** The document fields describing the stored image (filename, sizes, variants, objectKeys, ...). */
   data: Record<string, unknown>

@@ -6,9 +6,9 @@ export async function up({ db, payload, req }: MigrateUpArgs): Promise<void> {
   CREATE TYPE "public"."enum_image_asset_cleanup_reason" AS ENUM('upload', 'replaced', 'deleted');
   CREATE TYPE "public"."enum_image_asset_reoptimizations_status" AS ENUM('running', 'done');
   CREATE TYPE "public"."enum_image_asset_reoptimizations_source" AS ENUM('original', 'stored-webp');
-  CREATE TYPE "public"."enum_payload_jobs_log_task_slug" AS ENUM('inline', 'imageAssetsReoptimize');
+  CREATE TYPE "public"."enum_payload_jobs_log_task_slug" AS ENUM('inline', 'imageAssetsReoptimize', 'imageAssetsAvif');
   CREATE TYPE "public"."enum_payload_jobs_log_state" AS ENUM('failed', 'succeeded');
-  CREATE TYPE "public"."enum_payload_jobs_task_slug" AS ENUM('inline', 'imageAssetsReoptimize');
+  CREATE TYPE "public"."enum_payload_jobs_task_slug" AS ENUM('inline', 'imageAssetsReoptimize', 'imageAssetsAvif');
   CREATE TABLE "users_sessions" (
   	"_order" integer NOT NULL,
   	"_parent_id" integer NOT NULL,

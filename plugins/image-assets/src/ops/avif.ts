@@ -1,0 +1,211 @@
+import { NotFound, type Payload, type PayloadRequest } from 'payload'
+
+import { ImageUploadError } from '../errors.js'
+import { encodeAvifSet } from '../image/transform.js'
+import type { ResolvedCollection } from '../options.js'
+import { abandonUpload, recordUpload } from '../storage/cleanup.js'
+import { nudgeCleanup } from '../storage/cleanupRunner.js'
+import { contentDisposition } from '../storage/headers.js'
+import { objectFilename, objectKey, prefixOf } from '../storage/keys.js'
+import { sessionContext, type UploadSession } from '../upload/session.js'
+import { collectionRuntime, type Runtime } from './runtime.js'
+
+/**
+ * AVIF versions as background work on Payload's jobs queue (PostgreSQL-backed: any number of app
+ * and worker processes share it). An upload is complete and served as WebP at once; recording it
+ * queues one job in the same transaction, and `avif` / `avifSrcSet` appear when the job is done.
+ *
+ * The job follows the upload path: read the source (the kept original, else the main WebP), encode
+ * within the shared work limit, record the new keys for clean-up, store them, then record them on
+ * the document conditionally on its file being the one the job was queued for. A replaced or
+ * deleted image's job does nothing, or its objects go to the clean-up; a failure is retried
+ * (`retries`) and then stays in Payload's jobs collection with its error.
+ */
+export const AVIF_TASK = 'imageAssetsAvif'
+export const IMAGE_QUEUE = 'image-assets'
+const RETRIES = 3
+/** How often each process looks at the image queue, and how many jobs one run takes. */
+export const JOBS_INTERVAL_MS = 5_000
+export const JOBS_PER_RUN = 10
+/** AVIF encodes are several times slower than WebP: the job's deadline is this many image deadlines. */
+const DEADLINE_FACTOR = 4
+
+export type AvifInput = { collection: string; filename: string; id: number | string }
+export type AvifResult = { status: 'done' | 'gone' | 'superseded' | 'up-to-date' }
+
+type Doc = {
+  avif?: unknown
+  filename?: null | string
+  id: number | string
+  objectKeys?: null | string[]
+  originalFilename?: null | string
+  originalKey?: null | string
+  prefix?: null | string
+  variants?: Array<{ width: number }> | null
+  width?: null | number
+}
+
+/** Queues the job for a document whose new file was just recorded, inside that transaction. */
+export const queueAvif = async (
+  req: PayloadRequest,
+  collection: ResolvedCollection,
+  doc: { filename?: unknown; id: number | string },
+): Promise<void> => {
+  if (!collection.avif || typeof doc.filename !== 'string') return
+  const input: AvifInput = { collection: collection.slug, filename: doc.filename, id: doc.id }
+  await req.payload.jobs.queue({ input, queue: IMAGE_QUEUE, req, task: AVIF_TASK })
+}
+
+/** Makes and records one document's AVIF versions; see the module comment. */
+export const runAvifJob = async (
+  payload: Payload,
+  runtime: Runtime,
+  input: AvifInput,
+): Promise<AvifResult> => {
+  const { collection, delivery } = collectionRuntime(runtime, input.collection)
+  const doc = (await payload.findByID({
+    collection: collection.slug,
+    depth: 0,
+    disableErrors: true,
+    id: input.id,
+    overrideAccess: true,
+  })) as Doc | null
+  if (!doc?.filename) return { status: 'gone' }
+  if (doc.filename !== input.filename) return { status: 'superseded' }
+  if (Array.isArray(doc.avif) && doc.avif.length > 0) return { status: 'up-to-date' }
+
+  const prefix = prefixOf(doc, collection.slug)
+  const source = await runtime.store.get(doc.originalKey ?? objectKey(prefix, doc.filename))
+  const widths = [...(doc.variants ?? []).map((v) => v.width), doc.width ?? Infinity]
+  const deadline = Date.now() + collection.limits.timeoutSeconds * 1000 * DEADLINE_FACTOR
+  const done = await runtime.limiter.run(() =>
+    encodeAvifSet(source, collection.preset, widths, {
+      deadline,
+      maxPixels: collection.limits.maxPixels,
+    }),
+  )
+  // The work limit is full of uploads: they come first; the job is retried later.
+  if (!done) throw new Error('the image work limit is full; retrying later')
+
+  const versions = done.value.map((v) => ({ ...v, filename: objectFilename(v.data, '.avif') }))
+  const display = doc.originalFilename || 'image'
+  const objects = versions.map((v) => ({
+    body: v.data,
+    cacheControl: delivery.cacheControl,
+    contentDisposition: contentDisposition(display, '.avif'),
+    contentType: 'image/avif',
+    key: objectKey(prefix, v.filename),
+  }))
+  const keys = objects.map((o) => o.key)
+  const storeDeadline = runtime.store.storeDeadline()
+  const intent = await recordUpload(payload, collection.slug, keys, storeDeadline)
+  try {
+    await runtime.store.putAll(objects, storeDeadline)
+  } catch (error) {
+    await abandonUpload(payload, intent.id)
+    throw error
+  }
+  const session: UploadSession = {
+    addsVersions: true,
+    collection: collection.slug,
+    data: {
+      avif: versions.map(({ data, filename, height, width }) => ({
+        filename,
+        filesize: data.length,
+        height,
+        width,
+      })),
+      objectKeys: [...(doc.objectKeys ?? []), ...keys],
+    },
+    expectFilename: input.filename,
+    intent: intent.id,
+    keys,
+    recordBy: intent.recordBy,
+  }
+  try {
+    await payload.update({
+      collection: collection.slug,
+      context: sessionContext(session),
+      data: {},
+      depth: 0,
+      id: input.id,
+      overrideAccess: true,
+    })
+  } catch (error) {
+    await abandonUpload(payload, intent.id)
+    nudgeCleanup(payload)
+    if (error instanceof NotFound) return { status: 'gone' }
+    if (error instanceof ImageUploadError && error.code === 'UPLOAD_CONFLICT')
+      return { status: 'superseded' }
+    throw error
+  }
+  return { status: 'done' }
+}
+
+/** The jobs-queue task, registered by the plugin. */
+export const avifTask = (runtime: Runtime) => ({
+  slug: AVIF_TASK,
+  handler: async ({ input, req }: { input: unknown; req: PayloadRequest }) => {
+    const result = await runAvifJob(req.payload, runtime, input as AvifInput)
+    return { output: { status: result.status } }
+  },
+  inputSchema: [
+    { name: 'collection', type: 'text' as const, required: true },
+    { name: 'id', type: 'text' as const, required: true },
+    { name: 'filename', type: 'text' as const, required: true },
+  ],
+  outputSchema: [{ name: 'status', type: 'text' as const }],
+  retries: RETRIES,
+})
+
+type JobsState = { again: boolean; running?: Promise<unknown>; stopped: boolean }
+const states = new WeakMap<Payload, JobsState>()
+const stateOf = (payload: Payload): JobsState => {
+  let state = states.get(payload)
+  if (!state) states.set(payload, (state = { again: false, stopped: false }))
+  return state
+}
+
+/**
+ * Runs the image queue's pending jobs in this process now (after a commit that queued one), unless
+ * a run is already going; a run requested meanwhile starts when it ends. Used only when
+ * `processing.runJobs` is on; otherwise dedicated workers run `payload jobs:run --queue image-assets`.
+ */
+export const runImageJobsSoon = (payload: Payload, limit: number): void => {
+  const state = stateOf(payload)
+  if (state.stopped) return
+  if (state.running) {
+    state.again = true
+    return
+  }
+  state.running = payload.jobs
+    .run({ limit, queue: IMAGE_QUEUE })
+    .catch((error: unknown) =>
+      payload.logger.error({ err: error, msg: 'payload-image-assets: running image jobs failed' }),
+    )
+    .finally(() => {
+      state.running = undefined
+      if (state.again) {
+        state.again = false
+        runImageJobsSoon(payload, limit)
+      }
+    })
+}
+
+/**
+ * In every process that boots Payload with `processing.runJobs` on: the image queue is also looked
+ * at every `intervalMs`, for jobs queued by another process or left by one that stopped, and for
+ * retries. `payload.destroy()` stops it and waits for a run in progress.
+ */
+export const startImageJobs = (payload: Payload, intervalMs: number, limit: number): void => {
+  const state = stateOf(payload)
+  const timer = setInterval(() => runImageJobsSoon(payload, limit), intervalMs)
+  timer.unref()
+  const destroy = payload.destroy.bind(payload)
+  payload.destroy = async () => {
+    state.stopped = true
+    clearInterval(timer)
+    await state.running
+    return destroy()
+  }
+}

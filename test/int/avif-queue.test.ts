@@ -1,0 +1,101 @@
+/**
+ * AVIF versions are background work on Payload's jobs queue: an upload is answered and served as
+ * WebP at once, and `avif` / `avifSrcSet` appear when the job has run. A failing job is retried and
+ * recorded; a replaced or deleted image's pending job leaves nothing behind.
+ *
+ * Here the queue is drained by hand (`IMAGE_RUN_JOBS=false`, as with dedicated workers running
+ * `payload jobs:run --queue image-assets`), to control when each job runs.
+ */
+import { DeleteObjectCommand } from '@aws-sdk/client-s3'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
+import { type Doc, drain, jobs, photo, read, settledBucket, SLUG } from '../helpers/imageJobs'
+
+describe('jobs drained by hand (dedicated workers)', () => {
+  let app: TestApp
+  beforeAll(async () => {
+    app = await startTestApp({ IMAGE_RUN_JOBS: 'false' })
+  })
+  afterAll(async () => app?.stop())
+
+  it('queues one job per new file, in the same transaction, and runs nothing itself', async () => {
+    const { body } = await uploadREST(app, SLUG, { data: await photo(3), name: 'a.jpg' })
+    const queued = (await jobs(app)).filter((j) => String(j.input.id) === String(body.doc.id))
+    expect(queued).toHaveLength(1)
+    expect((await read(app, body.doc.id)).avif).toBeNull()
+    await drain(app)
+    expect((await read(app, body.doc.id)).avif?.length).toBeGreaterThan(0)
+  })
+
+  it('a replaced image’s pending job does nothing; the new file gets its own', async () => {
+    const first = await uploadREST(app, SLUG, { data: await photo(4), name: 'b.jpg' })
+    const form = new FormData()
+    form.append('file', new Blob([new Uint8Array(await photo(5))], { type: 'image/jpeg' }), 'c.jpg')
+    form.append('_payload', '{}')
+    const replaced = await fetch(`${app.baseURL}/api/${SLUG}/${first.body.doc.id}`, {
+      body: form,
+      headers: { Authorization: `JWT ${app.token}` },
+      method: 'PATCH',
+    })
+    expect(replaced.status).toBe(200)
+    await drain(app)
+    const doc = await read(app, first.body.doc.id)
+    expect(doc.filename).not.toBe(first.body.doc.filename)
+    expect(doc.avif?.length).toBeGreaterThan(0)
+    // Nothing of the first file's AVIF is left: the bucket holds exactly what the documents reference.
+    const stored = await settledBucket(app)
+    expect(stored.filter((k) => k.endsWith('.avif'))).toHaveLength(
+      (
+        (await app.payload.find({ collection: SLUG, depth: 0, limit: 100 }))
+          .docs as unknown as Doc[]
+      ).flatMap((d) => d.avif ?? []).length,
+    )
+  })
+
+  it('a deleted image’s pending job does nothing and leaves nothing', async () => {
+    const { body } = await uploadREST(app, SLUG, { data: await photo(6), name: 'd.jpg' })
+    const deleted = await fetch(`${app.baseURL}/api/${SLUG}/${body.doc.id}`, {
+      headers: { Authorization: `JWT ${app.token}` },
+      method: 'DELETE',
+    })
+    expect(deleted.status).toBe(200)
+    await drain(app)
+    const stored = await settledBucket(app)
+    expect(stored.some((k) => k.includes(body.doc.filename))).toBe(false)
+    // Its job ran and ended without an error (a completed job is deleted from the queue).
+    const job = (await jobs(app)).find((j) => String(j.input.id) === String(body.doc.id))
+    expect(job?.has_error ?? false).toBe(false)
+  })
+
+  it('a failing job is retried, then recorded with its error; the document keeps its WebP', async () => {
+    const { body } = await uploadREST(app, SLUG, { data: await photo(7), name: 'e.jpg' })
+    const doc = await read(app, body.doc.id)
+    // The job's source, the kept original, is gone.
+    const original = doc.objectKeys.find((k) => k.startsWith(`originals/${SLUG}/`))!
+    await app.s3.send(new DeleteObjectCommand({ Bucket: app.bucket, Key: original }))
+    for (let i = 0; i < 6; i++) await app.payload.jobs.run({ limit: 10, queue: 'image-assets' })
+    const job = (await jobs(app)).find((j) => String(j.input.id) === String(body.doc.id))!
+    expect(job.has_error).toBe(true)
+    expect(job.total_tried).toBeGreaterThan(1)
+    const recorded = (await app.payload.findByID({
+      collection: 'payload-jobs',
+      depth: 0,
+      id: job.id,
+    })) as unknown as { error?: unknown; log?: Array<{ state: string }> }
+    expect(recorded.log?.filter((entry) => entry.state === 'failed').length).toBeGreaterThan(1)
+    expect(JSON.stringify(recorded.error)).toContain('The specified key does not exist')
+    const after = await read(app, body.doc.id)
+    expect(after.avif).toBeNull()
+    expect(after.filename).toBe(doc.filename)
+    const main = await fetch(body.doc.url)
+    expect([main.status, main.headers.get('content-type')]).toEqual([200, 'image/webp'])
+    // Nothing was written by the failed attempts.
+    expect((await app.listKeys(`${SLUG}/`)).filter((k) => k.endsWith('.avif')).length).toBe(
+      (
+        (await app.payload.find({ collection: SLUG, depth: 0, limit: 100 }))
+          .docs as unknown as Doc[]
+      ).flatMap((d) => d.avif ?? []).length,
+    )
+  })
+})
