@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 
 import sharp from 'sharp'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 
 import { startTestApp, type TestApp } from '../helpers/app'
 import { gradientJPEG, smallGIF } from '../helpers/images'
@@ -56,6 +56,11 @@ afterAll(async () => {
   await new Promise((resolve) => host?.close(resolve))
 })
 
+// Each test counts the image server's requests from its own start.
+beforeEach(() => {
+  seen.length = 0
+})
+
 const createFrom = async (collection: string, url: string) => {
   const response = await fetch(`${app.baseURL}/api/${collection}`, {
     body: JSON.stringify({ alt: 'from a URL', url }),
@@ -70,7 +75,6 @@ const createFrom = async (collection: string, url: string) => {
 }
 
 it('an allowed URL becomes a WebP like an upload; no cookie, token or client header is forwarded', async () => {
-  seen.length = 0
   const { body, status } = await createFrom('product-images', `${origin}/photo.jpg`)
   expect(status, JSON.stringify(body)).toBe(201)
   expect([body.doc.width, body.doc.height, body.doc.mimeType, body.doc.originalFilename]).toEqual([
@@ -90,7 +94,6 @@ it('an allowed URL becomes a WebP like an upload; no cookie, token or client hea
 })
 
 it('with url and filename both given, the URL is fetched once, by the plugin, and the name kept for display', async () => {
-  seen.length = 0
   const response = await fetch(`${app.baseURL}/api/media`, {
     body: JSON.stringify({ filename: 'chosen name.jpg', url: `${origin}/photo.jpg` }),
     headers: { Authorization: `JWT ${app.token}`, 'Content-Type': 'application/json' },
@@ -276,7 +279,6 @@ describe('an app with private addresses not allowed (the default)', () => {
   ]
   for (const [what, url, reason] of refused) {
     it(`${what} → 400; the image server gets no request, nothing saved`, async () => {
-      seen.length = 0
       const rowsBefore = (await app.sql('select id from media')).length
       const keysBefore = await app.listKeys()
       const response = await fetch(`${strict!.baseURL}/api/media`, {
