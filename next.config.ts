@@ -16,7 +16,8 @@ export default (phase: string) => {
   // configuration error (a missing bucket, an unknown plugin option) stops the build with its
   // message. Without it, Next logs the error while collecting page data, exits 0, and the
   // deployed app answers 500.
-  if (phase === PHASE_PRODUCTION_BUILD) {
+  // Next loads this file in the build's main process and again in its workers: check once.
+  if (phase === PHASE_PRODUCTION_BUILD && !process.env.IMAGE_ASSETS_CONFIG_CHECKED) {
     const payloadMain = createRequire(import.meta.url).resolve('payload') // <payload>/dist/index.js
     const payloadBin = path.join(path.dirname(payloadMain), '..', 'bin.js')
     try {
@@ -24,6 +25,7 @@ export default (phase: string) => {
     } catch {
       throw new Error('The Payload config did not load (the message is above); the build stops.')
     }
+    process.env.IMAGE_ASSETS_CONFIG_CHECKED = '1'
   }
   return withPayload(nextConfig, { devBundleServerPackages: false })
 }

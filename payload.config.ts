@@ -41,6 +41,9 @@ export default buildConfig({
   plugins: [
     // Storage settings come from S3_* and MEDIA_BASE_URL; see the README.
     imageAssetsPlugin({
+      // The admin sends originals straight to the bucket (a private staging prefix), so big
+      // phone photos never cross a hosting platform's request-size limit; see the README.
+      directUploads: true,
       collections: {
         // An avatar is shown at 240 x 200 at most: a phone photo (15 MB) is the most it needs.
         avatars: { limits: { maxBytes: 15 * 1024 * 1024 } },

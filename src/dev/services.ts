@@ -250,6 +250,28 @@ export const anonymousAccess = (
     : 'deny'
 }
 
+/**
+ * The CORS rule direct-to-bucket uploads need: the admin's browser PUTs originals to presigned
+ * URLs on the bucket's origin (the README gives the same rule for AWS S3 and R2, with the app's
+ * origin instead of `*`).
+ */
+export const BROWSER_UPLOAD_CORS = {
+  AllowedHeaders: ['*'],
+  AllowedMethods: ['PUT'],
+  AllowedOrigins: ['*'],
+  ExposeHeaders: ['ETag'],
+  MaxAgeSeconds: 3000,
+}
+
+const corsXML = `<CORSConfiguration><CORSRule>${[
+  ...BROWSER_UPLOAD_CORS.AllowedOrigins.map((o) => `<AllowedOrigin>${o}</AllowedOrigin>`),
+  ...BROWSER_UPLOAD_CORS.AllowedMethods.map((m) => `<AllowedMethod>${m}</AllowedMethod>`),
+  ...BROWSER_UPLOAD_CORS.AllowedHeaders.map((h) => `<AllowedHeader>${h}</AllowedHeader>`),
+  ...BROWSER_UPLOAD_CORS.ExposeHeaders.map((h) => `<ExposeHeader>${h}</ExposeHeader>`),
+].join(
+  '',
+)}<MaxAgeSeconds>${BROWSER_UPLOAD_CORS.MaxAgeSeconds}</MaxAgeSeconds></CORSRule></CORSConfiguration>`
+
 /** Starts s3rver on 127.0.0.1 with its objects in `directory` and the given buckets. */
 export const startS3rver = async (
   args: S3rverAccess & {
@@ -261,7 +283,7 @@ export const startS3rver = async (
   await mkdir(args.directory, { recursive: true })
   const server = new S3rver({
     address: '127.0.0.1',
-    configureBuckets: args.buckets.map((name) => ({ configs: [], name })),
+    configureBuckets: args.buckets.map((name) => ({ configs: [corsXML], name })),
     directory: args.directory,
     port: args.port,
     silent: true,

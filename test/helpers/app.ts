@@ -4,12 +4,22 @@
  */
 import { randomBytes } from 'node:crypto'
 
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
+import {
+  CreateBucketCommand,
+  ListObjectsV2Command,
+  PutBucketCorsCommand,
+  S3Client,
+} from '@aws-sdk/client-s3'
 import pg from 'pg'
 import { getPayload, type Payload, type SanitizedConfig } from 'payload'
 import { inject } from 'vitest'
 
-import { dropDatabase, ensureDatabase, S3RVER_CREDENTIALS } from '../../src/dev/services'
+import {
+  BROWSER_UPLOAD_CORS,
+  dropDatabase,
+  ensureDatabase,
+  S3RVER_CREDENTIALS,
+} from '../../src/dev/services'
 import { serveAPI } from './serve'
 
 export type TestApp = {
@@ -57,6 +67,13 @@ export const startTestApp = async (
     region: 'us-east-1',
   })
   await s3.send(new CreateBucketCommand({ Bucket: bucket }))
+  // Direct-to-bucket uploads from the admin's browser need the bucket's CORS rule, as in production.
+  await s3.send(
+    new PutBucketCorsCommand({
+      Bucket: bucket,
+      CORSConfiguration: { CORSRules: [BROWSER_UPLOAD_CORS] },
+    }),
+  )
 
   delete process.env.MEDIA_BASE_URL
   Object.assign(process.env, {

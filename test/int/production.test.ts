@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { readdir } from 'node:fs/promises'
 import http from 'node:http'
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 import { freePort } from '../../src/dev/services'
 import { startTestApp, TEST_USER, type TestApp } from '../helpers/app'
@@ -86,16 +86,17 @@ beforeAll(async () => {
   })
   server.stdout?.on('data', (chunk) => (output += chunk))
   server.stderr?.on('data', (chunk) => (output += chunk))
-  const deadline = Date.now() + 60_000
-  while (
-    Date.now() < deadline &&
-    (await fetch(`${origin}/robots.txt`).then(
-      (r) => r.status,
-      () => 0,
-    )) !== 200
-  ) {
-    await new Promise((resolve) => setTimeout(resolve, 500))
-  }
+  // Serving once it answers a static file.
+  await vi.waitFor(
+    async () => {
+      const status = await fetch(`${origin}/robots.txt`).then(
+        (r) => r.status,
+        () => 0,
+      )
+      expect(status, `next start did not serve:\n${output.slice(-4000)}`).toBe(200)
+    },
+    { interval: 500, timeout: 60_000 },
+  )
 }, 600_000)
 
 afterAll(async () => {
@@ -159,7 +160,34 @@ describe('static files of the app', () => {
   })
 })
 
+describe('the storefront before the AVIF versions exist', () => {
+  it('serves every product as WebP (the AVIF jobs have not run: the test app and the server leave them)', async () => {
+    const pending = await app.sql<{ n: number }>(
+      `select count(*)::int as n from payload_jobs where queue = 'image-assets' and completed_at is null`,
+    )
+    expect(Number(pending[0].n)).toBe(4)
+    const page = await fetch(`${origin}/`)
+    expect(page.status).toBe(200)
+    const html = await page.text()
+    expect(html).not.toContain('image/avif')
+    const products = await app.payload.find({ collection: 'products', depth: 1 })
+    for (const product of products.docs) {
+      const image = product.image as { avif: unknown; url: string }
+      expect(image.avif).toBeNull()
+      expect(html).toContain(image.url.replaceAll('&', '&amp;'))
+    }
+  })
+})
+
 describe('the storefront in Chromium', () => {
+  beforeAll(async () => {
+    // What a worker (`payload jobs:run --queue image-assets`) does: the AVIF versions get made.
+    await app.payload.jobs.run({ limit: 50, queue: 'image-assets' })
+    const products = await app.payload.find({ collection: 'products', depth: 1 })
+    for (const product of products.docs)
+      expect((product.image as { avif: unknown[] | null }).avif?.length).toBeGreaterThan(0)
+  })
+
   for (const [width, expected] of [
     [375, 'small'],
     [1440, 'large'],
@@ -176,10 +204,19 @@ describe('the storefront in Chromium', () => {
           fetched.push({ type: request.resourceType(), url: request.url() }),
         )
         await page.goto(`${origin}/`, { waitUntil: 'networkidle' })
-        await page.evaluate(async () => {
-          window.scrollTo(0, document.body.scrollHeight)
-          await new Promise((resolve) => setTimeout(resolve, 500))
-        })
+        // Images load lazily as they come near the viewport: bring each one that has not loaded
+        // into view until every image on the page has.
+        await page.waitForFunction(
+          () => {
+            const pending = Array.from(document.images).filter(
+              (img) => !img.complete || img.naturalWidth === 0,
+            )
+            pending[0]?.scrollIntoView()
+            return pending.length === 0
+          },
+          undefined,
+          { polling: 100, timeout: 30_000 },
+        )
         await page.waitForLoadState('networkidle')
         await screenshot(page, `storefront-${width}`)
 

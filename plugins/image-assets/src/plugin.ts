@@ -109,6 +109,16 @@ export const imageAssetsPlugin =
             ...(config.admin?.components?.beforeDashboard ?? []),
             'payload-image-assets/admin#ImageSavings',
           ],
+          // Direct-to-bucket uploads: the admin's upload handler, per collection that has them.
+          providers: [
+            ...(config.admin?.components?.providers ?? []),
+            ...resolved.collections
+              .filter((c) => c.directUploads)
+              .map((c) => ({
+                clientProps: { collectionSlug: c.slug, enabled: true },
+                path: 'payload-image-assets/client#DirectUploadHandler',
+              })),
+          ],
         },
       },
       // `payload reoptimize-images`, `payload reconcile-images` and `payload image-assets:check`.

@@ -3,6 +3,7 @@ import type { Access, CollectionConfig, FieldHook, JSONField } from 'payload'
 import { describeSaving, storedBytes } from '../admin/savings.js'
 import { JOBS_PER_RUN } from '../ops/avif.js'
 import { databaseDownHook } from '../upload/databaseDown.js'
+import { presignEndpoint } from '../upload/direct.js'
 import { uploadEndpoints } from '../upload/endpoints.js'
 import {
   afterWriteHook,
@@ -211,7 +212,10 @@ export const imageCollection = (
     ],
     // The upload path for REST: authorize, prepare (no transaction), record, clean up. Listed
     // before Payload's own endpoints, so they answer `POST /`, `PATCH /:id` and `DELETE /:id`.
-    endpoints: uploadEndpoints(collection, services),
+    endpoints: [
+      ...(collection.directUploads ? [presignEndpoint(collection, services.store)] : []),
+      ...uploadEndpoints(collection, services),
+    ],
     hooks: {
       afterChange: [queueVersionsHook(collection)],
       afterDelete: [recordDeletionHook(collection)],
@@ -229,7 +233,9 @@ export const imageCollection = (
       crop: false,
       filesRequiredOnCreate: false,
       // Payload's file route: streams (proxy delivery) or redirects to the delivery URL; 404 when missing.
-      handlers: [fileRouteHandler(services.store, collection.slug, delivery)],
+      handlers: [
+        fileRouteHandler(services.store, collection.slug, delivery, collection.limits.maxBytes),
+      ],
       focalPoint: false,
       mimeTypes: formats.map((f) => FORMATS[f].mimeType),
       pasteURL: false,

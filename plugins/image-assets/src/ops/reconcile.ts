@@ -2,6 +2,7 @@ import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import type { Payload } from 'payload'
 
 import { ORIGINALS_PREFIX } from '../storage/documentFiles.js'
+import { STAGING_PREFIX } from '../upload/direct.js'
 import { documentKeys } from '../storage/documentKeys.js'
 import { CLEANUP_SLUG } from '../collections/cleanup.js'
 import { CleanupRunner } from '../storage/cleanupRunner.js'
@@ -104,7 +105,12 @@ export const reconcile = async (args: {
 
   for (const slug of slugs) {
     const own = (report.collections[slug] = { documents: 0, missing: 0, objects: 0, orphans: 0 })
-    for (const prefix of [`${slug}/`, `${ORIGINALS_PREFIX}/${slug}/`]) {
+    // Staged direct uploads are never referenced: older than the grace period, nobody claims them.
+    for (const prefix of [
+      `${slug}/`,
+      `${ORIGINALS_PREFIX}/${slug}/`,
+      `${STAGING_PREFIX}/${slug}/`,
+    ]) {
       let ContinuationToken: string | undefined
       do {
         const page = await client.send(

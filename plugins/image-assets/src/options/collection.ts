@@ -17,6 +17,7 @@ import type {
 export type CollectionDefaults = {
   allowedExtensions: string[]
   delivery: DeliveryMode
+  directUploads: boolean
   effort: number
   limits: Required<ImageLimits>
 }
@@ -26,6 +27,7 @@ const COLLECTION_KEYS: KeysOf<ImageCollectionOptions> = {
   allowedExtensions: true,
   avif: true,
   delivery: true,
+  directUploads: true,
   fields: true,
   height: true,
   keepOriginal: true,
@@ -139,6 +141,7 @@ export const resolveCollection = (
         : extensions(`${path}.allowedExtensions`, input.allowedExtensions),
     avif: boolean(`${path}.avif`, input.avif, false),
     delivery: deliveryMode(`${path}.delivery`, input.delivery ?? defaults.delivery),
+    directUploads: boolean(`${path}.directUploads`, input.directUploads, defaults.directUploads),
     effort: defaults.effort,
     fields: input.fields ?? [],
     keepOriginal: boolean(`${path}.keepOriginal`, input.keepOriginal, false),

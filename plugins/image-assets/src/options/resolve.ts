@@ -39,6 +39,7 @@ const PLUGIN_KEYS: KeysOf<ImageAssetsPluginOptions> = {
   cleanup: true,
   collections: true,
   delivery: true,
+  directUploads: true,
   limits: true,
   processing: true,
   remoteURLs: true,
@@ -147,6 +148,7 @@ export const resolveOptions = (
       'delivery (MEDIA_DELIVERY)',
       options.delivery ?? deliveryFromEnv(env) ?? 'public',
     ),
+    directUploads: boolean('directUploads', options.directUploads, false),
     effort: integer('webpEffort', options.webpEffort ?? DEFAULT_WEBP_EFFORT, 0, 6),
     limits: resolveLimits('limits', options.limits, DEFAULT_LIMITS),
   }

@@ -23,6 +23,14 @@ export type ImageCollectionOptions = {
   fields?: Field[]
   /** Height of the box the image is fitted inside (px). Required for a custom collection. */
   height?: number
+  /**
+   * Direct-to-bucket uploads: the admin (and any client following the protocol in the README)
+   * PUTs the original to a private staging prefix with a presigned URL, then creates the document
+   * by reference, so big photos never cross the app's request-size limit. Needs the bucket's CORS
+   * rule for browser PUTs (README). Multipart uploads keep working.
+   * @default the plugin-wide `directUploads`
+   */
+  directUploads?: boolean
   /** Labels in the admin UI. @default the built-in labels, or the slug */
   labels?: { plural: string; singular: string }
   /** Limits checked from the image header before decoding. @default the plugin's `limits` */
@@ -158,6 +166,8 @@ export type ImageAssetsPluginOptions = {
    * @default false
    */
   blockDecoders?: 'all' | 'memory' | false
+  /** Direct-to-bucket uploads for every collection that does not set its own. @default false */
+  directUploads?: boolean
   /**
    * Delivery of every collection that does not set its own; see `DeliveryMode`.
    * @default process.env.MEDIA_DELIVERY ?? 'public'
@@ -217,6 +227,7 @@ export type ResolvedCollection = {
   adoptedFrom?: { staticDir: string }
   allowedExtensions: readonly string[]
   delivery: DeliveryMode
+  directUploads: boolean
   effort: number
   fields: Field[]
   /** The plural label, used in messages ("not allowed for Avatars"). */

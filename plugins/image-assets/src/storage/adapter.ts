@@ -6,6 +6,7 @@ import type { ResolvedOptions } from '../options.js'
 import type { Delivery } from './delivery.js'
 import { objectKey } from './keys.js'
 import type { ObjectStore } from './objects.js'
+import { stagedKeyOf, stagedObjectResponse } from '../upload/direct.js'
 
 /** Names the plugin gives its objects (`keys.ts`): nothing else is ever read through the proxy route. */
 const OBJECT_NAME = /^[0-9a-f]{16}-[0-9a-f]{8}\.(webp|avif)$/
@@ -24,8 +25,14 @@ const OBJECT_NAME = /^[0-9a-f]{16}-[0-9a-f]{8}\.(webp|avif)$/
  * media there). Names the plugin did not generate, and objects that are not there, are 404.
  */
 export const fileRouteHandler =
-  (store: ObjectStore, slug: string, delivery: Delivery): StaticHandler =>
+  (store: ObjectStore, slug: string, delivery: Delivery, maxBytes = Infinity): StaticHandler =>
   async (req, { params }) => {
+    // Payload's client-upload step (direct-to-bucket uploads) asks for the staged bytes.
+    const staged = stagedKeyOf(
+      slug,
+      (params as { clientUploadContext?: unknown }).clientUploadContext,
+    )
+    if (staged) return stagedObjectResponse(store, staged, maxBytes)
     if (!OBJECT_NAME.test(params.filename)) return new Response('Not Found', { status: 404 })
     const key = objectKey(slug, params.filename)
     try {
@@ -65,12 +72,12 @@ export const fileRouteHandler =
  * the collection's own handler (`fileRouteHandler`, set on every plugin collection).
  */
 const imageAssetsAdapter =
-  (store: ObjectStore, delivery: Delivery): Adapter =>
+  (store: ObjectStore, delivery: Delivery, maxBytes: number): Adapter =>
   ({ collection }) => ({
     name: 'payload-image-assets',
     handleDelete: () => undefined,
     handleUpload: () => undefined,
-    staticHandler: fileRouteHandler(store, collection.slug, delivery),
+    staticHandler: fileRouteHandler(store, collection.slug, delivery, maxBytes),
   })
 
 /**
@@ -88,7 +95,7 @@ export const storageAdapterPlugin = (
     collections: Object.fromEntries(
       options.collections.map((collection) => {
         const delivery = deliveries.get(collection.slug)!
-        const adapter = imageAssetsAdapter(store, delivery)
+        const adapter = imageAssetsAdapter(store, delivery, collection.limits.maxBytes)
         if (delivery.mode === 'proxy')
           return [collection.slug, { adapter, prefix: collection.slug }]
         return [

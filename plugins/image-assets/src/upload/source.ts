@@ -6,6 +6,7 @@ import { uploadError } from '../errors.js'
 import { assertAllowedName, assertAllowedSize } from '../image/pipeline.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
 import { fetchRemoteImage, RemoteFetchError } from '../remote/fetch.js'
+import { deleteStaged, stagedKeyOf } from './direct.js'
 import { prepareUpload, type UploadServices } from './prepare.js'
 import type { UploadSession } from './session.js'
 
@@ -77,14 +78,23 @@ export const sessionFromRequest = async (
   const file = req.file
   if (file) {
     req.file = undefined
+    // A direct-to-bucket upload: the staged object, read by Payload through the file handler.
+    const staged = stagedKeyOf(
+      collection.slug,
+      (file as { clientUploadContext?: unknown }).clientUploadContext,
+    )
     let bytes: Buffer
     try {
       assertAllowedName(file.name, collection)
-      assertAllowedSize(file.size, collection)
+      if (!staged) assertAllowedSize(file.size, collection)
       bytes = await readUpload(file)
+      // The bytes decide, never the size the client stated.
+      assertAllowedSize(bytes.length, collection)
     } catch (error) {
       if (file.tempFilePath) await unlink(file.tempFilePath).catch(() => undefined)
       throw error
+    } finally {
+      if (staged) await deleteStaged(req, services.store, staged)
     }
     return prepareUpload(payload, collection, services, { data: bytes, name: file.name })
   }

@@ -1,0 +1,175 @@
+/**
+ * Direct-to-bucket uploads (upload/direct.ts), through the protocol the admin follows: a presigned
+ * PUT to the private staging prefix, then the document created or replaced by reference. The
+ * same rules as a multipart upload: access first, the bytes decide, a refused file leaves no row
+ * and no object, and the staged object is gone whatever the outcome.
+ */
+import { reconcile, runtimeOf } from 'payload-image-assets'
+import sharp from 'sharp'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { startTestApp, type TestApp } from '../helpers/app'
+import { until } from '../helpers/imageJobs'
+
+let app: TestApp
+const SLUG = 'media'
+
+beforeAll(async () => {
+  app = await startTestApp()
+})
+afterAll(async () => app?.stop())
+
+const jpeg = (width = 1600) =>
+  sharp({ create: { background: '#4a7', channels: 3, height: Math.round(width * 0.75), width } })
+    .jpeg({ quality: 90 })
+    .toBuffer()
+
+const presign = (body: Record<string, unknown>, token: null | string = app.token) =>
+  fetch(`${app.baseURL}/api/${SLUG}/upload-url`, {
+    body: JSON.stringify(body),
+    headers: {
+      'Content-Type': 'application/json',
+      ...(token ? { Authorization: `JWT ${token}` } : {}),
+    },
+    method: 'POST',
+  })
+
+/** Asks for a URL, PUTs `bytes` to it; returns the staged key. */
+const stage = async (bytes: Buffer, filename: string, size = bytes.length) => {
+  const answer = await presign({ filename, mimeType: 'image/jpeg', size })
+  const body = (await answer.json()) as {
+    headers: Record<string, string>
+    key: string
+    method: string
+    url: string
+  }
+  expect(answer.status, JSON.stringify(body)).toBe(200)
+  expect(body.key).toMatch(/^incoming\/media\/[0-9a-f-]{36}$/)
+  const put = await fetch(body.url, {
+    body: new Uint8Array(bytes),
+    headers: body.headers,
+    method: body.method,
+  })
+  expect(put.status).toBe(200)
+  return body.key
+}
+
+/** Creates (or, with `id`, replaces) by reference, as the admin's form does. */
+const claim = async (key: string, filename: string, data: Record<string, unknown>, id?: number) => {
+  const form = new FormData()
+  form.append(
+    'file',
+    JSON.stringify({ clientUploadContext: { key }, filename, mimeType: 'image/jpeg', size: 1 }),
+  )
+  form.append('_payload', JSON.stringify(data))
+  const response = await fetch(`${app.baseURL}/api/${SLUG}${id ? `/${id}` : ''}`, {
+    body: form,
+    headers: { Authorization: `JWT ${app.token}` },
+    method: id ? 'PATCH' : 'POST',
+  })
+  return { body: (await response.json()) as any, status: response.status }
+}
+
+const staged = () => app.listKeys('incoming/')
+
+describe('direct-to-bucket uploads', () => {
+  it('anonymous callers get no URL', async () => {
+    const response = await presign({ filename: 'a.jpg', size: 1000 }, null)
+    expect(response.status).toBe(401)
+  })
+
+  it('a refused name or size gets the multipart upload’s message before anything is staged', async () => {
+    const gif = await presign({ filename: 'a.gif', size: 1000 })
+    expect(gif.status).toBe(400)
+    const refusal = (await gif.json()) as { errors: Array<{ message: string }> }
+    expect(refusal.errors[0].message).toBe(
+      'File extension ".gif" is not allowed for Media. Allowed extensions are .jpg, .jpeg, .png and .webp.',
+    )
+    const big = await presign({ filename: 'a.jpg', size: 500 * 1024 * 1024 })
+    expect(big.status).toBe(413)
+    expect(await staged()).toEqual([])
+  })
+
+  it('stages, creates by reference: a WebP with variants, the staged object gone', async () => {
+    const key = await stage(await jpeg(), 'big-photo.jpg')
+    expect(await staged()).toEqual([key])
+    const { body, status } = await claim(key, 'big-photo.jpg', { alt: 'Direct' })
+    expect(status, JSON.stringify(body)).toBe(201)
+    expect(body.doc.mimeType).toBe('image/webp')
+    expect(body.doc.originalFilename).toBe('big-photo.jpg')
+    expect(body.doc.variants.length).toBeGreaterThan(0)
+    expect(await app.listKeys(`${SLUG}/${body.doc.filename}`)).toHaveLength(1)
+    expect(await staged()).toEqual([])
+
+    // Replacing by reference works the same way.
+    const next = await stage(await jpeg(1200), 'second.jpg')
+    const replaced = await claim(next, 'second.jpg', {}, body.doc.id)
+    expect(replaced.status, JSON.stringify(replaced.body)).toBe(200)
+    expect(replaced.body.doc.filename).not.toBe(body.doc.filename)
+    expect(await staged()).toEqual([])
+  })
+
+  it('a staged file that is not an image is refused like a multipart one: no row, no object', async () => {
+    const before = (await app.payload.count({ collection: SLUG })).totalDocs
+    const objects = await app.listKeys(`${SLUG}/`)
+    const key = await stage(
+      Buffer.from('GIF89a not really an image, whatever its name says'),
+      'x.jpg',
+    )
+    const { body, status } = await claim(key, 'x.jpg', { alt: 'x' })
+    expect(status).toBe(400)
+    expect(JSON.stringify(body)).toContain("The file's content is not a JPEG, PNG or WebP image")
+    expect((await app.payload.count({ collection: SLUG })).totalDocs).toBe(before)
+    expect(await app.listKeys(`${SLUG}/`)).toEqual(objects)
+    expect(await staged()).toEqual([])
+  })
+
+  it('a staged object larger than the limit is refused by its bytes, whatever size was stated', async () => {
+    // The client states a small size (the URL is bound to it), then a larger object is staged
+    // another way: only the bytes read back count.
+    const limit = 25 * 1024 * 1024
+    const key = await stage(await jpeg(400), 'small.jpg')
+    await app.s3.send(
+      new (await import('@aws-sdk/client-s3')).PutObjectCommand({
+        Body: Buffer.alloc(limit + 10),
+        Bucket: app.bucket,
+        Key: key,
+      }),
+    )
+    const { body, status } = await claim(key, 'small.jpg', { alt: 'x' })
+    expect(status).toBe(413)
+    expect(body.errors[0].message).toContain('Media accepts files up to 25 MB')
+    expect(await staged()).toEqual([])
+  })
+
+  it('a key of another collection or outside the staging prefix is not read', async () => {
+    const { status } = await claim(`${SLUG}/../avatars/x`, 'y.jpg', { alt: 'x' })
+    expect(status).toBeGreaterThanOrEqual(400)
+    expect(status).toBeLessThan(500)
+  })
+
+  it('reconcile-images reports a staged object nobody claimed and deletes it past the grace period', async () => {
+    const key = await stage(await jpeg(400), 'left.jpg')
+    const report = await reconcile({
+      fix: true,
+      graceMs: 0,
+      payload: app.payload,
+      runtime: runtimeOf(app.payload),
+    })
+    expect(report.orphans).toEqual(
+      expect.arrayContaining([expect.objectContaining({ deleted: true, key })]),
+    )
+    expect(await staged()).not.toContain(key)
+  })
+
+  it('a staged object nobody claims is deleted by the clean-up once its URL has expired', async () => {
+    const key = await stage(await jpeg(400), 'abandoned.jpg')
+    // Its clean-up row is due after the URL's lifetime and a grace period: make it due now.
+    await app.sql(`update image_asset_cleanup set due = now() where keys::text like $1`, [
+      `%${key}%`,
+    ])
+    await until('the clean-up to delete the staged object', async () =>
+      (await staged()).includes(key) ? undefined : true,
+    )
+  })
+})
