@@ -88,14 +88,7 @@ export const uploadEndpoints = (
     }
     addLocalesToRequestFromData(req)
     const data = req.data as Record<string, unknown> | undefined
-    const session = await sessionFromRequest(
-      req.payload,
-      req,
-      data,
-      collection,
-      services,
-      operation === 'create',
-    )
+    const session = await sessionFromRequest(req, data, { collection, operation, services })
     req.data = withoutFileSource(data)
     return session
   }

@@ -84,14 +84,7 @@ export const prepareInOperationHook =
     }
     // Access first here too: no image work for a caller the collection refuses.
     if (overrideAccess === false) await authorize(req, collection.slug, operation, id)
-    const session = await sessionFromRequest(
-      req.payload,
-      req,
-      data,
-      collection,
-      services,
-      operation === 'create',
-    )
+    const session = await sessionFromRequest(req, data, { collection, operation, services })
     if (!session) return args
     attachSession(context, session)
     return { ...args, data: withoutFileSource(data) }

@@ -1,6 +1,6 @@
 import { readFile, unlink } from 'node:fs/promises'
 
-import type { Payload, PayloadRequest } from 'payload'
+import type { PayloadRequest } from 'payload'
 
 import { uploadError } from '../errors.js'
 import { assertAllowedName, assertAllowedSize } from '../image/pipeline.js'
@@ -67,14 +67,18 @@ const fetchFromURL = async (
  * never fetches anything itself. Undefined when the request carries no file.
  */
 export const sessionFromRequest = async (
-  payload: Payload,
   req: PayloadRequest,
   data: Record<string, unknown> | undefined,
-  collection: ResolvedCollection,
-  services: UploadServices & { remoteURLs: false | ResolvedRemoteURLs },
-  /** Whether a `url` in the data is a source (creation only). */
-  urlIsSource = true,
+  step: {
+    collection: ResolvedCollection
+    /** A `url` in the data is a source only when creating. */
+    operation: 'create' | 'update'
+    services: UploadServices & { remoteURLs: false | ResolvedRemoteURLs }
+  },
 ): Promise<UploadSession | undefined> => {
+  const { collection, services } = step
+  const { payload } = req
+  const urlIsSource = step.operation === 'create'
   const file = req.file
   if (file) {
     req.file = undefined
