@@ -26,6 +26,8 @@ const OBJECTS = 60
 const DELETE_DELAY_MS = 300
 /** The held row is leased (unclaimable) this long after it is planted; the test locks it meanwhile. */
 const HELD_LEASE_MS = 3_000
+/** Rows planted once the others are done, to see both runners' passes while the held row is locked. */
+const PROBES = 10
 
 type Proxy = Awaited<ReturnType<typeof startFaultyS3>>
 type AppProcess = ChildApp & { proxy: Proxy }
@@ -115,6 +117,10 @@ describe('two app processes on one database and bucket', () => {
       (_, n) => `media/two-apps-${stamp}-${String(n).padStart(2, '0')}.webp`,
     )
     const keySet = new Set(keys)
+    const probeKeys = Array.from(
+      { length: PROBES },
+      (_, n) => `media/two-apps-${stamp}-probe-${String(n).padStart(2, '0')}.webp`,
+    )
     // The objects go straight to S3 (not through the proxies), so the proxies see only the clean-up.
     for (const key of keys) {
       await app.s3.send(
@@ -225,9 +231,44 @@ describe('two app processes on one database and bucket', () => {
       expect(Math.min(...a), 'app-A started before app-B finished').toBeLessThan(Math.max(...b))
       expect(Math.min(...b), 'app-B started before app-A finished').toBeLessThan(Math.max(...a))
 
-      // A few more passes of each runner (every second) with the lock held: the held row is
-      // skipped every time, never claimed, never waited on.
-      await sleep(Math.max(2_500, leaseEnds + 3_000 - Date.now()))
+      // More passes of both runners with the lock held: a batch of probe rows, due now (after the
+      // held row, which each claim scans first), settled by both apps. The held row is skipped
+      // every time, never claimed, never waited on.
+      for (const [n, key] of probeKeys.entries()) {
+        await app.s3.send(
+          new PutObjectCommand({
+            Body: Buffer.from(`object ${key}`),
+            Bucket: app.bucket,
+            ContentType: 'image/webp',
+            Key: key,
+          }),
+        )
+        const row = await app.payload.db.create({
+          collection: 'image-asset-cleanup',
+          data: {
+            attempts: 0,
+            collection: 'media',
+            due: new Date(Date.now() - 1_000).toISOString(),
+            keys: [key],
+            reason: 'deleted',
+            transition: `two-apps:${stamp}:probe-${n}`,
+          },
+        })
+        ids.push(row.id as number)
+      }
+      await vi.waitFor(
+        async () => {
+          const open = (await rowsOf(ids.slice(OBJECTS))).filter((r) => r.done_at === null)
+          expect(open.length, `probe rows not done yet: ${JSON.stringify(open)}`).toBe(0)
+        },
+        { interval: 250, timeout: 60_000 },
+      )
+      const probeSet = new Set(probeKeys)
+      for (const child of children)
+        expect(
+          deletesOf(child.proxy, probeSet).length,
+          `${child.name} settled probe rows while the held row was locked\n${logs()}`,
+        ).toBeGreaterThan(0)
       const [heldRow] = await rowsOf([heldId])
       expect(heldRow.done_at).toBeNull()
       expect(heldRow.attempts, 'the held row was never claimed').toBe(0)
@@ -264,7 +305,7 @@ describe('two app processes on one database and bucket', () => {
     // (summed over both apps), and no DELETE of any other key.
     expect(await app.listKeys('media/')).toEqual([])
     const rows = await rowsOf(ids)
-    expect(rows).toHaveLength(OBJECTS)
+    expect(rows).toHaveLength(OBJECTS + PROBES)
     for (const row of rows) {
       expect(row.done_at, `row ${row.id}`).not.toBeNull()
       expect(row.attempts, `row ${row.id} claimed once`).toBe(1)
@@ -274,7 +315,7 @@ describe('two app processes on one database and bucket', () => {
     const total: Record<string, number> = {}
     for (const proxy of proxies)
       for (const [key, n] of Object.entries(proxy.counts())) total[key] = (total[key] ?? 0) + n
-    expect(total).toEqual(Object.fromEntries(keys.map((key) => [key, 1])))
+    expect(total).toEqual(Object.fromEntries([...keys, ...probeKeys].map((key) => [key, 1])))
     const perApp = children.map((c) =>
       Object.values(c.proxy.counts()).reduce((sum, n) => sum + n, 0),
     )
@@ -283,7 +324,7 @@ describe('two app processes on one database and bucket', () => {
     )
     for (const [i, n] of perApp.entries())
       expect(n, `${children[i].name} took part`).toBeGreaterThan(0)
-    expect(perApp.reduce((sum, n) => sum + n, 0)).toBe(OBJECTS)
+    expect(perApp.reduce((sum, n) => sum + n, 0)).toBe(OBJECTS + PROBES)
 
     // Both apps are still alive and answering, and neither logged a failed pass or delete.
     for (const child of children) {
