@@ -120,7 +120,8 @@ describe('direct-to-bucket uploads', () => {
     expect(status).toBe(400)
     expect(JSON.stringify(body)).toContain("The file's content is not a JPEG, PNG or WebP image")
     expect((await app.payload.count({ collection: SLUG })).totalDocs).toBe(before)
-    expect(await app.listKeys(`${SLUG}/`)).toEqual(objects)
+    // Nothing new in the collection's prefix (earlier replacements may still be being cleaned up).
+    expect((await app.listKeys(`${SLUG}/`)).filter((k) => !objects.includes(k))).toEqual([])
     expect(await staged()).toEqual([])
   })
 
