@@ -115,17 +115,32 @@ beforeAll(async () => {
   await devServer()
 })
 
+/** Sends `name` to the process group of `npm run dev`; false if it is gone. */
+const signal = (dev: Dev, name: NodeJS.Signals) => {
+  try {
+    process.kill(-dev.proc.pid!, name)
+    return true
+  } catch {
+    return false
+  }
+}
+
 afterAll(async () => {
   for (const dev of started) {
-    try {
-      if (dev.proc.pid) process.kill(-dev.proc.pid, 'SIGKILL')
-    } catch {
-      // already gone
-    }
+    // One still running is stopped the way Ctrl-C stops it: the launcher runs Next and the
+    // services in process groups of their own, which a SIGKILL to npm's group would leave behind.
+    if (!dev.stopped && signal(dev, 'SIGINT'))
+      await vi
+        .waitFor(() => expect(dev.output()).toContain('[dev] Stopped.'), {
+          interval: 200,
+          timeout: 60_000,
+        })
+        .catch(() => undefined)
+    signal(dev, 'SIGKILL')
     // PostgreSQL's processes may still be writing their last files as they die.
     await rm(dev.dataDir, { force: true, maxRetries: 10, recursive: true, retryDelay: 200 })
   }
-})
+}, 150_000)
 
 it(
   'answers /admin and /api/avatars within three minutes, with seeded demo content on S3',
@@ -229,7 +244,7 @@ it(
     await waitFor(dev, `${dev.base}/api/avatars`, dev.startedAt + DEADLINE_MS)
     for (const port of Object.values(ports)) expect(await listening(port), String(port)).toBe(true)
     dev.stopped = true
-    process.kill(-dev.proc.pid!, 'SIGINT')
+    expect(signal(dev, 'SIGINT')).toBe(true)
     // npm itself dies of the SIGINT like in a terminal; the launcher finishes stopping its children.
     await vi.waitFor(() => expect(dev.output()).toContain('[dev] Stopped.'), {
       interval: 200,
