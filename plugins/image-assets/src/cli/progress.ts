@@ -1,3 +1,5 @@
+import type { Payload } from 'payload'
+
 /** A progress line on stderr: a bar on a terminal, a line every tenth of the way elsewhere (CI, logs). */
 export const progressReporter = (stream: NodeJS.WriteStream = process.stderr) => {
   const started = Date.now()
@@ -32,3 +34,16 @@ export const option = (argv: readonly string[], name: string): string[] =>
   )
 
 export const flag = (argv: readonly string[], name: string): boolean => argv.includes(`--${name}`)
+
+/**
+ * Ends a command: stops the plugin's in-process runners (a clean-up pass in progress finishes
+ * first, so that no row stays leased by a process that is gone), then exits with `code`. Waits
+ * at most 10 seconds for them.
+ */
+export const finish = async (payload: Payload, code: number): Promise<never> => {
+  await Promise.race([
+    payload.destroy().catch(() => undefined),
+    new Promise((resolve) => setTimeout(resolve, 10_000).unref()),
+  ])
+  process.exit(code)
+}

@@ -2,7 +2,7 @@ import { getPayload, type SanitizedConfig } from 'payload'
 
 import { reconcile } from '../ops/reconcile.js'
 import { runtimeOf } from '../ops/runtime.js'
-import { flag, option } from './progress.js'
+import { finish, flag, option } from './progress.js'
 
 /**
  * `payload reconcile-images [--fix] [--grace-hours <n>]`: lists objects in the bucket that no
@@ -42,5 +42,5 @@ export const script = async (config: SanitizedConfig): Promise<void> => {
   out(
     `${report.orphans.length} orphaned object(s)${fix ? `, ${report.orphans.filter((o) => o.deleted).length} deleted` : ' (run with --fix to delete them)'}; ${report.missing.length} missing object(s); recorded for clean-up: ${report.recorded.deleted} deleted now, ${report.recorded.remaining} row(s) still waiting.`,
   )
-  process.exit(report.missing.length > 0 ? 1 : 0)
+  await finish(payload, report.missing.length > 0 ? 1 : 0)
 }

@@ -4,7 +4,7 @@ import { formatBytes } from '../admin/savings.js'
 import { staleWhere } from '../ops/reoptimize.js'
 import { queueReoptimize, reoptimizeAll } from '../ops/reoptimize.js'
 import { collectionRuntime, runtimeOf } from '../ops/runtime.js'
-import { flag, option, progressReporter } from './progress.js'
+import { finish, flag, option, progressReporter } from './progress.js'
 
 /**
  * `payload reoptimize-images [--collection <slug>]... [--dry-run] [--queue]`: re-processes the
@@ -67,5 +67,5 @@ export const script = async (config: SanitizedConfig): Promise<void> => {
       ? `Interrupted after ${done} image(s); run the command again to continue.`
       : `Done: ${done} image(s) re-optimized${failed ? `, ${failed} failed (see the log; run again to retry)` : ''}.`,
   )
-  process.exit(failed > 0 || interrupted ? 1 : 0)
+  await finish(payload, failed > 0 || interrupted ? 1 : 0)
 }
