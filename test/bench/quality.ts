@@ -26,3 +26,22 @@ export const ssimAgainstSource = async (source: string, output: Buffer): Promise
   const reference = await rgba(source, out.width, out.height)
   return ssim(reference, out).mssim
 }
+
+export type Reference = Awaited<ReturnType<typeof rgba>>
+
+/** The same reference as `ssimAgainstSource`, made once for many outputs of one size. */
+export const referenceFor = (source: string, width: number, height: number): Promise<Reference> =>
+  rgba(source, width, height)
+
+/** `ssimAgainstSource` with the reference made beforehand (`referenceFor`). */
+export const ssimAgainstReference = async (
+  reference: Reference,
+  output: Buffer,
+): Promise<number> => {
+  const out = await rgba(output)
+  if (out.width !== reference.width || out.height !== reference.height)
+    throw new Error(
+      `output ${out.width}x${out.height} does not match the reference ${reference.width}x${reference.height}`,
+    )
+  return ssim(reference, out).mssim
+}

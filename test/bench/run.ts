@@ -3,7 +3,10 @@
  * configured by hand, and the raw sharp floor, on the same corpus and presets in one run,
  * interleaved. Writes test/bench/results/latest.{json,md,svg}, then the extras (extras.ts) to
  * operations.{json,md}. `--only extras` (or BENCH_ONLY=extras) runs only the extras;
- * `--only read-latency` (or BENCH_ONLY=read-latency) only the read latency under uploads.
+ * `--only read-latency` (or BENCH_ONLY=read-latency) only the read latency under uploads;
+ * `--only avif` only AVIF at equal SSIM, `--only full-set` only the full request-path set against
+ * the main image alone (avif.ts, to avif.{json,md}; not part of the full run: the AVIF search
+ * alone takes longer than the rest).
  * Never part of `npm test`.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process'
@@ -26,6 +29,7 @@ import {
   scratchPostgres,
   startS3rver,
 } from '../../src/dev/services'
+import { AVIF_PARTS } from './avif'
 import { ensureCorpus, GENERATED_24MP } from './corpus'
 import { type ExtrasDeps, runExtras, runReadLatencyOnly } from './extras'
 import { ensurePrerequisites, sharedBenchFile } from './prerequisites'
@@ -58,8 +62,8 @@ type Worker = {
 
 let nextId = 1
 
-/** `--only <part>`, `--only=<part>` or BENCH_ONLY=<part>: extras, read-latency. */
-const ONLY_PARTS = ['extras', 'read-latency']
+/** `--only <part>`, `--only=<part>` or BENCH_ONLY=<part>: extras, read-latency, avif, full-set. */
+const ONLY_PARTS = ['extras', 'read-latency', ...AVIF_PARTS]
 const only = (() => {
   const argv = process.argv.slice(2)
   const at = argv.findIndex((a) => a === '--only' || a.startsWith('--only='))
@@ -104,6 +108,22 @@ const startWorker = async (
     })
   return { ...ready, call, child, mode, name }
 }
+
+/**
+ * avif.ts's parts in a process of their own with the production runtime settings (jemalloc), as
+ * the plugin's contestants run; no database or bucket needed.
+ */
+const runAvifParts = (parts: readonly string[]) =>
+  new Promise<void>((resolve, reject) => {
+    const child = fork(path.join(here, 'avif.ts'), parts, {
+      env: runtimeEnv(process.env) as NodeJS.ProcessEnv,
+      execArgv: ['--import', 'tsx'],
+      stdio: 'inherit',
+    })
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`avif.ts ${parts.join(' ')} exited with ${code}`)),
+    )
+  })
 
 const restUpload = async (
   worker: Worker,
@@ -240,6 +260,10 @@ const main = async () => {
   const started = Date.now()
   ensurePrerequisites()
   const corpus = await ensureCorpus()
+  if (only === 'avif' || only === 'full-set') {
+    await runAvifParts([only])
+    return
+  }
   const inputs = await Promise.all(corpus.map((f) => readFile(f)))
   const benchIdx = corpus.map((f, i) => (f.endsWith(GENERATED_24MP) ? -1 : i)).filter((i) => i >= 0)
   const bigIdx = corpus.findIndex((f) => f.endsWith(GENERATED_24MP))
