@@ -232,8 +232,13 @@ export const encodeAvifSet = async (
   return avifVersions(pixels, fitted, preset, options.deadline)
 }
 
-/** AVIF reaches WebP's visual quality at a lower setting; this keeps the two about equal. */
-const avifQuality = (webpQuality: number): number => Math.max(1, Math.round(webpQuality * 0.75))
+/**
+ * The AVIF quality whose SSIM matches the WebP's at `webpQuality` (effort 4), from the benchmark
+ * (`npm run bench -- --only avif`): 40, 58 and 67 at WebP 75, 85 and 90. Below about 60 the fitted
+ * line would fall too low, so half the WebP quality is the floor.
+ */
+const avifQuality = (webpQuality: number): number =>
+  Math.min(100, Math.max(1, Math.round(webpQuality / 2), Math.round(1.75 * webpQuality - 91)))
 
 /** The main WebP alone (what `encodeImageSet` stores as the main object). */
 export const encodeWebP = async (
