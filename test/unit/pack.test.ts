@@ -157,6 +157,7 @@ describe('the packed payload-image-assets', () => {
     expect(peers.sharp).toBe('>=0.35.0')
     expect(peers.react).toBeDefined()
     expect(manifest.peerDependenciesMeta?.react?.optional).toBe(true)
-    expect(manifest.engines?.node).toBe('>=20.9.0')
+    // The Node LTS lines in use (22, 24), and 20.9+ while it costs nothing.
+    expect(manifest.engines?.node).toBe('^20.9.0 || ^22.12.0 || >=24.0.0')
   })
 })
