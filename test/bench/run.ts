@@ -6,7 +6,8 @@
  * `--only read-latency` (or BENCH_ONLY=read-latency) only the read latency under uploads;
  * `--only avif` only AVIF at equal SSIM, `--only full-set` only the full request-path set against
  * the main image alone (avif.ts, to avif.{json,md}; not part of the full run: the AVIF search
- * alone takes longer than the rest).
+ * alone takes longer than the rest); `--only bulk` only the bulk import (bulk.ts, to
+ * bulk.{json,md}; not part of the full run either).
  * Never part of `npm test`.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process'
@@ -30,6 +31,7 @@ import {
   startS3rver,
 } from '../../src/dev/services'
 import { AVIF_PARTS } from './avif'
+import { runBulk } from './bulk'
 import { ensureCorpus, GENERATED_24MP } from './corpus'
 import { type ExtrasDeps, runExtras, runReadLatencyOnly } from './extras'
 import { ensurePrerequisites, sharedBenchFile } from './prerequisites'
@@ -62,8 +64,8 @@ type Worker = {
 
 let nextId = 1
 
-/** `--only <part>`, `--only=<part>` or BENCH_ONLY=<part>: extras, read-latency, avif, full-set. */
-const ONLY_PARTS = ['extras', 'read-latency', ...AVIF_PARTS]
+/** `--only <part>`, `--only=<part>` or BENCH_ONLY=<part>: extras, read-latency, bulk, avif, full-set. */
+const ONLY_PARTS = ['extras', 'read-latency', 'bulk', ...AVIF_PARTS]
 const only = (() => {
   const argv = process.argv.slice(2)
   const at = argv.findIndex((a) => a === '--only' || a.startsWith('--only='))
@@ -339,6 +341,10 @@ const main = async () => {
     if (only === 'extras') {
       await extras()
       log('results written to test/bench/results/operations.md')
+      return
+    }
+    if (only === 'bulk') {
+      await runBulk(extrasDeps)
       return
     }
     if (only === 'read-latency') {
