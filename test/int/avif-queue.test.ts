@@ -9,6 +9,9 @@
 import { DeleteObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
+import { runtimeOf } from 'payload-image-assets'
+import { runAvifJob } from 'payload-image-assets/internal'
+
 import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
 import { type Doc, drain, jobs, photo, read, settledBucket, SLUG } from '../helpers/imageJobs'
 
@@ -26,6 +29,24 @@ describe('jobs drained by hand (dedicated workers)', () => {
     expect((await read(app, body.doc.id)).avif).toBeNull()
     await drain(app)
     expect((await read(app, body.doc.id)).avif?.length).toBeGreaterThan(0)
+  })
+
+  it('one job run twice at once (Payload can hand a job to two workers) records one set; the other run’s objects are cleaned up', async () => {
+    const { body } = await uploadREST(app, SLUG, { data: await photo(8), name: 'twice.jpg' })
+    const input = { collection: SLUG, filename: body.doc.filename, id: String(body.doc.id) }
+    // Both runs read the document before either records: both encode and store their set.
+    const runtime = runtimeOf(app.payload)
+    const results = await Promise.all([
+      runAvifJob(app.payload, runtime, input),
+      runAvifJob(app.payload, runtime, input),
+    ])
+    expect(results.map((r) => r.status).sort()).toEqual(['done', 'superseded'])
+    const doc = await read(app, body.doc.id)
+    expect(doc.avif?.length).toBeGreaterThan(0)
+    for (const v of doc.avif!) expect(doc.objectKeys).toContain(`${SLUG}/${v.filename}`)
+    // The losing run's objects are deleted: the bucket ends with exactly what documents reference.
+    await settledBucket(app)
+    await drain(app)
   })
 
   it('a replaced image’s pending job does nothing; the new file gets its own', async () => {

@@ -127,11 +127,16 @@ export const recordImageHook =
       throw uploadError('STORAGE_FAILED', collection.slug, { label: collection.label })
     }
     if (session.addsVersions) {
-      // The AVIF job: the same file, locked and checked above; nothing is replaced.
-      if (!originalDoc)
-        throw uploadError('UPLOAD_CONFLICT', collection.slug, { label: collection.label })
-      await lockFile(req, collection, originalDoc)
-      return { ...data, ...session.data }
+      // The AVIF job: the same file, locked and checked above; nothing is replaced. Another run
+      // of the job may have recorded versions first (Payload can hand one job to two workers):
+      // then this run's objects go to the clean-up.
+      const conflict = () =>
+        uploadError('UPLOAD_CONFLICT', collection.slug, { label: collection.label })
+      if (!originalDoc) throw conflict()
+      const current = await lockFile(req, collection, originalDoc)
+      if (Array.isArray(current.avif) && current.avif.length > 0) throw conflict()
+      const objectKeys = [...new Set([...documentKeys(current, collection.slug), ...session.keys])]
+      return { ...data, ...session.data, objectKeys }
     }
     if (operation === 'update' && originalDoc) {
       // The row as it is now, under its lock: keys added meanwhile (an AVIF job) are recorded too.
@@ -188,7 +193,7 @@ const lockFile = async (
       collection: collection.slug,
       req,
       where: { id: { equals: originalDoc.id } },
-    })) as Record<string, unknown> | null) ?? originalDoc
+    })) as Record<string, unknown> | null) ?? (originalDoc as Record<string, unknown>)
   )
 }
 
