@@ -306,7 +306,7 @@ afterAll(async () => {
 
 describe('the app killed (SIGKILL) in the middle of replacements', () => {
   for (const [cycle, strategy] of STRATEGIES.entries()) {
-    it(`cycle ${cycle + 1}: concurrent replacements, killed ${strategy.describe}: the kill cut requests off, and every answer given was 200, 409 or 503`, () => {
+    it(`cycle ${cycle + 1}: concurrent replacements, killed ${strategy.describe}: every answer given was 200, 409 or 503`, () => {
       const { batch, log } = cycles[cycle]
       // Only answers the app gives under this load: done, busy (limiter), or lost the race to
       // another replacement of the same document; the rest were cut off by the kill.
@@ -317,10 +317,13 @@ describe('the app killed (SIGKILL) in the middle of replacements', () => {
             `${entry.name}: ${entry.status} ${entry.error}\n${log}`,
           ).toContain(entry.status)
       }
-      expect(
-        batch.filter((e) => e.status === undefined).length,
-        'the kill cut requests off mid-way',
-      ).toBeGreaterThan(0)
+      // The other moments hold requests in flight; a random one may fall after the last answer
+      // (uploads are answered fast now that AVIF is a background job), which is a moment too.
+      if (strategy !== RANDOM)
+        expect(
+          batch.filter((e) => e.status === undefined).length,
+          'the kill cut requests off mid-way',
+        ).toBeGreaterThan(0)
     })
   }
 
