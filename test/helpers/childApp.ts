@@ -71,3 +71,19 @@ export const startChildApp = async (
   })
   return { baseURL, child, exited, log, name }
 }
+
+/** SIGKILLs every child still alive and waits until each has exited. */
+export const killAll = async (alive: Set<ChildProcess>): Promise<void> => {
+  const children = [...alive]
+  for (const child of children) child.kill('SIGKILL')
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise((resolve) =>
+          child.exitCode !== null || child.signalCode !== null
+            ? resolve(undefined)
+            : child.once('exit', resolve),
+        ),
+    ),
+  )
+}

@@ -20,7 +20,7 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 import { startTestApp, type TestApp } from '../helpers/app'
-import { type ChildApp, startChildApp, tail } from '../helpers/childApp'
+import { type ChildApp, startChildApp, tail, killAll } from '../helpers/childApp'
 import { gradientJPEG } from '../helpers/images'
 
 const SLUG = 'product-images'
@@ -290,17 +290,7 @@ beforeAll(async () => {
 }, 1_200_000)
 
 afterAll(async () => {
-  for (const child of alive) child.kill('SIGKILL')
-  await Promise.all(
-    [...alive].map(
-      (child) =>
-        new Promise((resolve) =>
-          child.exitCode !== null || child.signalCode !== null
-            ? resolve(undefined)
-            : child.once('exit', resolve),
-        ),
-    ),
-  )
+  await killAll(alive)
   await app?.stop()
 }, 120_000)
 

@@ -17,7 +17,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 
 import { startTestApp, type TestApp } from '../helpers/app'
-import { type ChildApp, startChildApp, tail } from '../helpers/childApp'
+import { type ChildApp, startChildApp, tail, killAll } from '../helpers/childApp'
 import { type SeenRequest, startFaultyS3 } from '../helpers/faultyProxy'
 
 /** Planted objects, one clean-up row each; the first one's row is held locked by the test. */
@@ -89,17 +89,7 @@ beforeAll(async () => {
 }, 240_000)
 
 afterAll(async () => {
-  for (const child of alive) child.kill('SIGKILL')
-  await Promise.all(
-    [...alive].map(
-      (child) =>
-        new Promise((resolve) =>
-          child.exitCode !== null || child.signalCode !== null
-            ? resolve(undefined)
-            : child.once('exit', resolve),
-        ),
-    ),
-  )
+  await killAll(alive)
   if (lockClient) {
     await lockClient.query('rollback').catch(() => undefined)
     await lockClient.end().catch(() => undefined)

@@ -3,10 +3,11 @@ import { NotFound, type Payload, type PayloadRequest } from 'payload'
 import { ImageUploadError } from '../errors.js'
 import { encodeAvifSet } from '../image/transform.js'
 import type { ResolvedCollection } from '../options.js'
-import { abandonUpload, recordUpload } from '../storage/cleanup.js'
+import { abandonUpload } from '../storage/cleanup.js'
 import { nudgeCleanup } from '../storage/cleanupRunner.js'
 import { contentDisposition } from '../storage/headers.js'
 import { objectFilename, objectKey, prefixOf } from '../storage/keys.js'
+import { storeObjects } from '../upload/prepare.js'
 import { sessionContext, type UploadSession } from '../upload/session.js'
 import { collectionRuntime, type Runtime } from './runtime.js'
 
@@ -96,15 +97,7 @@ export const runAvifJob = async (
     contentType: 'image/avif',
     key: objectKey(prefix, v.filename),
   }))
-  const keys = objects.map((o) => o.key)
-  const storeDeadline = runtime.store.storeDeadline()
-  const intent = await recordUpload(payload, collection.slug, keys, storeDeadline)
-  try {
-    await runtime.store.putAll(objects, storeDeadline)
-  } catch (error) {
-    await abandonUpload(payload, intent.id)
-    throw error
-  }
+  const { intent, keys } = await storeObjects(payload, collection.slug, runtime.store, objects)
   const session: UploadSession = {
     addsVersions: true,
     collection: collection.slug,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { type Endpoint, headersWithCors, type Payload, type PayloadRequest } from 'payload'
 
@@ -133,14 +133,8 @@ export const stagedObjectResponse = async (
 
 /** Deletes a staged object once it has been read (its clean-up row deletes it later otherwise). */
 export const deleteStaged = async (req: PayloadRequest, store: ObjectStore, key: string) => {
-  try {
-    await store.client.send(new DeleteObjectCommand({ Bucket: store.storage.bucket, Key: key }), {
-      abortSignal: AbortSignal.timeout(store.storage.timeoutSeconds * 1000),
-    })
-  } catch (error) {
-    req.payload.logger.warn({
-      err: error,
-      msg: `payload-image-assets: the staged upload ${key} could not be deleted yet; the clean-up will`,
-    })
-  }
+  if ((await store.deleteAll([key])).length > 0)
+    req.payload.logger.warn(
+      `payload-image-assets: the staged upload ${key} could not be deleted yet; the clean-up will`,
+    )
 }

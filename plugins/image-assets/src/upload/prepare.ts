@@ -7,7 +7,12 @@ import type { ResolvedCollection } from '../options.js'
 import { abandonUpload, recordUpload } from '../storage/cleanup.js'
 import type { Delivery } from '../storage/delivery.js'
 import { documentFiles } from '../storage/documentFiles.js'
-import { type ObjectStore, ObjectWriteError, S3_RESPONSE_TIMEOUT_MS } from '../storage/objects.js'
+import {
+  type ObjectStore,
+  ObjectWriteError,
+  S3_RESPONSE_TIMEOUT_MS,
+  type StoredObject,
+} from '../storage/objects.js'
 import { collectionRuntime, runtimeOf } from '../ops/runtime.js'
 import type { UploadSession } from './session.js'
 
@@ -53,21 +58,19 @@ export const prepareUpload = async (
     originalName: source.name,
     source: source.data,
   })
-  const keys = files.objects.map((o) => o.key)
-  const storeDeadline = store.storeDeadline()
-  const intent = await recordUpload(payload, collection.slug, keys, storeDeadline)
-  try {
-    await store.putAll(files.objects, storeDeadline)
-  } catch (error) {
-    payload.logger.error({
-      err: error instanceof ObjectWriteError ? error.cause : error,
-      msg: `payload-image-assets: storing an image for ${collection.slug} failed`,
-    })
-    // The undo deleted the set, but a write whose answer was lost may still land: the row stays,
-    // due once such a write would have landed, and the clean-up deletes whatever is there then.
-    await abandonUpload(payload, intent.id, S3_RESPONSE_TIMEOUT_MS)
-    throw uploadError('STORAGE_FAILED', collection.slug, { label: collection.label })
-  }
+  const { intent, keys } = await storeObjects(
+    payload,
+    collection.slug,
+    store,
+    files.objects,
+    (error) => {
+      payload.logger.error({
+        err: error instanceof ObjectWriteError ? error.cause : error,
+        msg: `payload-image-assets: storing an image for ${collection.slug} failed`,
+      })
+      return uploadError('STORAGE_FAILED', collection.slug, { label: collection.label })
+    },
+  )
   return {
     collection: collection.slug,
     data: { ...files.data, ...options.keep },
@@ -77,6 +80,31 @@ export const prepareUpload = async (
     originalName: options.trustedName ? undefined : source.name,
     recordBy: intent.recordBy,
   }
+}
+
+/**
+ * Step 4: the new keys recorded for clean-up first (a statement of its own, no transaction held),
+ * then every object or none. When the store fails, the row is handed to the clean-up, due once a
+ * write whose answer was lost would have landed (the undo deleted the set, but such a write may
+ * still land), and `failed(error)` is thrown.
+ */
+export const storeObjects = async (
+  payload: Payload,
+  collection: string,
+  store: ObjectStore,
+  objects: StoredObject[],
+  failed: (error: unknown) => unknown = (error) => error,
+) => {
+  const keys = objects.map((o) => o.key)
+  const storeDeadline = store.storeDeadline()
+  const intent = await recordUpload(payload, collection, keys, storeDeadline)
+  try {
+    await store.putAll(objects, storeDeadline)
+  } catch (error) {
+    await abandonUpload(payload, intent.id, S3_RESPONSE_TIMEOUT_MS)
+    throw failed(error)
+  }
+  return { intent, keys }
 }
 
 /**
