@@ -14,6 +14,8 @@ import { seedDevData } from './src/dev/seed'
 
 const dirname = path.dirname(fileURLToPath(import.meta.url))
 const production = process.env.NODE_ENV === 'production'
+/** Alt text is required for product images and media (IMAGE_REQUIRE_ALT=false switches that off). */
+const requireAlt = process.env.IMAGE_REQUIRE_ALT !== 'false'
 
 const secret =
   process.env.PAYLOAD_SECRET ?? (production ? undefined : 'dev-only-secret-not-for-production')
@@ -49,7 +51,15 @@ export default buildConfig({
         avatars: { limits: { maxBytes: 15 * 1024 * 1024 } },
         // The storefront's product pictures offer AVIF to browsers that take it, WebP to the rest;
         // their originals are kept (privately) so that a redesign can re-process them from source.
-        'product-images': { avif: true, keepOriginal: true },
+        // Product tiles are squares cut around the focal point the editor sets; alt text is required.
+        'product-images': {
+          avif: true,
+          keepOriginal: true,
+          requireAlt,
+          shapes: { square: { height: 600, variants: [300], width: 600 } },
+        },
+        // The storefront's Open Graph image is the newest media image's social card.
+        media: { requireAlt, shapes: { social: { height: 630, width: 1200 } } },
       },
     }),
   ],

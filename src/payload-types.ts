@@ -194,6 +194,13 @@ export interface Avatar {
     width: number;
   }[];
   srcSet?: string | null;
+  crop?: {
+    height: number;
+    width: number;
+    x: number;
+    y: number;
+  } | null;
+  shapes?: {} | null;
   avif?:
     | {
         filename: string;
@@ -216,6 +223,8 @@ export interface Avatar {
   filesize?: number | null;
   width?: number | null;
   height?: number | null;
+  focalX?: number | null;
+  focalY?: number | null;
 }
 /**
  * This interface was referenced by `Config`'s JSON-Schema
@@ -253,6 +262,13 @@ export interface CategoryImage {
     width: number;
   }[];
   srcSet?: string | null;
+  crop?: {
+    height: number;
+    width: number;
+    x: number;
+    y: number;
+  } | null;
+  shapes?: {} | null;
   avif?:
     | {
         filename: string;
@@ -275,6 +291,8 @@ export interface CategoryImage {
   filesize?: number | null;
   width?: number | null;
   height?: number | null;
+  focalX?: number | null;
+  focalY?: number | null;
 }
 /**
  * This interface was referenced by `Config`'s JSON-Schema
@@ -298,6 +316,9 @@ export interface Product {
  */
 export interface ProductImage {
   id: number;
+  /**
+   * Required: describe what the image shows.
+   */
   alt?: string | null;
   originalFilename?: string | null;
   originalFilesize?: number | null;
@@ -315,6 +336,37 @@ export interface ProductImage {
     width: number;
   }[];
   srcSet?: string | null;
+  crop?: {
+    height: number;
+    width: number;
+    x: number;
+    y: number;
+  } | null;
+  shapes?: {
+    square?: {
+      filename: string;
+      filesize: number;
+      height: number;
+      url: string;
+      width: number;
+      avif?: {
+        filename: string;
+        filesize: number;
+        height: number;
+        url: string;
+        width: number;
+      }[];
+      avifSrcSet?: string | null;
+      srcSet?: string | null;
+      variants: {
+        filename: string;
+        filesize: number;
+        height: number;
+        url: string;
+        width: number;
+      }[];
+    };
+  } | null;
   avif?:
     | {
         filename: string;
@@ -337,6 +389,8 @@ export interface ProductImage {
   filesize?: number | null;
   width?: number | null;
   height?: number | null;
+  focalX?: number | null;
+  focalY?: number | null;
 }
 /**
  * Images are fitted inside 1920 x 1080 px and stored as WebP (quality 75). Accepted: JPEG, PNG, WebP (.jpg, .jpeg, .png, .webp).
@@ -346,6 +400,9 @@ export interface ProductImage {
  */
 export interface Media {
   id: number;
+  /**
+   * Required: describe what the image shows.
+   */
   alt?: string | null;
   originalFilename?: string | null;
   originalFilesize?: number | null;
@@ -363,6 +420,37 @@ export interface Media {
     width: number;
   }[];
   srcSet?: string | null;
+  crop?: {
+    height: number;
+    width: number;
+    x: number;
+    y: number;
+  } | null;
+  shapes?: {
+    social?: {
+      filename: string;
+      filesize: number;
+      height: number;
+      url: string;
+      width: number;
+      avif?: {
+        filename: string;
+        filesize: number;
+        height: number;
+        url: string;
+        width: number;
+      }[];
+      avifSrcSet?: string | null;
+      srcSet?: string | null;
+      variants: {
+        filename: string;
+        filesize: number;
+        height: number;
+        url: string;
+        width: number;
+      }[];
+    };
+  } | null;
   avif?:
     | {
         filename: string;
@@ -385,6 +473,8 @@ export interface Media {
   filesize?: number | null;
   width?: number | null;
   height?: number | null;
+  focalX?: number | null;
+  focalY?: number | null;
 }
 /**
  * Objects in the bucket that no document references any more, waiting to be deleted by the app. A row with an error is retried by itself with a growing delay.
@@ -696,6 +786,8 @@ export interface AvatarsSelect<T extends boolean = true> {
   objectKeys?: T;
   variants?: T;
   srcSet?: T;
+  crop?: T;
+  shapes?: T;
   avif?: T;
   avifSrcSet?: T;
   saving?: T;
@@ -710,6 +802,8 @@ export interface AvatarsSelect<T extends boolean = true> {
   filesize?: T;
   width?: T;
   height?: T;
+  focalX?: T;
+  focalY?: T;
 }
 /**
  * This interface was referenced by `Config`'s JSON-Schema
@@ -727,6 +821,8 @@ export interface CategoryImagesSelect<T extends boolean = true> {
   objectKeys?: T;
   variants?: T;
   srcSet?: T;
+  crop?: T;
+  shapes?: T;
   avif?: T;
   avifSrcSet?: T;
   saving?: T;
@@ -741,6 +837,8 @@ export interface CategoryImagesSelect<T extends boolean = true> {
   filesize?: T;
   width?: T;
   height?: T;
+  focalX?: T;
+  focalY?: T;
 }
 /**
  * This interface was referenced by `Config`'s JSON-Schema
@@ -758,6 +856,8 @@ export interface ProductImagesSelect<T extends boolean = true> {
   objectKeys?: T;
   variants?: T;
   srcSet?: T;
+  crop?: T;
+  shapes?: T;
   avif?: T;
   avifSrcSet?: T;
   saving?: T;
@@ -772,6 +872,8 @@ export interface ProductImagesSelect<T extends boolean = true> {
   filesize?: T;
   width?: T;
   height?: T;
+  focalX?: T;
+  focalY?: T;
 }
 /**
  * This interface was referenced by `Config`'s JSON-Schema
@@ -789,6 +891,8 @@ export interface MediaSelect<T extends boolean = true> {
   objectKeys?: T;
   variants?: T;
   srcSet?: T;
+  crop?: T;
+  shapes?: T;
   avif?: T;
   avifSrcSet?: T;
   saving?: T;
@@ -803,6 +907,8 @@ export interface MediaSelect<T extends boolean = true> {
   filesize?: T;
   width?: T;
   height?: T;
+  focalX?: T;
+  focalY?: T;
 }
 /**
  * This interface was referenced by `Config`'s JSON-Schema

@@ -88,6 +88,9 @@ export const startTestApp = async (
     // Background image jobs (AVIF versions) run only where a test asks for them
     // (`IMAGE_RUN_JOBS: 'true'`), so that the others see the bucket change only when they act.
     IMAGE_RUN_JOBS: 'false',
+    // The reference app requires alt text for product images and media; the tests of other
+    // features upload without it (test/int/framing.test.ts switches it on).
+    IMAGE_REQUIRE_ALT: 'false',
     ...env,
   })
   const config: SanitizedConfig = await (await import('../../payload.config')).default

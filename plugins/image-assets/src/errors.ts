@@ -27,6 +27,9 @@ export type ImageUploadErrorCode =
   | 'UPLOAD_CONFLICT'
   | 'BULK_UPLOAD'
   | 'MALFORMED_UPLOAD'
+  | 'CROP_INVALID'
+  | 'FOCAL_INVALID'
+  | 'CROP_NEEDS_ORIGINAL'
 
 export class ImageUploadError extends ValidationError {
   readonly code: ImageUploadErrorCode
@@ -117,6 +120,9 @@ export type UploadErrorArgs = {
   UPLOAD_CONFLICT: { label: string }
   BULK_UPLOAD: { label: string }
   MALFORMED_UPLOAD: { label: string }
+  CROP_INVALID: { label: string }
+  FOCAL_INVALID: { label: string }
+  CROP_NEEDS_ORIGINAL: { label: string }
 }
 
 type UploadErrorEntry<A> = {
@@ -226,7 +232,32 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
     message: ({ label }) =>
       `The upload could not be read because its multipart body is malformed (a file name with control characters such as \\x01 is the usual cause). Nothing was saved to ${label}; rename the file and upload it again.`,
   },
+  CROP_INVALID: {
+    status: 400,
+    message: ({ label }) =>
+      `The crop is not a rectangle inside the image. Nothing was saved to ${label}; give crop as percentages of the image (x and y from 0 to 100, width and height above 0, x + width and y + height at most 100), or null for no crop.`,
+  },
+  FOCAL_INVALID: {
+    status: 400,
+    message: ({ label }) =>
+      `The focal point is not inside the image. Nothing was saved to ${label}; give focalX and focalY as numbers from 0 to 100 (percent of the image's width and height).`,
+  },
+  CROP_NEEDS_ORIGINAL: {
+    status: 400,
+    message: ({ label }) =>
+      `This crop reaches outside the current image, and ${label} keeps no original to take the rest from. Nothing was saved; choose a crop inside the current image, or upload the original again.`,
+  },
 }
+
+/**
+ * A create or update that leaves the alt text empty in a collection with `requireAlt`: a
+ * ValidationError on the `alt` field (the admin shows it there; REST and GraphQL answer 400).
+ */
+export const altRequiredError = (collection: string, label: string): ValidationError =>
+  new ValidationError({
+    collection,
+    errors: [{ message: messages.altRequired({ label }), path: 'alt' }],
+  })
 
 /** The ImageUploadError for `code` on `collection`: its status, retry delay and message come from the table. */
 export const uploadError = <C extends ImageUploadErrorCode>(
@@ -253,6 +284,9 @@ export const messages = {
 
   requestTooLarge: ({ maxBytes }: { maxBytes: number }): string =>
     `The file is larger than ${mb(maxBytes)} MB, the largest upload this server accepts. Upload a smaller file.`,
+
+  altRequired: ({ label }: { label: string }): string =>
+    `Alt text is required for ${label}. Describe what the image shows for people who cannot see it (for a purely decorative image, say so).`,
 
   databaseDown: (): string =>
     'The database is unavailable, so nothing was saved. Try again in a moment.',

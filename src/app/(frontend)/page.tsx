@@ -1,4 +1,5 @@
 import config from '@payload-config'
+import type { Metadata } from 'next'
 import Link from 'next/link'
 import { getPayload } from 'payload'
 import { Picture } from 'payload-image-assets/react'
@@ -23,6 +24,33 @@ main { box-sizing: border-box; font-family: system-ui, sans-serif; margin: 0 aut
 /** The editor's alt text, or the name of what the image shows when the editor left it empty. */
 const altOf = (image: PictureSource, name: string) =>
   (image && typeof image === 'object' && image.alt) || name
+
+/** The Open Graph image: the newest media image's `social` shape (1200 x 630, cut around its focal point). */
+export const generateMetadata = async (): Promise<Metadata> => {
+  const payload = await getPayload({ config })
+  const { docs } = await payload.find({
+    collection: 'media',
+    depth: 0,
+    limit: 1,
+    sort: '-createdAt',
+    where: { filename: { exists: true } },
+  })
+  const social = docs[0]?.shapes?.social
+  if (!social?.url) return { title: 'Demo store' }
+  return {
+    openGraph: {
+      images: [
+        {
+          alt: docs[0].alt ?? undefined,
+          height: social.height,
+          url: social.url,
+          width: social.width,
+        },
+      ],
+    },
+    title: 'Demo store',
+  }
+}
 
 const Home = async () => {
   const payload = await getPayload({ config })
@@ -59,11 +87,13 @@ const Home = async () => {
             data-product={product.id}
             key={product.id}
           >
-            {/* The featured product is the largest image on the page, its LCP: loaded first. */}
+            {/* The featured product is the largest image on the page, its LCP: loaded first. The
+                other cards are square tiles, cut around the focal point the editor set. */}
             <Picture
               alt={altOf(product.image, product.name)}
               image={product.image}
               priority={index === 0}
+              shape={index === 0 ? undefined : 'square'}
               sizes={index === 0 ? FEATURED_SIZES : CARD_SIZES}
             />
             <strong>{product.name}</strong>

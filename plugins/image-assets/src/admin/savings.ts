@@ -11,7 +11,7 @@ export const describeSaving = (original: number, stored: number): string => {
   return `${change >= 0 ? 'saved' : 'grew'} ${Math.abs(change)}% (${formatBytes(original)} → ${formatBytes(stored)})`
 }
 
-type Versions = { avif?: unknown; filesize?: null | number; variants?: unknown }
+type Versions = { avif?: unknown; filesize?: null | number; shapes?: unknown; variants?: unknown }
 
 const sizesOf = (list: unknown): number =>
   Array.isArray(list)
@@ -24,8 +24,16 @@ const sizesOf = (list: unknown): number =>
 
 /**
  * Stored bytes of an image, the one definition the list column, the dashboard, re-optimization and
- * the benchmark use: every version delivered to visitors (the main WebP, the WebP variants and the
- * AVIF versions), not the private kept original.
+ * the benchmark use: every version delivered to visitors (the main WebP, the WebP variants, the
+ * shapes with their variants, and the AVIF versions), not the private kept original.
  */
 export const storedBytes = (doc: Versions): number =>
-  (doc.filesize ?? 0) + sizesOf(doc.variants) + sizesOf(doc.avif)
+  (doc.filesize ?? 0) +
+  sizesOf(doc.variants) +
+  sizesOf(doc.avif) +
+  (doc.shapes && typeof doc.shapes === 'object'
+    ? Object.values(doc.shapes as Record<string, Versions | null>).reduce(
+        (sum, shape) => sum + (shape ? storedBytes(shape) : 0),
+        0,
+      )
+    : 0)

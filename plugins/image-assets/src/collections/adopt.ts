@@ -1,7 +1,8 @@
-import type { CollectionConfig, Field } from 'payload'
+import type { CollectionConfig, Field, TextFieldSingleValidation } from 'payload'
 
 import { ImageAssetsConfigError } from '../errors.js'
 import type { ResolvedCollection } from '../options.js'
+import { requireAltValidate } from '../upload/alt.js'
 
 /**
  * Adopting an upload collection the app already has (the blank template's `media`, or any slug
@@ -12,8 +13,8 @@ import type { ResolvedCollection } from '../options.js'
  * labels, endpoints, versions, timestamps and every other collection setting, and the upload
  * settings the pipeline does not decide (`adminThumbnail`, `displayPreview`, ...).
  * Owned by the plugin: the fields it stores the image in, the upload endpoints, the accepted MIME
- * types (from `allowedExtensions`), the file route handler, and crop / focal point / paste-URL
- * (off: the plugin crops nothing).
+ * types (from `allowedExtensions`), the file route handler, and crop / focal point (on: the
+ * plugin applies them itself) / paste-URL (off).
  * Hook order: the app's `before*` hooks run before the plugin's (the plugin's are the last step
  * before the write), the plugin's `after*` hooks before the app's (the app sees the final
  * document). Access: the plugin's defaults, then the app's own, then the plugin option `access`.
@@ -91,7 +92,18 @@ export const adoptCollection = (
     )
   }
   const appFieldNames = dataFieldNames(app.fields)
-  const appAlt = app.fields.find((f) => 'name' in f && f.name === 'alt')
+  const ownAlt = app.fields.find((f) => 'name' in f && f.name === 'alt')
+  // `requireAlt` applies to the app's own alt text field too.
+  const appAlt =
+    ownAlt && resolved.requireAlt && ownAlt.type === 'text' && !ownAlt.hasMany
+      ? {
+          ...ownAlt,
+          validate: requireAltValidate(
+            resolved,
+            ownAlt.validate as TextFieldSingleValidation | undefined,
+          ),
+        }
+      : ownAlt
   const fields = [
     ...ours.fields.flatMap((f) =>
       'name' in f && f.name === 'alt'
@@ -102,7 +114,7 @@ export const adoptCollection = (
             : [f]
         : [f],
     ),
-    ...app.fields.filter((f) => f !== appAlt),
+    ...app.fields.filter((f) => f !== ownAlt),
   ]
   const hookNames = new Set([...Object.keys(ours.hooks ?? {}), ...Object.keys(app.hooks ?? {})])
   const hooks = Object.fromEntries(

@@ -2,6 +2,7 @@ import type { Access, CollectionConfig, FieldHook, JSONField } from 'payload'
 
 import { describeSaving, storedBytes } from '../admin/savings.js'
 import { JOBS_PER_RUN } from '../ops/avif.js'
+import { requireAltValidate } from '../upload/alt.js'
 import { databaseDownHook } from '../upload/databaseDown.js'
 import { presignEndpoint } from '../upload/direct.js'
 import { uploadEndpoints } from '../upload/endpoints.js'
@@ -55,6 +56,51 @@ const versionsSchema = (nullable: boolean) => (): JSONSchema4 => {
   return nullable ? { oneOf: [list, { type: 'null' }] } : list
 }
 
+/** The generated type of `crop`: percent of the original as shown, or null for all of it. */
+const cropSchema = (): JSONSchema4 => ({
+  oneOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        height: { type: 'number' },
+        width: { type: 'number' },
+        x: { type: 'number' },
+        y: { type: 'number' },
+      },
+      required: ['height', 'width', 'x', 'y'],
+    },
+    { type: 'null' },
+  ],
+})
+
+/** The generated type of `shapes`: one entry per shape the collection defines. */
+const shapesSchema = (names: readonly string[]) => (): JSONSchema4 => {
+  const version = (versionsSchema(false)() as { items: JSONSchema4 }).items
+  const shape: JSONSchema4 = {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      ...(version.properties as Record<string, JSONSchema4>),
+      avif: versionsSchema(false)(),
+      avifSrcSet: { oneOf: [{ type: 'string' }, { type: 'null' }] },
+      srcSet: { oneOf: [{ type: 'string' }, { type: 'null' }] },
+      variants: versionsSchema(false)(),
+    },
+    required: ['filename', 'filesize', 'height', 'url', 'width', 'variants'],
+  }
+  return {
+    oneOf: [
+      {
+        type: 'object',
+        additionalProperties: false,
+        properties: Object.fromEntries(names.map((name) => [name, shape])),
+      },
+      { type: 'null' },
+    ],
+  }
+}
+
 /** A list of stored versions, with the URL each is delivered at (the same function as the main URL). */
 const withURLs = async (
   list: unknown,
@@ -105,6 +151,33 @@ export const imageCollection = (
       { url: await delivery.url(prefix, data.filename), width: data.width },
     ])
   }
+  /** Each shape with its URL, its variants' and AVIF versions' URLs, and their srcSets. */
+  const shapesAfterRead: FieldHook = async ({ data }) => {
+    const shapes = data?.shapes as null | Record<string, StoredVariant & Record<string, unknown>>
+    if (!data || !shapes || typeof shapes !== 'object') return null
+    const prefix = prefixOf(data, collection.slug)
+    const entries = await Promise.all(
+      Object.entries(shapes).map(async ([name, shape]) => {
+        const url = await delivery.url(prefix, shape.filename)
+        const variants = await withURLs(shape.variants, data, collection.slug, delivery)
+        const avif = await withURLs(shape.avif, data, collection.slug, delivery)
+        const srcSet = (list: StoredVariant[]) =>
+          list.length > 1 && delivery.mode !== 'proxy' ? srcSetOf(list) || null : null
+        return [
+          name,
+          {
+            ...shape,
+            avif,
+            avifSrcSet: srcSet(avif),
+            srcSet: srcSet([...variants, { ...shape, url }]),
+            url,
+            variants,
+          },
+        ] as const
+      }),
+    )
+    return Object.fromEntries(entries)
+  }
   const savingAfterRead: FieldHook = ({ data }) =>
     data?.originalFilesize && data?.filesize
       ? describeSaving(data.originalFilesize, storedBytes(data))
@@ -140,7 +213,17 @@ export const imageCollection = (
       imageAssets: { allowedExtensions: collection.allowedExtensions, preset: collection.preset },
     },
     fields: [
-      { name: 'alt', type: 'text', label: 'Alt text' },
+      {
+        name: 'alt',
+        type: 'text',
+        label: 'Alt text',
+        ...(collection.requireAlt
+          ? {
+              admin: { description: 'Required: describe what the image shows.' },
+              validate: requireAltValidate(collection),
+            }
+          : {}),
+      },
       {
         name: 'originalFilename',
         type: 'text',
@@ -184,6 +267,30 @@ export const imageCollection = (
         admin: { hidden: true },
         hooks: { afterRead: [srcSetAfterRead] },
         virtual: true,
+      },
+      // Framing: set with Payload's crop and focal-point editor, or `crop` / `focalX` / `focalY`
+      // through the API (upload/framing.ts); `focalX` and `focalY` are Payload's own fields.
+      {
+        name: 'crop',
+        type: 'json',
+        admin: { hidden: true },
+        typescriptSchema: [cropSchema],
+      },
+      {
+        name: 'shapes',
+        type: 'json',
+        ...readOnly,
+        admin: { hidden: true },
+        hooks: { afterRead: [shapesAfterRead] },
+        typescriptSchema: [shapesSchema(collection.shapes.map((s) => s.name))],
+      },
+      {
+        name: 'framingPreview',
+        type: 'ui',
+        admin: {
+          components: { Field: 'payload-image-assets/client#FramingPreview' },
+          position: 'sidebar',
+        },
       },
       {
         name: 'avif',
@@ -230,13 +337,14 @@ export const imageCollection = (
       // Keys change whenever the bytes do, so the admin needs no cache-busting query; one would
       // also break presigned URLs (`signed` delivery), whose query is signed.
       cacheTags: false,
-      crop: false,
+      // Payload's crop and focal-point editor; the plugin applies the edits itself (upload/framing.ts).
+      crop: true,
       filesRequiredOnCreate: false,
       // Payload's file route: streams (proxy delivery) or redirects to the delivery URL; 404 when missing.
       handlers: [
         fileRouteHandler(services.store, collection.slug, delivery, collection.limits.maxBytes),
       ],
-      focalPoint: false,
+      focalPoint: true,
       mimeTypes: formats.map((f) => FORMATS[f].mimeType),
       pasteURL: false,
     },

@@ -7,8 +7,9 @@ export const PIPELINE_VERSION = 1
 
 /**
  * A fingerprint of everything that decides a collection's stored files: the preset, the variant
- * widths, AVIF and placeholder settings, the encoder effort and the pipeline version. Documents
- * record it; `reoptimize` re-processes those whose fingerprint differs from the current one.
+ * widths, the shapes, AVIF and placeholder settings, the encoder effort and the pipeline version.
+ * Documents record it; `reoptimize` re-processes those whose fingerprint differs from the current
+ * one (keeping each document's own crop and focal point).
  */
 export const settingsFingerprint = (collection: ResolvedCollection): string =>
   createHash('sha256')
@@ -20,6 +21,8 @@ export const settingsFingerprint = (collection: ResolvedCollection): string =>
         placeholder: collection.placeholder,
         preset: collection.preset,
         variants: collection.variantWidths,
+        // Only when there are some, so that collections without shapes keep their fingerprints.
+        ...(collection.shapes.length > 0 ? { shapes: collection.shapes } : {}),
       }),
     )
     .digest('hex')

@@ -3,7 +3,14 @@ import type { ResolvedCollection } from '../options.js'
 import { FORMAT_NAMES, FORMATS, formatsFor, type InputFormat } from './formats.js'
 import { extensionOf, isAllowedExtension } from './guard.js'
 import { readHeader, sniffFormat } from './inspect.js'
-import { DeadlineExceeded, DecodeFailed, encodeImageSet, type EncodedImage } from './transform.js'
+import {
+  DeadlineExceeded,
+  DecodeFailed,
+  encodeImageSet,
+  type EncodedImage,
+  type EncodedShape,
+  type Framing,
+} from './transform.js'
 import { PLACEHOLDER_WIDTH } from '../presets.js'
 
 /** What an upload became: the main WebP, its variants, a placeholder, and what the original was. */
@@ -14,6 +21,7 @@ export type ProcessedImage = {
   mimeType: 'image/webp'
   original: { bytes: number; format: InputFormat; height: number; width: number }
   placeholder: string
+  shapes: Record<string, EncodedShape>
   variants: EncodedImage[]
   width: number
 }
@@ -66,6 +74,8 @@ export const processImage = async (
   collection: ResolvedCollection,
   /** One deadline for the whole image (epoch ms); by default `timeoutSeconds` from now. */
   deadline = Date.now() + collection.limits.timeoutSeconds * 1000,
+  /** The editor's crop and focal point. */
+  framing: Framing = {},
 ): Promise<ProcessedImage> => {
   assertAllowedName(upload.name, collection)
   assertAllowedSize(upload.data.length, collection)
@@ -110,7 +120,7 @@ export const processImage = async (
 
   try {
     // The header was checked; the decoder's own pixel limit stays on as a second guard.
-    const { avif, main, placeholder, variants } = await encodeImageSet(
+    const { avif, main, placeholder, shapes, variants } = await encodeImageSet(
       upload.data,
       collection.preset,
       {
@@ -120,6 +130,8 @@ export const processImage = async (
         maxPixels,
         placeholderWidth: collection.placeholder ? PLACEHOLDER_WIDTH : 0,
         deadline,
+        framing,
+        shapes: collection.shapes,
         variantWidths: collection.variantWidths,
       },
     )
@@ -129,6 +141,7 @@ export const processImage = async (
       mimeType: 'image/webp',
       original: { bytes: upload.data.length, format, height: header.height, width: header.width },
       placeholder,
+      shapes,
       variants,
     }
   } catch (error) {

@@ -2,11 +2,24 @@ import sharp, { type Sharp } from 'sharp'
 
 import type { ImagePreset } from '../presets.js'
 import type { InputFormat } from './formats.js'
+import { CENTRE, type Crop, cropPixels, type Focal, focalRegion, type Region } from './geometry.js'
 import { sniffFormat } from './inspect.js'
 
 export type EncodedImage = {
   data: Buffer
   height: number
+  width: number
+}
+
+/** One fixed shape: the shape itself and its smaller variants (ascending widths). */
+export type EncodedShape = { main: EncodedImage; variants: EncodedImage[] }
+
+/** A shape to make: exactly `width` x `height` (never enlarged), cover fit around the focal point. */
+export type ShapeSpec = {
+  height: number
+  name: string
+  quality: number
+  variantWidths: readonly number[]
   width: number
 }
 
@@ -16,7 +29,17 @@ export type EncodedSet = {
   avif: EncodedImage[]
   main: EncodedImage
   placeholder: string
+  /** The collection's shapes, by name. */
+  shapes: Record<string, EncodedShape>
   variants: EncodedImage[]
+}
+
+/** What the editor chose: the part of the picture to keep, and where its subject is. */
+export type Framing = {
+  /** Percent of the picture as shown (after EXIF orientation); null keeps all of it. */
+  crop?: Crop | null
+  /** Percent of the cropped picture; steers every cover fit (the shapes). @default the centre */
+  focal?: Focal
 }
 
 export type TransformOptions = {
@@ -34,6 +57,10 @@ export type TransformOptions = {
   timeoutSeconds?: number
   /** Widths of the smaller variants; widths at or above the main image's are dropped. */
   variantWidths?: readonly number[]
+  /** Crop and focal point. */
+  framing?: Framing
+  /** Fixed shapes, cover-fitted around the focal point. */
+  shapes?: readonly ShapeSpec[]
 }
 
 /** The image's deadline ran out (recognised by type, not by message text). */
@@ -77,8 +104,8 @@ const withinDeadline = async <T>(
 type Pixels = { channels: 1 | 2 | 3 | 4; data: Buffer; height: number; width: number }
 
 /**
- * The one decode: orient (EXIF), convert to sRGB, fit inside the preset's box without enlarging,
- * and hand back 8-bit pixels. Alpha is kept; EXIF, XMP, IPTC and ICC metadata go no further.
+ * The one decode: orient (EXIF), crop (in percent of the oriented picture), convert to sRGB, fit
+ * inside the preset's box without enlarging, and hand back 8-bit pixels. Alpha is kept; EXIF, XMP, IPTC and ICC metadata go no further.
  *
  * Shrink-on-load is used for JPEG (DCT scaling, as good as a full decode and much faster) but not
  * for WebP: libwebp's scaled decode aliases fine detail, which costs quality and, at the same
@@ -90,12 +117,20 @@ const decode = async (
   format: InputFormat | undefined,
   maxPixels: number | false,
   deadline: number | undefined,
+  crop: Crop | null = null,
 ): Promise<Pixels> => {
   try {
     // `pages: 1`: only the first frame is ever decoded (animated input is refused or flattened to it).
-    const { data, info } = await withinDeadline(deadline, (seconds) =>
-      sharp(input, { limitInputPixels: maxPixels, pages: 1, sequentialRead: true })
-        .autoOrient()
+    const open = () => sharp(input, { limitInputPixels: maxPixels, pages: 1, sequentialRead: true })
+    let region: Region | undefined
+    if (crop) {
+      const { autoOrient } = await open().metadata()
+      region = cropPixels(crop, autoOrient.width, autoOrient.height)
+    }
+    const { data, info } = await withinDeadline(deadline, (seconds) => {
+      const oriented = open().autoOrient()
+      // Extracted after orienting and before resizing: the crop is in the picture as shown, at full size.
+      return (region ? oriented.extract(region) : oriented)
         .resize({
           fastShrinkOnLoad: format !== 'webp',
           fit: 'inside',
@@ -106,8 +141,8 @@ const decode = async (
         .toColourspace('srgb')
         .raw({ depth: 'uchar' })
         .timeout({ seconds })
-        .toBuffer({ resolveWithObject: true }),
-    )
+        .toBuffer({ resolveWithObject: true })
+    })
     return { channels: info.channels, data, height: info.height, width: info.width }
   } catch (error) {
     if (error instanceof DeadlineExceeded) throw error
@@ -155,11 +190,14 @@ export const encodeImageSet = async (
     options.format ?? sniffFormat(input),
     maxPixels,
     deadline,
+    options.framing?.crop,
   )
-  const webp = (image: Sharp) => encode(image.webp({ effort, quality: preset.quality }), deadline)
+  const webp = (image: Sharp, quality = preset.quality) =>
+    encode(image.webp({ effort, quality }), deadline)
+  const focal = options.framing?.focal ?? CENTRE
   // The main WebP, the variants and the placeholder are encoded at once from the same pixels: on
   // two or more cores the set costs about what the main image costs (the benchmark's "full set").
-  const [main, variants, placeholder] = await settled([
+  const [main, variants, placeholder, shapes] = await settled([
     webp(fromPixels(pixels)),
     Promise.all(
       variantWidthsFor(pixels.width, variantWidths).map((width) =>
@@ -174,11 +212,45 @@ export const encodeImageSet = async (
           deadline,
         ).then((tiny) => `data:image/webp;base64,${tiny.data.toString('base64')}`)
       : Promise.resolve(''),
+    encodeShapes(options.shapes ?? [], pixels, focal, (image, shape) => webp(image, shape.quality)),
   ] as const)
   const avif = options.avif
     ? await avifVersions(pixels, [...variants.map((v) => v.width), main.width], preset, deadline)
     : []
-  return { avif, main, placeholder, variants }
+  return { avif, main, placeholder, shapes, variants }
+}
+
+/** One shape cut from the decoded pixels: the focal point's region, at the shape's size or smaller. */
+const shapeImage = (pixels: Pixels, shape: ShapeSpec, focal: Focal, width = shape.width) => {
+  const region = focalRegion(pixels.width, pixels.height, shape.width, shape.height, focal)
+  const height = Math.max(1, Math.round((width * shape.height) / shape.width))
+  return fromPixels(pixels)
+    .extract(region)
+    .resize({ fit: 'cover', height, width, withoutEnlargement: true })
+}
+
+/** Every shape and its variants, encoded at once by `encodeOne`. */
+const encodeShapes = async (
+  shapes: readonly ShapeSpec[],
+  pixels: Pixels,
+  focal: Focal,
+  encodeOne: (image: Sharp, shape: ShapeSpec) => Promise<EncodedImage>,
+): Promise<Record<string, EncodedShape>> => {
+  const done = await Promise.all(
+    shapes.map(async (shape) => {
+      const [main, variants] = await settled([
+        encodeOne(shapeImage(pixels, shape, focal), shape),
+        Promise.all(
+          shape.variantWidths
+            .filter((w) => w < shape.width)
+            .map((w) => encodeOne(shapeImage(pixels, shape, focal, w), shape)),
+        ),
+      ] as const)
+      // A picture smaller than the shape gives a smaller shape; its variants at or above that go.
+      return [shape.name, { main, variants: variants.filter((v) => v.width < main.width) }] as const
+    }),
+  )
+  return Object.fromEntries(done)
 }
 
 /**
@@ -219,17 +291,33 @@ export const encodeAvifSet = async (
   input: Buffer,
   preset: ImagePreset,
   widths: readonly number[],
-  options: { deadline?: number; maxPixels?: number | false } = {},
-): Promise<EncodedImage[]> => {
+  options: {
+    deadline?: number
+    framing?: Framing
+    maxPixels?: number | false
+    shapes?: readonly ShapeSpec[]
+  } = {},
+): Promise<{ shapes: Record<string, EncodedShape>; versions: EncodedImage[] }> => {
+  const { deadline } = options
   const pixels = await decode(
     input,
     preset,
     sniffFormat(input),
     options.maxPixels ?? false,
-    options.deadline,
+    deadline,
+    options.framing?.crop,
   )
   const fitted = [...new Set(widths.map((w) => Math.min(w, pixels.width)))].sort((a, b) => a - b)
-  return avifVersions(pixels, fitted, preset, options.deadline)
+  const versions = await avifVersions(pixels, fitted, preset, deadline)
+  // One after another, like the other AVIF versions: background work.
+  const shapes: Record<string, EncodedShape> = {}
+  for (const shape of options.shapes ?? []) {
+    const one = await encodeShapes([shape], pixels, options.framing?.focal ?? CENTRE, (image) =>
+      encode(image.avif({ effort: 4, quality: avifQuality(shape.quality) }), deadline),
+    )
+    Object.assign(shapes, one)
+  }
+  return { shapes, versions }
 }
 
 /**

@@ -1,7 +1,8 @@
 import { NotFound, type Payload, type PayloadRequest } from 'payload'
 
 import { ImageUploadError } from '../errors.js'
-import { encodeAvifSet } from '../image/transform.js'
+import { type EncodedImage, encodeAvifSet } from '../image/transform.js'
+import { storedFraming } from '../upload/framing.js'
 import type { ResolvedCollection } from '../options.js'
 import { abandonUpload } from '../storage/cleanup.js'
 import { nudgeCleanup } from '../storage/cleanupRunner.js'
@@ -34,9 +35,16 @@ const DEADLINE_FACTOR = 4
 export type AvifInput = { collection: string; filename: string; id: number | string }
 export type AvifResult = { status: 'done' | 'gone' | 'superseded' | 'up-to-date' }
 
+type Version = { filename: string; filesize: number; height: number; width: number }
+type Shape = Version & { avif?: Version[]; variants?: Version[] }
+
 type Doc = {
   avif?: unknown
+  crop?: unknown
   filename?: null | string
+  focalX?: null | number
+  focalY?: null | number
+  shapes?: null | Record<string, Shape>
   id: number | string
   objectKeys?: null | string[]
   originalFilename?: null | string
@@ -79,18 +87,35 @@ export const runAvifJob = async (
   const source = await runtime.store.get(doc.originalKey ?? objectKey(prefix, doc.filename))
   const widths = [...(doc.variants ?? []).map((v) => v.width), doc.width ?? Infinity]
   const deadline = Date.now() + collection.limits.timeoutSeconds * 1000 * DEADLINE_FACTOR
+  const framing = storedFraming(doc)
   const done = await runtime.limiter.run(() =>
     encodeAvifSet(source, collection.preset, widths, {
       deadline,
+      // The stored WebP is already cropped; the original is cropped as the document says.
+      framing: { crop: doc.originalKey ? framing.crop : null, focal: framing.focal },
       maxPixels: collection.limits.maxPixels,
+      shapes: collection.shapes.filter((shape) => doc.shapes?.[shape.name]),
     }),
   )
   // The work limit is full of uploads: they come first; the job is retried later.
   if (!done) throw new Error('the image work limit is full; retrying later')
 
-  const versions = done.value.map((v) => ({ ...v, filename: objectFilename(v.data, '.avif') }))
+  const named = (list: EncodedImage[]) =>
+    list.map((v) => ({ ...v, filename: objectFilename(v.data, '.avif') }))
+  const listed = (list: ReturnType<typeof named>): Version[] =>
+    list.map(({ data, filename, height, width }) => ({
+      filename,
+      filesize: data.length,
+      height,
+      width,
+    }))
+  const versions = named(done.value.versions)
+  const shapeVersions = Object.entries(done.value.shapes).map(
+    ([name, shape]) => [name, named([...shape.variants, shape.main])] as const,
+  )
   const display = doc.originalFilename || 'image'
-  const objects = versions.map((v) => ({
+  const all = [...versions, ...shapeVersions.flatMap(([, list]) => list)]
+  const objects = all.map((v) => ({
     body: v.data,
     cacheControl: delivery.cacheControl,
     contentDisposition: contentDisposition(display, '.avif'),
@@ -101,14 +126,11 @@ export const runAvifJob = async (
   const session: UploadSession = {
     addsVersions: true,
     collection: collection.slug,
+    internal: true,
     data: {
-      avif: versions.map(({ data, filename, height, width }) => ({
-        filename,
-        filesize: data.length,
-        height,
-        width,
-      })),
+      avif: listed(versions),
       objectKeys: [...(doc.objectKeys ?? []), ...keys],
+      shapes: withShapeAvif(doc.shapes, new Map(shapeVersions.map(([n, l]) => [n, listed(l)]))),
     },
     expectFilename: input.filename,
     intent: intent.id,
@@ -133,6 +155,29 @@ export const runAvifJob = async (
     throw error
   }
   return { status: 'done' }
+}
+
+/** The stored shapes (without the URLs reading added), each with its AVIF versions. */
+const withShapeAvif = (
+  shapes: Doc['shapes'],
+  avif: Map<string, Version[]>,
+): Record<string, Shape> => {
+  const plain = ({ filename, filesize, height, width }: Version): Version => ({
+    filename,
+    filesize,
+    height,
+    width,
+  })
+  return Object.fromEntries(
+    Object.entries(shapes ?? {}).map(([name, shape]) => [
+      name,
+      {
+        ...plain(shape),
+        variants: (shape.variants ?? []).map(plain),
+        ...(avif.has(name) ? { avif: avif.get(name) } : {}),
+      },
+    ]),
+  )
 }
 
 /** The jobs-queue task, registered by the plugin. */

@@ -1,21 +1,22 @@
 import { NotFound, type Payload, type Where } from 'payload'
 
 import { settingsFingerprint } from '../image/fingerprint.js'
-import { FORMAT_BY_EXTENSION, FORMATS } from '../image/formats.js'
-import { sniffFormat } from '../image/inspect.js'
 import { storedBytes } from '../admin/savings.js'
 import { ImageUploadError } from '../errors.js'
 import type { ResolvedCollection } from '../options.js'
 import { abandonUpload, isWriteConflict } from '../storage/cleanup.js'
 import { nudgeCleanup } from '../storage/cleanupRunner.js'
-import { prepareUpload } from '../upload/prepare.js'
+import { storedFraming } from '../upload/framing.js'
+import { rerenderStored } from '../upload/rerender.js'
 import { sessionContext, type UploadSession } from '../upload/session.js'
 import { claim } from './ledger.js'
-import { readSource } from './source.js'
 import { collectionRuntime, type Runtime } from './runtime.js'
 
 type StoredDoc = {
   avif?: Array<{ filesize?: number }> | null
+  crop?: unknown
+  focalX?: null | number
+  focalY?: null | number
   filename?: null | string
   filesize?: null | number
   fingerprint?: null | string
@@ -89,32 +90,15 @@ export const reoptimizeDocument = async (
   let session: UploadSession | undefined
   try {
     const fromOriginal = Boolean(doc.originalKey)
-    const source = await readSource(runtime, collection, { ...doc, filename: doc.filename })
-    if (!fromOriginal)
-      payload.logger.warn(
-        `payload-image-assets: ${slug} ${id} has no kept original; re-processing its stored WebP`,
-      )
-    const format = sniffFormat(source) ?? 'webp'
-    const base = (doc.originalFilename ?? doc.filename).replace(/\.[^.]*$/, '') || 'image'
-    // The stored file was accepted once; the collection's extension list may have changed since.
-    // What the upload was stays as recorded (a stored WebP is not the original).
-    const keep = Object.fromEntries(
-      (['originalFilename', 'originalFilesize', 'originalHeight', 'originalWidth'] as const)
-        .filter((k) => doc[k] != null)
-        .map((k) => [k, doc[k]]),
-    )
     try {
-      session = await prepareUpload(
+      // The editor's crop and focal point stay as they are.
+      session = await rerenderStored(
         payload,
-        { ...collection, allowedExtensions: Object.keys(FORMAT_BY_EXTENSION) },
+        collection,
         { delivery, limiter: runtime.limiter, store: runtime.store },
-        { data: source, name: `${base}${FORMATS[format].extension}` },
-        {
-          expectFilename: doc.filename,
-          keep,
-          keptOriginal: doc.originalKey ?? undefined,
-          trustedName: true,
-        },
+        { ...doc, filename: doc.filename },
+        storedFraming(doc),
+        { internal: true },
       )
     } catch (error) {
       if (error instanceof ImageUploadError && error.code === 'BUSY') {

@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import type { ResolvedCollection } from '../options.js'
 import { objectKey, prefixOf } from '../storage/keys.js'
-import type { Runtime } from './runtime.js'
+import type { ObjectStore } from '../storage/objects.js'
 
 /**
  * The bytes to re-process: the kept original, else the stored file in the bucket. A document of an
@@ -11,12 +11,12 @@ import type { Runtime } from './runtime.js'
  * put it (the collection's `staticDir`): it is read from there, once, and converted.
  */
 export const readSource = async (
-  runtime: Runtime,
+  store: ObjectStore,
   collection: ResolvedCollection,
   doc: { filename: string; originalKey?: null | string; prefix?: unknown },
 ): Promise<Buffer> => {
   try {
-    return await runtime.store.get(
+    return await store.get(
       doc.originalKey ?? objectKey(prefixOf(doc, collection.slug), doc.filename),
     )
   } catch (error) {

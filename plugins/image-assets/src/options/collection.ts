@@ -10,7 +10,9 @@ import type {
   DeliveryMode,
   ImageCollectionOptions,
   ImageLimits,
+  ImageShape,
   ResolvedCollection,
+  ResolvedShape,
 } from './types.js'
 
 /** What a collection inherits from the plugin-wide options. */
@@ -35,8 +37,35 @@ const COLLECTION_KEYS: KeysOf<ImageCollectionOptions> = {
   limits: true,
   placeholder: true,
   quality: true,
+  requireAlt: true,
+  shapes: true,
   variants: true,
   width: true,
+}
+
+const SHAPE_KEYS: KeysOf<ImageShape> = { height: true, quality: true, variants: true, width: true }
+
+/** A shape's name: a JSON key and a GraphQL field name. */
+const SHAPE_NAME = /^[A-Za-z][A-Za-z0-9_]*$/
+
+const resolveShapes = (path: string, value: unknown, quality: number): ResolvedShape[] => {
+  if (value === undefined) return []
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return fail(path, 'an object of shapes ({ square: { width: 600, height: 600 } })', value)
+  return Object.entries(value as Record<string, ImageShape>).map(([name, options]) => {
+    const at = `${path}.${name}`
+    if (!SHAPE_NAME.test(name))
+      fail(at, 'a shape name of letters, digits and "_", starting with a letter', name)
+    const shape = object<ImageShape>(at, options, SHAPE_KEYS)
+    const width = integer(`${at}.width`, shape.width, 1, 16383)
+    return {
+      height: integer(`${at}.height`, shape.height, 1, 16383),
+      name,
+      quality: integer(`${at}.quality`, shape.quality ?? quality, 1, 100),
+      variantWidths: variantWidths(`${at}.variants`, shape.variants, []).filter((w) => w < width),
+      width,
+    }
+  })
 }
 
 const LIMIT_KEYS: KeysOf<ImageLimits> = {
@@ -132,6 +161,7 @@ export const resolveCollection = (
   const input = object<ImageCollectionOptions>(path, options, COLLECTION_KEYS, 'an object or false')
   const builtIn = isBuiltInSlug(slug) ? BUILT_IN_COLLECTIONS[slug] : undefined
   const labels = input.labels ?? builtIn?.labels ?? { plural: slug, singular: slug }
+  const preset = resolvePreset(path, input, builtIn?.preset)
   return {
     slug,
     access: input.access,
@@ -149,7 +179,9 @@ export const resolveCollection = (
     labels,
     limits: resolveLimits(`${path}.limits`, input.limits, defaults.limits),
     placeholder: boolean(`${path}.placeholder`, input.placeholder, true),
-    preset: resolvePreset(path, input, builtIn?.preset),
+    preset,
+    requireAlt: boolean(`${path}.requireAlt`, input.requireAlt, false),
+    shapes: resolveShapes(`${path}.shapes`, input.shapes, preset.quality),
     variantWidths: variantWidths(
       `${path}.variants`,
       input.variants,

@@ -53,6 +53,23 @@ export type ImageCollectionOptions = {
   /** WebP quality, 1 to 100. Required for a custom collection. */
   quality?: number
   /**
+   * Refuse a create or update that leaves `alt` empty (admin, REST, GraphQL, Local API), with the
+   * message on the field. Documents saved before it was switched on stay readable; the dashboard
+   * counts the ones missing alt text.
+   * @default false
+   */
+  requireAlt?: boolean
+  /**
+   * Fixed shapes (art direction): each is a cover-fit crop of exactly `width` x `height` (never
+   * enlarged) around the document's focal point, from the same decode as the main image, stored as
+   * WebP (AVIF too, in the background, when `avif` is on) and exposed as `shapes.<name>` (`url`,
+   * `width`, `height`, `filesize`, and a `srcSet` when it has `variants`). Names are letters,
+   * digits and `_`, starting with a letter.
+   * @default {}
+   * @example { square: { width: 600, height: 600, variants: [300] }, social: { width: 1200, height: 630 } }
+   */
+  shapes?: Record<string, ImageShape>
+  /**
    * Widths of the responsive variants stored beside the main image (never wider than it;
    * duplicates dropped), or `false` for none.
    * @default avatars [64, 128, 240], category-images [320, 800], product-images [320, 640, 1024], media [640, 1280, 1920], custom [320, 640, 1280]
@@ -221,6 +238,24 @@ export type ImageAssetsPluginOptions = {
   isAdmin?: (user: Record<string, unknown>) => boolean
 }
 
+/** One fixed shape of a collection (see `ImageCollectionOptions.shapes`). */
+export type ImageShape = {
+  height: number
+  /** WebP quality, 1 to 100. @default the collection's quality */
+  quality?: number
+  /** Smaller widths of the same shape for its `srcSet`. @default [] */
+  variants?: number[]
+  width: number
+}
+
+export type ResolvedShape = {
+  height: number
+  name: string
+  quality: number
+  variantWidths: number[]
+  width: number
+}
+
 export type ResolvedCollection = {
   access: CollectionConfig['access']
   /** Set when the plugin adopted an upload collection of the app (see collections/adopt.ts). */
@@ -238,6 +273,8 @@ export type ResolvedCollection = {
   limits: Required<ImageLimits>
   placeholder: boolean
   preset: ImagePreset
+  requireAlt: boolean
+  shapes: ResolvedShape[]
   slug: string
   variantWidths: number[]
 }

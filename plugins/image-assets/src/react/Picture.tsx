@@ -34,6 +34,11 @@ export type PictureImage = {
   placeholder?: null | string
   /** `"<url> 320w, …, <main url> <width>w"`: the variants and the main WebP; null in `proxy` delivery. */
   srcSet?: null | string
+  /**
+   * The collection's fixed shapes by name (`{ url, width, height, srcSet, avifSrcSet, … }`), cut
+   * around the editor's focal point; see the `shape` option.
+   */
+  shapes?: unknown
   /** The main WebP. */
   url?: null | string
   /**
@@ -62,8 +67,23 @@ export type ImageOptions = {
    * `fetchpriority="high"` instead of lazily. @default false
    */
   priority?: boolean
+  /**
+   * Render one of the collection's shapes (`shapes.<name>`: a fixed width x height cut around the
+   * focal point, e.g. a square tile) instead of the main image; the main image when the document
+   * has no such shape (made before the shape was configured: `reoptimize` adds it).
+   */
+  shape?: string
   /** The `sizes` attribute: how wide the image is shown. @default '100vw' (when there is a srcSet) */
   sizes?: string
+}
+
+/** The shape `name` of `image` as an image of its own (alt text and placeholder from the document). */
+const shapeOf = (image: PictureImage, name: string): PictureImage | undefined => {
+  const shapes = image.shapes
+  if (!shapes || typeof shapes !== 'object') return undefined
+  const shape = (shapes as Record<string, unknown>)[name]
+  if (!shape || typeof shape !== 'object' || !text((shape as PictureImage).url)) return undefined
+  return { ...(shape as PictureImage), alt: image.alt, placeholder: image.placeholder }
 }
 
 /** The attributes of the `<img>`, ready to spread on one. */
@@ -151,10 +171,11 @@ const placeholderStyle = (placeholder: string): CSSProperties => ({
  * `<img {...props} />`) instead.
  */
 export const getImageProps = (
-  image: PictureSource,
-  { alt, placeholder = true, priority = false, sizes }: ImageOptions = {},
+  document: PictureSource,
+  { alt, placeholder = true, priority = false, shape, sizes }: ImageOptions = {},
 ): { avifSrcSet?: string; props: PictureImgProps } | null => {
-  if (!image || typeof image !== 'object') return null
+  if (!document || typeof document !== 'object') return null
+  const image = (shape ? shapeOf(document, shape) : undefined) ?? document
   const src = text(image.url)
   if (!src) return null
   const srcSet = text(image.srcSet) ?? srcSetOf(image, src)
@@ -201,11 +222,12 @@ export const Picture = ({
   pictureProps,
   placeholder,
   priority,
+  shape,
   sizes,
   style,
   ...imgProps
 }: PictureProps) => {
-  const result = getImageProps(image, { alt, placeholder, priority, sizes })
+  const result = getImageProps(image, { alt, placeholder, priority, shape, sizes })
   if (!result) return null
   const { avifSrcSet, props } = result
   const merged = props.style || style ? { ...props.style, ...style } : undefined

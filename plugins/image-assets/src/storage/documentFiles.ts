@@ -1,5 +1,6 @@
 import { settingsFingerprint } from '../image/fingerprint.js'
 import { FORMATS } from '../image/formats.js'
+import { CENTRE, type Crop, type Focal } from '../image/geometry.js'
 import type { ProcessedImage } from '../image/pipeline.js'
 import type { ResolvedCollection } from '../options.js'
 import type { Delivery } from './delivery.js'
@@ -22,6 +23,8 @@ export const documentFiles = (args: {
   keptOriginal?: string
   originalName: string
   source?: Buffer
+  /** The crop (percent of the original) and focal point (percent of the main image) to record. */
+  framing?: { crop: Crop | null; focal: Focal }
 }): { data: Record<string, unknown>; objects: StoredObject[] } => {
   const { collection, delivery, image } = args
   const prefix = collection.slug
@@ -38,10 +41,16 @@ export const documentFiles = (args: {
     contentType: `image/${type}`,
     key: objectKey(prefix, name),
   })
+  const shapes = Object.entries(image.shapes).map(([name, shape]) => ({
+    main: { ...shape.main, filename: objectFilename(shape.main.data) },
+    name,
+    variants: named(shape.variants, '.webp'),
+  }))
   const objects = [
     object(filename, image.data),
     ...variants.map((v) => object(v.filename, v.data)),
     ...avif.map((v) => object(v.filename, v.data, 'avif')),
+    ...shapes.flatMap((s) => [s.main, ...s.variants].map((v) => object(v.filename, v.data))),
   ]
   let originalKey = args.keptOriginal ?? null
   if (!originalKey && collection.keepOriginal && args.source) {
@@ -62,9 +71,16 @@ export const documentFiles = (args: {
       height,
       width,
     }))
+  const framing = args.framing ?? { crop: null, focal: CENTRE }
   return {
     data: {
       avif: avif.length > 0 ? listed(avif) : null,
+      crop: framing.crop,
+      focalX: framing.focal.x,
+      focalY: framing.focal.y,
+      shapes: Object.fromEntries(
+        shapes.map((s) => [s.name, { ...listed([s.main])[0], variants: listed(s.variants) }]),
+      ),
       filename,
       filesize: image.data.length,
       fingerprint: settingsFingerprint(collection),

@@ -8,12 +8,14 @@ import {
   type RequestContext,
 } from 'payload'
 
-import { uploadError } from '../errors.js'
+import { altRequiredError, uploadError } from '../errors.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
 import { abandonUpload, isWriteConflict } from '../storage/cleanup.js'
 import { nudgeCleanup } from '../storage/cleanupRunner.js'
+import { isBlank } from './alt.js'
 import { authorize } from './authorize.js'
 import type { UploadServices } from './prepare.js'
+import { framingSession } from './rerender.js'
 import { type UploadSession, sessionContext } from './session.js'
 import { sessionFromRequest, withoutFileSource } from './source.js'
 
@@ -76,6 +78,7 @@ export const uploadEndpoints = (
   const prepare = async (
     req: PayloadRequest,
     operation: 'create' | 'update',
+    id?: string,
   ): Promise<UploadSession | undefined> => {
     try {
       await addDataAndFileToRequest(req)
@@ -88,9 +91,18 @@ export const uploadEndpoints = (
     }
     addLocalesToRequestFromData(req)
     const data = req.data as Record<string, unknown> | undefined
-    const session = await sessionFromRequest(req, data, { collection, operation, services })
+    // Missing alt text is refused before any image work (Payload's validation would refuse it after).
+    if (
+      collection.requireAlt &&
+      (operation === 'create' || (data !== undefined && 'alt' in data)) &&
+      isBlank(data?.alt)
+    )
+      throw altRequiredError(slug, label)
+    const session = await sessionFromRequest(req, data, { collection, id, operation, services })
     req.data = withoutFileSource(data)
-    return session
+    if (session || id === undefined) return session
+    // No new file: a new crop or focal point may still need the image made again.
+    return framingSession(req, collection, services, id, req.data as Record<string, unknown>)
   }
 
   /** The Local API arguments every write shares: the session, the data without a file source, the query's parameters, and the user's access. */
@@ -139,7 +151,7 @@ export const uploadEndpoints = (
       handler: async (req) => {
         const id = idOf(req)
         await authorize(req, slug, 'update', id)
-        const session = await prepare(req, 'update')
+        const session = await prepare(req, 'update', id)
         const { args, autosave, draft, overrideLock } = writeArgs(req)
         const doc = await record(req, session, (context) =>
           req.payload.update({ ...args, context, id, overrideLock } as Parameters<

@@ -1,6 +1,7 @@
 import type { Payload } from 'payload'
 
 import { uploadError } from '../errors.js'
+import type { Crop, Focal } from '../image/geometry.js'
 import type { WorkLimiter } from '../image/limiter.js'
 import { assertAllowedName, ImageProcessingFailed, processImage } from '../image/pipeline.js'
 import type { ResolvedCollection } from '../options.js'
@@ -19,6 +20,13 @@ import type { UploadSession } from './session.js'
 export type UploadServices = { delivery: Delivery; limiter: WorkLimiter; store: ObjectStore }
 
 /**
+ * The editor's framing of an image: `crop` in percent of the original as shown, `focal` in percent
+ * of the cropped picture. `sourceCrop` is the crop to apply to the bytes at hand, when they are
+ * not the original (the stored WebP is already cropped): by default `crop`.
+ */
+export type FramingRequest = { crop: Crop | null; focal: Focal; sourceCrop?: Crop | null }
+
+/**
  * Steps 2 to 4 of the upload path, with no database connection held: guard and inspect, transform
  * (within the shared work limit, one deadline for the whole image), and store the new objects
  * under new keys (deadlines on every S3 call). Before the first write, the keys are recorded for
@@ -32,15 +40,24 @@ export const prepareUpload = async (
   source: { data: Buffer; name: string },
   options: {
     expectFilename?: string
+    framing?: FramingRequest
+    /** The plugin's own re-processing (re-optimize), not an editor's write: `requireAlt` does not apply. */
+    internal?: boolean
     keptOriginal?: string
     keep?: Record<string, unknown>
     trustedName?: boolean
   } = {},
 ): Promise<UploadSession> => {
   const { delivery, limiter, store } = services
+  const framing = options.framing
   let done
   try {
-    done = await limiter.run(() => processImage(source, collection))
+    done = await limiter.run(() =>
+      processImage(source, collection, undefined, {
+        crop: framing?.sourceCrop === undefined ? framing?.crop : framing.sourceCrop,
+        focal: framing?.focal,
+      }),
+    )
   } catch (error) {
     if (!(error instanceof ImageProcessingFailed)) throw error
     payload.logger.error({
@@ -53,6 +70,7 @@ export const prepareUpload = async (
   const files = documentFiles({
     collection,
     delivery,
+    framing: framing && { crop: framing.crop, focal: framing.focal },
     image: done.value,
     keptOriginal: options.keptOriginal,
     originalName: source.name,
@@ -76,6 +94,7 @@ export const prepareUpload = async (
     data: { ...files.data, ...options.keep },
     expectFilename: options.expectFilename,
     intent: intent.id,
+    internal: options.internal,
     keys,
     originalName: options.trustedName ? undefined : source.name,
     recordBy: intent.recordBy,

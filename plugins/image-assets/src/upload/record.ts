@@ -17,6 +17,8 @@ import { nudgeCleanup } from '../storage/cleanupRunner.js'
 import { documentKeys } from '../storage/documentKeys.js'
 import { authorize } from './authorize.js'
 import type { UploadServices } from './prepare.js'
+import { takeUploadEdits, touchesFraming } from './framing.js'
+import { framingSession } from './rerender.js'
 import { attachSession, peekSession, takeSession } from './session.js'
 import { sessionFromRequest, withoutFileSource } from './source.js'
 
@@ -32,6 +34,7 @@ type OperationArgs = {
  */
 const COMPUTED_FIELDS = [
   'avif',
+  'crop',
   'filename',
   'filesize',
   'fingerprint',
@@ -47,6 +50,7 @@ const COMPUTED_FIELDS = [
   'originalWidth',
   'placeholder',
   'prefix',
+  'shapes',
   'sizes',
   'thumbnailURL',
   'url',
@@ -70,13 +74,26 @@ export const prepareInOperationHook =
     const { data, id, overrideAccess } = args as OperationArgs
     if (peekSession(context, collection.slug)) {
       req.file = undefined
+      takeUploadEdits(req)
       return { ...args, data: withoutFileSource(data) }
     }
     const submitted = { ...(req.data as Record<string, unknown> | undefined), ...data }
     const hasSource =
       Boolean(req.file) ||
       (operation === 'create' && typeof submitted.url === 'string' && submitted.url !== '')
-    if (!hasSource) return args
+    if (!hasSource) {
+      const edits = (req.query as Record<string, unknown> | undefined)?.uploadEdits
+      if (operation !== 'update' || id === undefined || !touchesFraming(data, edits as object)) {
+        takeUploadEdits(req)
+        return args
+      }
+      // A new crop or focal point (GraphQL, Local API): made here, inside Payload's transaction.
+      if (overrideAccess === false) await authorize(req, collection.slug, operation, id)
+      const framed = { ...data }
+      const session = await framingSession(req, collection, services, id, framed)
+      if (session) attachSession(context, session)
+      return { ...args, data: framed }
+    }
     // One file is one document's: a bulk update (`PATCH /api/<slug>?where=…`) cannot carry one.
     if (operation === 'update' && id === undefined) {
       req.file = undefined
@@ -116,6 +133,16 @@ export const recordImageHook =
       for (const field of COMPUTED_FIELDS) {
         if (originalDoc && field in originalDoc) kept[field] = originalDoc[field]
         else delete kept[field]
+      }
+      // A focal point no stored file depends on (no shapes), checked in beforeOperation.
+      if (
+        operation === 'update' &&
+        collection.shapes.length === 0 &&
+        typeof data.focalX === 'number' &&
+        typeof data.focalY === 'number'
+      ) {
+        kept.focalX = data.focalX
+        kept.focalY = data.focalY
       }
       return kept
     }

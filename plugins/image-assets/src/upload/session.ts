@@ -16,6 +16,8 @@ export type UploadSession = {
   data: Record<string, unknown>
   /** Re-optimization only: the file the document must still have, so that an editor's newer upload wins. */
   expectFilename?: string
+  /** The plugin's own work (AVIF job, re-optimize), not an editor's: `requireAlt` does not apply. */
+  internal?: boolean
   /** The clean-up row listing `keys`; the record transaction deletes it. */
   intent: number | string
   /** Every object key written for this upload. */
@@ -27,10 +29,15 @@ export type UploadSession = {
 }
 
 const SESSION_KEY = 'payloadImageAssetsUpload'
+const INTERNAL_KEY = 'payloadImageAssetsInternal'
 
 /** The Local API `context` that hands `session` to the record step. */
 export const sessionContext = (session: UploadSession | undefined): RequestContext =>
-  session ? { [SESSION_KEY]: session } : {}
+  session ? { [SESSION_KEY]: session, ...(session.internal ? { [INTERNAL_KEY]: true } : {}) } : {}
+
+/** True while the plugin records its own work (field validation of editors' input is skipped for it). */
+export const isInternalWrite = (context: RequestContext | undefined): boolean =>
+  context?.[INTERNAL_KEY] === true
 
 /** The session meant for `collection`, if the operation carries one (without taking it). */
 export const peekSession = (

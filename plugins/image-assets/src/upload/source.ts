@@ -7,6 +7,7 @@ import { assertAllowedName, assertAllowedSize } from '../image/pipeline.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
 import { fetchRemoteImage, RemoteFetchError } from '../remote/fetch.js'
 import { deleteStaged, stagedKeyOf } from './direct.js'
+import { newFileFraming, takeUploadEdits, touchesFraming } from './framing.js'
 import { prepareUpload, type UploadServices } from './prepare.js'
 import type { UploadSession } from './session.js'
 
@@ -71,6 +72,8 @@ export const sessionFromRequest = async (
   data: Record<string, unknown> | undefined,
   step: {
     collection: ResolvedCollection
+    /** The document a replacement is for. */
+    id?: number | string
     /** A `url` in the data is a source only when creating. */
     operation: 'create' | 'update'
     services: UploadServices & { remoteURLs: false | ResolvedRemoteURLs }
@@ -80,6 +83,23 @@ export const sessionFromRequest = async (
   const { payload } = req
   const urlIsSource = step.operation === 'create'
   const file = req.file
+  const submitted = { ...(req.data as Record<string, unknown> | undefined), ...data }
+  const framing = async () => {
+    // Payload's own upload step would act on the admin's edits itself: the plugin takes them.
+    const edits = takeUploadEdits(req)
+    // The admin sends a replaced image's crop and focal point back with the new file: not the new one's.
+    const previous =
+      step.operation === 'update' && step.id !== undefined && touchesFraming(submitted, undefined)
+        ? (((await payload.findByID({
+            collection: collection.slug,
+            depth: 0,
+            disableErrors: true,
+            id: step.id,
+            overrideAccess: true,
+          })) as Record<string, unknown> | null) ?? undefined)
+        : undefined
+    return newFileFraming(collection, submitted, edits, previous)
+  }
   if (file) {
     req.file = undefined
     // A direct-to-bucket upload: the staged object, read by Payload through the file handler.
@@ -88,8 +108,10 @@ export const sessionFromRequest = async (
       (file as { clientUploadContext?: unknown }).clientUploadContext,
     )
     let bytes: Buffer
+    let framed
     try {
       assertAllowedName(file.name, collection)
+      framed = await framing()
       if (!staged) assertAllowedSize(file.size, collection)
       bytes = await readUpload(file)
       // The bytes decide, never the size the client stated.
@@ -100,10 +122,15 @@ export const sessionFromRequest = async (
     } finally {
       if (staged) await deleteStaged(req, services.store, staged)
     }
-    return prepareUpload(payload, collection, services, { data: bytes, name: file.name })
+    return prepareUpload(
+      payload,
+      collection,
+      services,
+      { data: bytes, name: file.name },
+      { framing: framed },
+    )
   }
   // Payload strips `url` and `filename` from untrusted data before its hooks; the request keeps them.
-  const submitted = { ...(req.data as Record<string, unknown> | undefined), ...data }
   if (!urlIsSource || typeof submitted.url !== 'string' || submitted.url === '') return undefined
   const fetched = await fetchFromURL(submitted.url, collection, services.remoteURLs)
   const name =
@@ -111,7 +138,13 @@ export const sessionFromRequest = async (
       ? submitted.filename
       : fetched.name
   assertAllowedName(name, collection)
-  return prepareUpload(payload, collection, services, { data: fetched.data, name })
+  return prepareUpload(
+    payload,
+    collection,
+    services,
+    { data: fetched.data, name },
+    { framing: await framing() },
+  )
 }
 
 /** `data` without the fields that would make Payload fetch or name a file itself. */

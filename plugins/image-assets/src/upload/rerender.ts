@@ -1,0 +1,114 @@
+import type { Payload, PayloadRequest } from 'payload'
+
+import { uploadError } from '../errors.js'
+import { FORMAT_BY_EXTENSION, FORMATS } from '../image/formats.js'
+import { cropWithin } from '../image/geometry.js'
+import { sniffFormat } from '../image/inspect.js'
+import { readSource } from '../ops/source.js'
+import type { ResolvedCollection } from '../options.js'
+import { framingChange, storedFraming, takeUploadEdits, touchesFraming } from './framing.js'
+import type { FramingRequest, UploadServices } from './prepare.js'
+import { prepareUpload } from './prepare.js'
+import type { UploadSession } from './session.js'
+
+/** What re-rendering a stored image reads from its document. */
+export type StoredImage = {
+  crop?: unknown
+  filename: string
+  id: number | string
+  originalFilename?: null | string
+  originalFilesize?: null | number
+  originalHeight?: null | number
+  originalKey?: null | string
+  originalWidth?: null | number
+  prefix?: unknown
+}
+
+/**
+ * Makes a stored image's files again, through the upload path (steps 3 and 4: the shared work
+ * limit, one deadline, new keys stored before the document changes), from its kept original, else
+ * from its main WebP (already cropped: a new crop must lie inside the current one). The session is
+ * recorded conditionally on the document still having `doc.filename`: a replacement uploaded
+ * meanwhile wins, and this set goes to the clean-up. Used by framing changes and re-optimize.
+ */
+export const rerenderStored = async (
+  payload: Payload,
+  collection: ResolvedCollection,
+  services: UploadServices,
+  doc: StoredImage,
+  framing: FramingRequest,
+  options: { internal?: boolean } = {},
+): Promise<UploadSession> => {
+  const fromOriginal = Boolean(doc.originalKey)
+  let sourceCrop = framing.crop
+  if (!fromOriginal) {
+    const within = cropWithin(storedFraming(doc).crop, framing.crop)
+    if (within === undefined)
+      throw uploadError('CROP_NEEDS_ORIGINAL', collection.slug, { label: collection.label })
+    sourceCrop = within
+    payload.logger.warn(
+      `payload-image-assets: ${collection.slug} ${doc.id} has no kept original; re-rendering its stored WebP`,
+    )
+  }
+  const source = await readSource(services.store, collection, doc)
+  const format = sniffFormat(source) ?? 'webp'
+  const base = (doc.originalFilename ?? doc.filename).replace(/\.[^.]*$/, '') || 'image'
+  // What the upload was stays as recorded (a stored WebP is not the original).
+  const keep = Object.fromEntries(
+    (['originalFilename', 'originalFilesize', 'originalHeight', 'originalWidth'] as const)
+      .filter((k) => doc[k] != null)
+      .map((k) => [k, doc[k]]),
+  )
+  return prepareUpload(
+    payload,
+    // The stored file was accepted once; the collection's extension list may have changed since.
+    { ...collection, allowedExtensions: Object.keys(FORMAT_BY_EXTENSION) },
+    services,
+    { data: source, name: `${base}${FORMATS[format].extension}` },
+    {
+      expectFilename: doc.filename,
+      framing: { ...framing, sourceCrop },
+      internal: options.internal,
+      keep,
+      keptOriginal: doc.originalKey ?? undefined,
+      trustedName: true,
+    },
+  )
+}
+
+/**
+ * A write without a new file that moves the focal point or changes the crop (the admin's crop and
+ * focal-point drawer, or `crop` / `focalX` / `focalY` in REST, GraphQL or Local API data): decides
+ * the new framing from the stored document, and when files depend on it, makes them again
+ * (`rerenderStored`) and returns the session to record. A focal point nothing depends on is only
+ * put in `data`. The framing fields are otherwise removed from `data`: the plugin sets them.
+ */
+export const framingSession = async (
+  req: PayloadRequest,
+  collection: ResolvedCollection,
+  services: UploadServices,
+  id: number | string,
+  data: Record<string, unknown>,
+): Promise<UploadSession | undefined> => {
+  const edits = takeUploadEdits(req)
+  if (!touchesFraming(data, edits)) return undefined
+  // Read without the operation's transaction: the record step checks the file again under its lock.
+  const doc = (await req.payload.findByID({
+    collection: collection.slug,
+    depth: 0,
+    disableErrors: true,
+    id,
+    overrideAccess: true,
+  })) as (StoredImage & { focalX?: unknown; focalY?: unknown }) | null
+  const change = doc?.filename ? framingChange(collection, data, edits, doc) : undefined
+  delete data.crop
+  delete data.focalX
+  delete data.focalY
+  if (!doc || !change) return undefined
+  if (!change.render) {
+    data.focalX = change.framing.focal.x
+    data.focalY = change.framing.focal.y
+    return undefined
+  }
+  return rerenderStored(req.payload, collection, services, doc, change.framing)
+}
