@@ -221,6 +221,35 @@ describe('Picture', () => {
     expect(img).toMatchObject({ class: 'card', 'data-product': '7', id: 'hero', title: 'Oak' })
   })
 
+  it('shape: renders the named shape with its own size, srcSet and AVIF source; the main image when the document lacks it', () => {
+    const square = {
+      avif: [],
+      avifSrcSet: 'https://cdn.test/s-300.avif 300w, https://cdn.test/s.avif 600w',
+      filename: 's.webp',
+      filesize: 3000,
+      height: 600,
+      srcSet: 'https://cdn.test/s-300.webp 300w, https://cdn.test/s.webp 600w',
+      url: 'https://cdn.test/s.webp',
+      variants: [],
+      width: 600,
+    }
+    const { all, img } = render(
+      <Picture image={{ ...image, shapes: { square } }} shape="square" sizes="300px" />,
+    )
+    expect(all[1].attributes).toMatchObject({ srcset: square.avifSrcSet, type: 'image/avif' })
+    expect(img).toMatchObject({
+      alt: 'Oak chair',
+      height: '600',
+      src: 'https://cdn.test/s.webp',
+      srcset: square.srcSet,
+      width: '600',
+    })
+    expect(img.style).toContain('background-image')
+    // A document made before the shape was configured: its main image.
+    const fallback = render(<Picture image={image} shape="square" />).img
+    expect(fallback).toMatchObject({ src: image.url, width: '1024' })
+  })
+
   it('renders nothing for a relationship that was not populated, or an image without url', () => {
     for (const unpopulated of [7, '7', null, undefined, { ...image, url: null }]) {
       expect(renderToStaticMarkup(<Picture image={unpopulated} />)).toBe('')

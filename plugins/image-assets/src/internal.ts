@@ -19,6 +19,15 @@ export type { ProcessedImage } from './image/pipeline.js'
 export { WorkLimiter } from './image/limiter.js'
 export { blockDecoders } from './image/decoders.js'
 export { settingsFingerprint } from './image/fingerprint.js'
+export {
+  composeCrop,
+  cropPixels,
+  cropWithin,
+  focalRegion,
+  focalWithin,
+  parseCrop,
+  parseFocal,
+} from './image/geometry.js'
 export { mediaURL } from './storage/url.js'
 export { displayFilename, objectFilename } from './storage/keys.js'
 export { ObjectStore, ObjectWriteError } from './storage/objects.js'
