@@ -192,3 +192,46 @@ export const pngWithBadIDATCRC = async (): Promise<Buffer> => {
     at += 12 + length
   }
 }
+
+/**
+ * A 1600 x 900 photo-like picture: a grey gradient with noise, and a red ball (the subject) whose
+ * centre is at `centreX` percent of the width.
+ */
+export const subjectPhoto = async (centreX: number): Promise<Buffer> => {
+  const width = 1600
+  const height = 900
+  const pixels = Buffer.alloc(width * height * 3)
+  const cx = (centreX / 100) * width
+  const cy = height / 2
+  let seed = 7
+  const noise = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    return (seed % 21) - 10
+  }
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3
+      const inBall = (x - cx) ** 2 + (y - cy) ** 2 < 180 ** 2
+      const grey = 90 + Math.round((x / width) * 60) + noise()
+      pixels[i] = inBall ? 220 : grey
+      pixels[i + 1] = inBall ? 30 : grey
+      pixels[i + 2] = inBall ? 30 : grey
+    }
+  }
+  return sharp(pixels, { raw: { channels: 3, height, width } })
+    .jpeg({ quality: 90 })
+    .toBuffer()
+}
+
+/** The share of an image's pixels that belong to the red ball. */
+export const redShare = async (image: Buffer): Promise<number> => {
+  const { data, info } = await sharp(image)
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+  let red = 0
+  for (let i = 0; i < data.length; i += 3) {
+    if (data[i] > 150 && data[i + 1] < 90 && data[i + 2] < 90) red++
+  }
+  return red / (info.width * info.height)
+}

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { freePort } from '../../src/dev/services'
 import { startTestApp, TEST_USER, type TestApp } from '../helpers/app'
 import { launchChromium, logIn, screenshot } from '../helpers/browser'
-import { gradientJPEG } from '../helpers/images'
+import { gradientJPEG, redShare, subjectPhoto } from '../helpers/images'
 
 let app: TestApp
 let server: ChildProcess
@@ -114,6 +114,12 @@ async function file(name: string, width: number, height: number, seed = 0) {
   return { data, mimetype: 'image/jpeg', name, size: data.length }
 }
 
+const bytesOf = async (url: string): Promise<Buffer> => {
+  const response = await fetch(url)
+  expect(response.status, url).toBe(200)
+  return Buffer.from(await response.arrayBuffer())
+}
+
 describe('static files of the app', () => {
   it('hashed assets are cached for a year as immutable, and text assets are compressed', async () => {
     const page = await fetch(`${origin}/`)
@@ -176,8 +182,9 @@ describe('the storefront before the AVIF versions exist', () => {
     const page = await fetch(`${origin}/`)
     expect(page.status).toBe(200)
     const html = await page.text()
-    // Its <picture>: the WebP srcset, no AVIF source.
-    const at = html.indexOf(image.url!.replaceAll('&', '&amp;'))
+    // Its <picture> (a card: the square shape): the WebP srcset, no AVIF source.
+    const square = (image.shapes as { square: { url: string } }).square
+    const at = html.indexOf(square.url.replaceAll('&', '&amp;'))
     expect(at).toBeGreaterThan(0)
     const picture = html.slice(html.lastIndexOf('<picture', at), html.indexOf('</picture>', at))
     expect(picture).toMatch(/srcset=/i)
@@ -190,8 +197,14 @@ describe('the storefront in Chromium', () => {
     // What a worker (`payload jobs:run --queue image-assets`) does: the AVIF versions get made.
     await app.payload.jobs.run({ limit: 50, queue: 'image-assets' })
     const products = await app.payload.find({ collection: 'products', depth: 1 })
-    for (const product of products.docs)
-      expect((product.image as { avif: unknown[] | null }).avif?.length).toBeGreaterThan(0)
+    for (const product of products.docs) {
+      const image = product.image as {
+        avif: unknown[] | null
+        shapes: { square: { avif?: unknown[] } }
+      }
+      expect(image.avif?.length).toBeGreaterThan(0)
+      expect(image.shapes.square.avif?.length).toBe(2)
+    }
   })
 
   for (const [width, expected] of [
@@ -242,21 +255,31 @@ describe('the storefront in Chromium', () => {
         const urls = new Set(images.map((r) => r.url))
         for (const [index, product] of products.docs.entries()) {
           // Product images carry AVIF versions (the reference app switches them on), which Chromium prefers.
+          type Version = { url: string; width: number }
           const image = product.image as {
-            avif: Array<{ url: string; width: number }>
+            avif: Version[]
+            shapes: { square: Version & { avif: Version[] } }
             url: string
-            variants: Array<{ url: string; width: number }>
+            variants: Version[]
           }
           const avifAt = (w: number) => image.avif.find((v) => v.width === w)!.url
           const largest = Math.max(...image.avif.map((v) => v.width))
-          if (width === 375) {
-            expect(urls.has(avifAt(320)), `${product.name} small`).toBe(true)
-            expect(urls.has(avifAt(largest)), `${product.name} large`).toBe(false)
-          } else if (index === 0) {
-            expect(urls.has(avifAt(largest)), 'featured large').toBe(true)
+          // The other cards are square tiles (the shape cut around the focal point), 300 px wide at most.
+          const square = image.shapes.square
+          const squareAvifAt = (w: number) => square.avif.find((v) => v.width === w)!.url
+          if (index === 0) {
+            if (width === 375) {
+              expect(urls.has(avifAt(320)), `${product.name} small`).toBe(true)
+              expect(urls.has(avifAt(largest)), `${product.name} large`).toBe(false)
+            } else expect(urls.has(avifAt(largest)), 'featured large').toBe(true)
+          } else {
+            expect(urls.has(squareAvifAt(300)), `${product.name} square tile`).toBe(true)
+            expect(urls.has(squareAvifAt(600)), `${product.name} large square`).toBe(false)
+            expect(urls.has(avifAt(largest)), `${product.name} main image`).toBe(false)
           }
           // The WebP versions are never fetched by a browser that takes AVIF.
           expect(urls.has(image.url)).toBe(false)
+          expect(urls.has(square.url)).toBe(false)
         }
       } finally {
         await browser.close()
@@ -321,6 +344,62 @@ describe('the admin UI in Chromium', () => {
       expect(Number(cells[1])).toBe(products.totalDocs)
       expect(cells[4]).toMatch(/^saved \d+%/)
       await screenshot(page, 'admin-dashboard-savings')
+    } finally {
+      await browser.close()
+    }
+  })
+
+  it('an editor moves the focal point in the admin and sees the new square preview', async () => {
+    // A red ball at 15 % of the width, the focal point at 85 %: the square misses the ball.
+    const photo = await subjectPhoto(15)
+    const doc = await app.payload.create({
+      collection: 'product-images',
+      data: { alt: 'A red ball', focalX: 85, focalY: 50 },
+      file: { data: photo, mimetype: 'image/jpeg', name: 'ball.jpg', size: photo.length },
+    })
+    const browser = await launchChromium()
+    try {
+      const page = await browser.newPage({ viewport: { height: 900, width: 1280 } })
+      page.setDefaultTimeout(60_000)
+      try {
+        await logIn(page, origin, TEST_USER.email, TEST_USER.password)
+        await page.goto(`${origin}/admin/collections/product-images/${doc.id}`)
+        const square = page.locator('img[data-shape="square"]')
+        await square.waitFor()
+        const before = (await square.getAttribute('src'))!
+        expect(await redShare(await bytesOf(before))).toBeLessThan(0.005)
+
+        // Payload's image editor: the focal point's X and Y (percent) in the drawer's sidebar.
+        await page.getByRole('button', { exact: true, name: 'Edit Image' }).click()
+        const editor = page.locator('.edit-upload')
+        await editor.waitFor()
+        await editor.locator('.edit-upload__input input[name="X %"]').fill('15')
+        await editor.locator('.edit-upload__input input[name="Y %"]').fill('50')
+        await editor.locator('button.edit-upload__save').click()
+        await editor.waitFor({ state: 'hidden' })
+        await page.click('#action-save')
+        // Saved, and the form's new state shows the square cut around the new focal point.
+        await page.waitForFunction(
+          (old) => document.querySelector('img[data-shape="square"]')?.getAttribute('src') !== old,
+          before,
+          { polling: 100 },
+        )
+        const after = (await square.getAttribute('src'))!
+        expect(after).not.toBe(before)
+        await page.waitForFunction(() => {
+          const img = document.querySelector('img[data-shape="square"]') as HTMLImageElement | null
+          return Boolean(img?.complete && img.naturalWidth > 0)
+        })
+        expect(await redShare(await bytesOf(after))).toBeGreaterThan(0.08)
+        const saved = await app.payload.findByID({ collection: 'product-images', id: doc.id })
+        expect(saved.focalX).toBeCloseTo(15, 0)
+        expect(saved.focalY).toBeCloseTo(50, 0)
+        expect((saved.shapes as { square: { url: string } }).square.url).toBe(after)
+        await screenshot(page, 'focal-point-square')
+      } catch (error) {
+        await screenshot(page, 'focal-point-square').catch(() => undefined)
+        throw error
+      }
     } finally {
       await browser.close()
     }

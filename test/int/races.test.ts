@@ -502,9 +502,10 @@ describe('re-optimization overtaken by an editor', () => {
     const current = (await docById(SLUG, doc.id))!
     expectDocumentFrom(current, editor!)
     expect(current.width).toBe(1024)
-    // What was re-processed: the main image (800 wide) and its variants below 800, as WebP (AVIF
-    // versions are a later job's); the original is kept, not rewritten.
-    const widths = BUILT_IN_COLLECTIONS[SLUG].variantWidths.filter((w) => w < 800).length + 1
+    // What was re-processed: the main image (800 wide) and its variants below 800, and the square
+    // shape with its 300 px variant (the reference app's), as WebP (AVIF versions are a later
+    // job's); the original is kept, not rewritten.
+    const widths = BUILT_IN_COLLECTIONS[SLUG].variantWidths.filter((w) => w < 800).length + 1 + 2
     expect(written.filter((k) => k.endsWith('.webp'))).toHaveLength(widths)
     expect(written).toHaveLength(widths)
     expect(written.every((k) => k.startsWith(`${SLUG}/`))).toBe(true)
