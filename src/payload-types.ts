@@ -316,9 +316,6 @@ export interface Product {
  */
 export interface ProductImage {
   id: number;
-  /**
-   * Required: describe what the image shows.
-   */
   alt?: string | null;
   originalFilename?: string | null;
   originalFilesize?: number | null;
@@ -400,9 +397,6 @@ export interface ProductImage {
  */
 export interface Media {
   id: number;
-  /**
-   * Required: describe what the image shows.
-   */
   alt?: string | null;
   originalFilename?: string | null;
   originalFilesize?: number | null;
