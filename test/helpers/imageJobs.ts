@@ -89,3 +89,21 @@ export const settledBucket = async (app: TestApp) =>
     ].sort()
     return JSON.stringify(stored) === JSON.stringify(referenced) ? stored : undefined
   })
+
+type Named = { filename: string }
+type Shapes = Record<string, Named & { avif?: Named[] | null; variants?: Named[] | null }>
+
+/** Every file name a document's versions have: main, variants, AVIF versions, and each shape's. */
+export const fileNamesOf = (doc: {
+  avif?: Named[] | null
+  filename: string
+  shapes?: null | Shapes
+  variants?: Named[] | null
+}): string[] => [
+  doc.filename,
+  ...[...(doc.variants ?? []), ...(doc.avif ?? [])].map((v) => v.filename),
+  ...Object.values(doc.shapes ?? {}).flatMap((shape) => [
+    shape.filename,
+    ...[...(shape.variants ?? []), ...(shape.avif ?? [])].map((v) => v.filename),
+  ]),
+]

@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { startTestApp, type TestApp } from '../helpers/app'
 import { type ChildApp, startChildApp, tail, killAll } from '../helpers/childApp'
 import { gradientJPEG } from '../helpers/images'
+import { fileNamesOf } from '../helpers/imageJobs'
 
 const SLUG = 'product-images'
 /** The store deadline of the child apps: an unfinished upload's objects are due ~30 s after it started storing. */
@@ -57,6 +58,7 @@ type Doc = {
   objectKeys: string[]
   originalFilename: string
   originalKey: null | string
+  shapes?: Parameters<typeof fileNamesOf>[0]['shapes']
   updatedAt: string
   variants?: Array<{ filename: string }> | null
 }
@@ -325,16 +327,11 @@ describe('the app killed (SIGKILL) in the middle of replacements', () => {
     const missing: string[] = []
     for (const doc of found) {
       // The keys it records are exactly those of its own files: the main image, its two variants
-      // (320 and 640 px), any AVIF versions made so far, and the kept original.
+      // (320 and 640 px), its square shape and that shape's variant, any AVIF versions made so
+      // far, and the kept original.
       expect(doc.variants).toHaveLength(2)
       expect([...doc.objectKeys].sort()).toEqual(
-        [
-          ...[
-            doc.filename,
-            ...[...(doc.variants ?? []), ...(doc.avif ?? [])].map((v) => v.filename),
-          ].map((f) => `${SLUG}/${f}`),
-          doc.originalKey!,
-        ].sort(),
+        [...fileNamesOf(doc).map((f) => `${SLUG}/${f}`), doc.originalKey!].sort(),
       )
       for (const key of doc.objectKeys) {
         await app.s3

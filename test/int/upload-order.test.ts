@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
 import { startFaultyS3 } from '../helpers/faultyProxy'
 import { gradientJPEG } from '../helpers/images'
+import { fileNamesOf } from '../helpers/imageJobs'
 
 const STORAGE_FAILED =
   'The image could not be stored because the storage service did not accept it. Nothing was saved to Product Images; try again in a moment.'
@@ -397,23 +398,17 @@ describe('2 S3 stalled: the store step ends at its deadline, with no transaction
         type: 'image/jpeg',
       })
       expect(retried.status, JSON.stringify(retried.body)).toBe(201)
-      // Its keys are exactly those of its files: the main image, its two variants and the kept
-      // original (AVIF versions come later, from a job this app does not run).
-      const doc = retried.body.doc as {
-        filename: string
+      // Its keys are exactly those of its files: the main image, its two variants, its square
+      // shape and that shape's variant, and the kept original (AVIF versions come later, from a
+      // job this app does not run).
+      const doc = retried.body.doc as Parameters<typeof fileNamesOf>[0] & {
         objectKeys: string[]
         originalKey: string
-        variants: Array<{ filename: string }>
       }
       expect([...doc.objectKeys].sort()).toEqual(
-        [
-          ...[doc.filename, ...doc.variants.map((v) => v.filename)].map(
-            (f) => `product-images/${f}`,
-          ),
-          doc.originalKey,
-        ].sort(),
+        [...fileNamesOf(doc).map((f) => `product-images/${f}`), doc.originalKey].sort(),
       )
-      expect(doc.objectKeys).toHaveLength(4)
+      expect(doc.objectKeys).toHaveLength(6)
       for (const key of retried.body.doc.objectKeys) expect(await exists(key), key).toBe(true)
 
       // Nothing is left behind: every object in the bucket belongs to a document. A PUT whose

@@ -6,12 +6,13 @@ type StoredDoc = {
   objectKeys?: unknown
   originalKey?: unknown
   prefix?: unknown
+  shapes?: unknown
   variants?: unknown
 }
 
 /**
- * Every object key a document points at: its main image, variants, AVIF versions and kept
- * original. Documents record them in `objectKeys`; older ones are read from their file fields.
+ * Every object key a document points at: its main image, variants, AVIF versions, shapes and
+ * kept original. Documents record them in `objectKeys`; older ones are read from their file fields.
  */
 export const documentKeys = (doc: StoredDoc | undefined, slug: string): string[] => {
   if (!doc) return []
@@ -19,11 +20,20 @@ export const documentKeys = (doc: StoredDoc | undefined, slug: string): string[]
     return doc.objectKeys.filter((k): k is string => typeof k === 'string')
   if (typeof doc.filename !== 'string' || doc.filename === '') return []
   const prefix = prefixOf(doc, slug)
+  const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : [])
+  const shapes = Object.values(doc.shapes && typeof doc.shapes === 'object' ? doc.shapes : {})
   const versions = [
-    ...(Array.isArray(doc.variants) ? doc.variants : []),
-    ...(Array.isArray(doc.avif) ? doc.avif : []),
+    ...list(doc.variants),
+    ...list(doc.avif),
+    ...shapes.flatMap((shape) => {
+      const { avif, variants } = (shape ?? {}) as { avif?: unknown; variants?: unknown }
+      return [shape, ...list(variants), ...list(avif)]
+    }),
   ]
-  const names = [doc.filename, ...versions.map((v: { filename?: unknown }) => v?.filename)]
+  const names = [
+    doc.filename,
+    ...versions.map((v) => (v as { filename?: unknown } | null)?.filename),
+  ]
   const keys = names
     .filter((name): name is string => typeof name === 'string' && name !== '')
     .map((name) => objectKey(prefix, name))
