@@ -46,7 +46,8 @@ export type Doc = {
   filename: string
   id: number
   objectKeys: string[]
-  variants: Array<{ width: number }>
+  shapes?: null | Shapes
+  variants: Array<{ filename: string; width: number }>
   width: number
 }
 

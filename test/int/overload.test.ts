@@ -10,6 +10,7 @@ import { runtimeOf } from 'payload-image-assets'
 import { afterAll, beforeAll, expect, it, vi } from 'vitest'
 
 import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
+import { fileNamesOf } from '../helpers/imageJobs'
 import { gradientJPEG } from '../helpers/images'
 
 const UPLOADS = 20
@@ -107,16 +108,15 @@ it('20 parallel 40 MP uploads: one is processed, two wait, the other 17 get 503 
   expect(stats.processed).toBe(CONCURRENCY + QUEUE_DEPTH)
   expect(stats.mostAtOnce).toBe(CONCURRENCY)
 
-  const rows = await app.sql<{ filename: string; variants: Array<{ filename: string }> }>(
-    'select filename, variants from media',
+  const rows = await app.sql<Parameters<typeof fileNamesOf>[0]>(
+    'select filename, variants, shapes from media',
   )
   expect(rows.map((r) => r.filename).sort()).toEqual(
     accepted.map((r) => r.body.doc.filename as string).sort(),
   )
-  // Exactly the objects of the stored documents (each main image and its variants), nothing else.
-  const expected = rows
-    .flatMap((row) => [row.filename, ...row.variants.map((v) => v.filename)])
-    .map((f) => `media/${f}`)
+  // Exactly the objects of the stored documents (each main image, its variants and its shapes),
+  // nothing else.
+  const expected = rows.flatMap(fileNamesOf).map((f) => `media/${f}`)
   expect((await app.listKeys('media/')).sort()).toEqual(expected.sort())
   expect((await fetch(`${app.baseURL}/api/media?limit=1`)).status).toBe(200)
 }, 300_000)

@@ -8,6 +8,7 @@ import { inject } from 'vitest'
 
 import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
 import { startFaultyS3 } from '../helpers/faultyProxy'
+import { fileNamesOf } from '../helpers/imageJobs'
 import { gradientJPEG } from '../helpers/images'
 
 const STORAGE_FAILED =
@@ -92,15 +93,13 @@ describe('S3 failing part-way', () => {
     })
     expect(status).toBe(201)
     const keys = (await productKeys()).filter((k) => !keysBefore.includes(k))
-    const names = [
-      body.doc.filename,
-      ...body.doc.variants.map((v: { filename: string }) => v.filename),
-    ]
+    const names = fileNamesOf(body.doc)
     expect(keys.sort()).toEqual(
       [...names.map((f) => `product-images/${f}`), body.doc.originalKey].sort(),
     )
-    // Main image, two WebP variants and the kept original (AVIF versions come later, from a job).
-    expect(keys.length).toBe(4)
+    // Main image, two WebP variants, the square shape and its variant, and the kept original
+    // (AVIF versions come later, from a job).
+    expect(keys.length).toBe(6)
     expect(body.doc.originalKey).toMatch(
       /^originals\/product-images\/[0-9a-f]{16}-[0-9a-f]{8}\.jpg$/,
     )
