@@ -7,8 +7,9 @@ import type { NextConfig } from 'next'
 import { PHASE_PRODUCTION_BUILD } from 'next/constants'
 
 const nextConfig: NextConfig = {
-  // sharp and the image pipeline run in Node, outside the bundle.
-  serverExternalPackages: ['sharp', 'payload-image-assets'],
+  // sharp (a native module) runs in Node, outside the bundle. The plugin itself is bundled: its
+  // `payload-image-assets/client` entry holds admin components that import `@payloadcms/ui`.
+  serverExternalPackages: ['sharp'],
 }
 
 export default (phase: string) => {
