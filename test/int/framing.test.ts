@@ -175,6 +175,29 @@ describe('focal point and shapes', () => {
     expect(await redShare(await fetchBytes(local.shapes.square.url))).toBeLessThan(0.005)
   })
 
+  it('an anonymous GraphQL focal-point change is refused before any image work', async () => {
+    const doc = await upload('product-images', await subjectPhoto(15), { alt: 'Ball', focalX: 15 })
+    const keysBefore = (await app.listKeys('product-images/')).sort()
+    const response = await fetch(`${app.baseURL}/api/graphql`, {
+      body: JSON.stringify({
+        query: `mutation { updateProductImage(id: ${doc.id}, data: { focalX: 85 }) { id } }`,
+      }),
+      headers: { 'Content-Type': 'application/json' },
+      method: 'POST',
+    })
+    const body = (await response.json()) as {
+      errors?: Array<{ extensions?: { statusCode?: number } }>
+    }
+    expect(body.errors?.[0]?.extensions?.statusCode).toBeGreaterThanOrEqual(401)
+    expect(body.errors?.[0]?.extensions?.statusCode).toBeLessThanOrEqual(403)
+    expect((await app.listKeys('product-images/')).sort()).toEqual(keysBefore)
+    const stored = (await app.payload.findByID({
+      collection: 'product-images',
+      id: doc.id,
+    })) as unknown as Doc
+    expect([stored.filename, stored.focalX]).toEqual([doc.filename, 15])
+  })
+
   it('a focal point outside the image or a crop outside it is refused with a clear 400, and nothing changes', async () => {
     const doc = await upload('product-images', await subjectPhoto(50), { alt: 'Ball' })
     const badFocal = await patch('product-images', doc.id, { focalX: 140 })
@@ -238,6 +261,8 @@ describe('crop', () => {
   it('without a kept original, a focal point or crop is applied to the stored WebP; widening it is refused', async () => {
     const doc = await upload('media', await subjectPhoto(15), { alt: 'Ball', focalX: 15 })
     expect([doc.shapes.social.width, doc.shapes.social.height]).toEqual([1200, 630])
+    // One size, no variants: no srcSet of its own.
+    expect(doc.shapes.social.srcSet).toBeNull()
     expect(await redShare(await fetchBytes(doc.shapes.social.url))).toBeGreaterThan(0.05)
     const moved = await patch('media', doc.id, { focalX: 90 })
     expect(moved.status, JSON.stringify(moved.body)).toBe(200)

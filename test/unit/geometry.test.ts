@@ -48,6 +48,15 @@ describe('crop', () => {
     // Reaching outside the current crop: only possible from the original.
     expect(cropWithin(half, null)).toBeUndefined()
     expect(cropWithin(half, { height: 100, width: 50, x: 0, y: 0 })).toBeUndefined()
+    // A crop of a crop never gets thinner than a write may give (it must read back).
+    const thin = composeCrop({ height: 100, width: 10, x: 95, y: 0 }, inner)
+    expect(thin).toEqual({ height: 50, width: 5, x: 95, y: 50 })
+    const sliver = composeCrop(
+      { height: 100, width: 1, x: 99.5, y: 0 },
+      { height: 100, width: 4, x: 96, y: 0 },
+    )
+    expect(sliver).toEqual({ height: 100, width: 0.5, x: 99.5, y: 0 })
+    expect(parseCrop(sliver)).toEqual(sliver)
   })
 
   it('gives pixel rectangles inside the picture', () => {

@@ -30,6 +30,7 @@ export type ImageUploadErrorCode =
   | 'CROP_INVALID'
   | 'FOCAL_INVALID'
   | 'CROP_NEEDS_ORIGINAL'
+  | 'DRAFT_IMAGE_CHANGE'
 
 export class ImageUploadError extends ValidationError {
   readonly code: ImageUploadErrorCode
@@ -123,6 +124,7 @@ export type UploadErrorArgs = {
   CROP_INVALID: { label: string }
   FOCAL_INVALID: { label: string }
   CROP_NEEDS_ORIGINAL: { label: string }
+  DRAFT_IMAGE_CHANGE: { label: string }
 }
 
 type UploadErrorEntry<A> = {
@@ -241,6 +243,11 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
     status: 400,
     message: ({ label }) =>
       `The focal point is not inside the image. Nothing was saved to ${label}; give focalX and focalY as numbers from 0 to 100 (percent of the image's width and height).`,
+  },
+  DRAFT_IMAGE_CHANGE: {
+    status: 400,
+    message: ({ label }) =>
+      `A new image, crop or focal point cannot be saved as a draft, because the image's files are not versioned. Nothing was saved to ${label}; publish the change, or save the draft without it.`,
   },
   CROP_NEEDS_ORIGINAL: {
     status: 400,

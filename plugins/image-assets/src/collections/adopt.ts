@@ -94,15 +94,17 @@ export const adoptCollection = (
   const appFieldNames = dataFieldNames(app.fields)
   const ownAlt = app.fields.find((f) => 'name' in f && f.name === 'alt')
   // `requireAlt` applies to the app's own alt text field too.
-  const appAlt =
-    ownAlt && resolved.requireAlt && ownAlt.type === 'text' && !ownAlt.hasMany
-      ? {
+  const appAlt: Field | undefined =
+    ownAlt &&
+    resolved.requireAlt &&
+    (ownAlt.type === 'textarea' || (ownAlt.type === 'text' && !ownAlt.hasMany))
+      ? ({
           ...ownAlt,
           validate: requireAltValidate(
             resolved,
             ownAlt.validate as TextFieldSingleValidation | undefined,
           ),
-        }
+        } as Field)
       : ownAlt
   const fields = [
     ...ours.fields.flatMap((f) =>

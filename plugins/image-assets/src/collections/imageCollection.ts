@@ -161,15 +161,16 @@ export const imageCollection = (
         const url = await delivery.url(prefix, shape.filename)
         const variants = await withURLs(shape.variants, data, collection.slug, delivery)
         const avif = await withURLs(shape.avif, data, collection.slug, delivery)
-        const srcSet = (list: StoredVariant[]) =>
-          list.length > 1 && delivery.mode !== 'proxy' ? srcSetOf(list) || null : null
+        const srcSet = (list: StoredVariant[], min: number) =>
+          list.length >= min && delivery.mode !== 'proxy' ? srcSetOf(list) || null : null
         return [
           name,
           {
             ...shape,
             avif,
-            avifSrcSet: srcSet(avif),
-            srcSet: srcSet([...variants, { ...shape, url }]),
+            // The AVIF versions are a <source>'s only candidates: one is enough.
+            avifSrcSet: srcSet(avif, 1),
+            srcSet: srcSet([...variants, { ...shape, url }], 2),
             url,
             variants,
           },

@@ -16,6 +16,9 @@ export const CENTRE: Readonly<Focal> = { x: 50, y: 50 }
 /** Below this many percent two values are the same (the admin's sliders send long fractions). */
 const EPSILON = 0.01
 
+/** The smallest crop side, in percent: `parseCrop` refuses less, so nothing smaller is ever recorded. */
+const MIN_SIDE = 0.5
+
 const round = (value: number): number => Math.round(value * 1000) / 1000
 
 const isPercent = (value: unknown): value is number =>
@@ -52,7 +55,7 @@ export const parseCrop = (value: unknown): Crop | null => {
     x: round(x as number),
     y: round(y as number),
   }
-  if (crop.width < 0.5 || crop.height < 0.5) throw new GeometryInvalid('crop')
+  if (crop.width < MIN_SIDE || crop.height < MIN_SIDE) throw new GeometryInvalid('crop')
   if (crop.x + crop.width > 100 + EPSILON || crop.y + crop.height > 100 + EPSILON)
     throw new GeometryInvalid('crop')
   return isWhole(crop) ? null : crop
@@ -80,16 +83,20 @@ export const sameCrop = (a: Crop | null, b: Crop | null): boolean =>
 export const sameFocal = (a: Focal, b: Focal): boolean =>
   Math.abs(a.x - b.x) < EPSILON && Math.abs(a.y - b.y) < EPSILON
 
-/** `inner`, given in percent of the picture `outer` cut out, in percent of the whole. */
+/**
+ * `inner`, given in percent of the picture `outer` cut out, in percent of the whole (never thinner
+ * than the smallest crop a write may give, so a recorded crop always reads back).
+ */
 export const composeCrop = (outer: Crop | null, inner: Crop | null): Crop | null => {
   if (!outer) return inner
   if (!inner) return outer
-  return {
-    height: round((inner.height * outer.height) / 100),
-    width: round((inner.width * outer.width) / 100),
-    x: round(outer.x + (inner.x * outer.width) / 100),
-    y: round(outer.y + (inner.y * outer.height) / 100),
+  const side = (size: number, at: number) => {
+    const length = Math.max(MIN_SIDE, round(size))
+    return { at: round(Math.min(at, 100 - length)), length }
   }
+  const across = side((inner.width * outer.width) / 100, outer.x + (inner.x * outer.width) / 100)
+  const down = side((inner.height * outer.height) / 100, outer.y + (inner.y * outer.height) / 100)
+  return { height: down.length, width: across.length, x: across.at, y: down.at }
 }
 
 /**

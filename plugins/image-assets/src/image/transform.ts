@@ -122,22 +122,25 @@ const decode = async (
   try {
     // `pages: 1`: only the first frame is ever decoded (animated input is refused or flattened to it).
     const open = () => sharp(input, { limitInputPixels: maxPixels, pages: 1, sequentialRead: true })
-    let region: Region | undefined
+    const shrinkOnLoad = format !== 'webp'
+    let cut: ((image: Sharp) => Sharp) | undefined
     if (crop) {
       const { autoOrient } = await open().metadata()
-      region = cropPixels(crop, autoOrient.width, autoOrient.height)
+      cut = croppedFit(crop, autoOrient.width, autoOrient.height, preset, shrinkOnLoad)
     }
     const { data, info } = await withinDeadline(deadline, (seconds) => {
       const oriented = open().autoOrient()
-      // Extracted after orienting and before resizing: the crop is in the picture as shown, at full size.
-      return (region ? oriented.extract(region) : oriented)
-        .resize({
-          fastShrinkOnLoad: format !== 'webp',
-          fit: 'inside',
-          height: preset.height,
-          width: preset.width,
-          withoutEnlargement: true,
-        })
+      return (
+        cut
+          ? cut(oriented)
+          : oriented.resize({
+              fastShrinkOnLoad: shrinkOnLoad,
+              fit: 'inside',
+              height: preset.height,
+              width: preset.width,
+              withoutEnlargement: true,
+            })
+      )
         .toColourspace('srgb')
         .raw({ depth: 'uchar' })
         .timeout({ seconds })
@@ -148,6 +151,38 @@ const decode = async (
     if (error instanceof DeadlineExceeded) throw error
     throw new DecodeFailed(error)
   }
+}
+
+/**
+ * A crop (percent of the oriented `width` x `height` picture) fitted inside the preset's box. When
+ * the crop is larger than the box, the whole picture is resized first (so JPEG keeps its
+ * shrink-on-load: a crop cut before resizing would force a full-size decode) and the crop is cut
+ * from the smaller picture; otherwise it is cut at full size.
+ */
+const croppedFit = (
+  crop: Crop,
+  width: number,
+  height: number,
+  preset: ImagePreset,
+  fastShrinkOnLoad: boolean,
+): ((image: Sharp) => Sharp) => {
+  const region = cropPixels(crop, width, height)
+  const scale = Math.min(1, preset.width / region.width, preset.height / region.height)
+  if (scale === 1) return (image) => image.extract(region)
+  const scaledWidth = Math.max(1, Math.round(width * scale))
+  const scaledHeight = Math.max(1, Math.round(height * scale))
+  const left = Math.min(scaledWidth - 1, Math.round(region.left * scale))
+  const top = Math.min(scaledHeight - 1, Math.round(region.top * scale))
+  const scaled: Region = {
+    height: Math.max(1, Math.min(scaledHeight - top, Math.round(region.height * scale))),
+    left,
+    top,
+    width: Math.max(1, Math.min(scaledWidth - left, Math.round(region.width * scale))),
+  }
+  return (image) =>
+    image
+      .resize({ fastShrinkOnLoad, fit: 'fill', height: scaledHeight, width: scaledWidth })
+      .extract(scaled)
 }
 
 const fromPixels = (pixels: Pixels) =>

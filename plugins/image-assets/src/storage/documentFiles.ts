@@ -23,6 +23,8 @@ export const documentFiles = (args: {
   keptOriginal?: string
   originalName: string
   source?: Buffer
+  /** False when `source` is not the upload (a stored WebP re-rendered): it is never kept as the original. */
+  sourceIsOriginal?: boolean
   /** The crop (percent of the original) and focal point (percent of the main image) to record. */
   framing?: { crop: Crop | null; focal: Focal }
 }): { data: Record<string, unknown>; objects: StoredObject[] } => {
@@ -53,7 +55,7 @@ export const documentFiles = (args: {
     ...shapes.flatMap((s) => [s.main, ...s.variants].map((v) => object(v.filename, v.data))),
   ]
   let originalKey = args.keptOriginal ?? null
-  if (!originalKey && collection.keepOriginal && args.source) {
+  if (!originalKey && collection.keepOriginal && args.source && args.sourceIsOriginal !== false) {
     const { extension, mimeType: type } = FORMATS[image.original.format]
     originalKey = objectKey(`${ORIGINALS_PREFIX}/${prefix}`, objectFilename(args.source, extension))
     objects.push({

@@ -38,6 +38,9 @@ export const takeUploadEdits = (req: PayloadRequest): UploadEdits | undefined =>
   return edits && typeof edits === 'object' ? (edits as UploadEdits) : undefined
 }
 
+/** Set on the request once its framing was decided (the REST endpoint), so the hooks do not decide it again. */
+export const FRAMED_KEY = 'payloadImageAssetsFramed'
+
 const checked = <T>(collection: ResolvedCollection, parse: () => T): T => {
   try {
     return parse()
@@ -48,6 +51,10 @@ const checked = <T>(collection: ResolvedCollection, parse: () => T): T => {
     })
   }
 }
+
+/** A focal point from two coordinates, or the collection's 400 when it is not inside the image. */
+export const checkedFocal = (collection: ResolvedCollection, x: unknown, y: unknown): Focal =>
+  checked(collection, () => parseFocal(x, y) ?? CENTRE)
 
 /** The framing a document records now (what an older document without one means: all of it, centred). */
 export const storedFraming = (doc: Doc): { crop: Crop | null; focal: Focal } => {

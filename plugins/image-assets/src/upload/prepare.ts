@@ -45,6 +45,8 @@ export const prepareUpload = async (
     internal?: boolean
     keptOriginal?: string
     keep?: Record<string, unknown>
+    /** False when the bytes are not the upload (a stored WebP): never kept as the original. */
+    sourceIsOriginal?: boolean
     trustedName?: boolean
   } = {},
 ): Promise<UploadSession> => {
@@ -75,6 +77,7 @@ export const prepareUpload = async (
     keptOriginal: options.keptOriginal,
     originalName: source.name,
     source: source.data,
+    sourceIsOriginal: options.sourceIsOriginal,
   })
   const { intent, keys } = await storeObjects(
     payload,

@@ -17,7 +17,7 @@ import { nudgeCleanup } from '../storage/cleanupRunner.js'
 import { documentKeys } from '../storage/documentKeys.js'
 import { authorize } from './authorize.js'
 import type { UploadServices } from './prepare.js'
-import { takeUploadEdits, touchesFraming } from './framing.js'
+import { checkedFocal, FRAMED_KEY, takeUploadEdits, touchesFraming } from './framing.js'
 import { framingSession } from './rerender.js'
 import { attachSession, peekSession, takeSession } from './session.js'
 import { sessionFromRequest, withoutFileSource } from './source.js'
@@ -83,12 +83,18 @@ export const prepareInOperationHook =
       (operation === 'create' && typeof submitted.url === 'string' && submitted.url !== '')
     if (!hasSource) {
       const edits = (req.query as Record<string, unknown> | undefined)?.uploadEdits
-      if (operation !== 'update' || id === undefined || !touchesFraming(data, edits as object)) {
+      if (
+        operation !== 'update' ||
+        id === undefined ||
+        req.context[FRAMED_KEY] === true ||
+        !touchesFraming(data, edits as object)
+      ) {
         takeUploadEdits(req)
         return args
       }
       // A new crop or focal point (GraphQL, Local API): made here, inside Payload's transaction.
-      if (overrideAccess === false) await authorize(req, collection.slug, operation, id)
+      // Access first (GraphQL passes no `overrideAccess`; only the Local API's default skips it).
+      if (overrideAccess !== true) await authorize(req, collection.slug, operation, id)
       const framed = { ...data }
       const session = await framingSession(req, collection, services, id, framed)
       if (session) attachSession(context, session)
@@ -128,24 +134,37 @@ export const recordImageHook =
           label: collection.label,
         })
       }
-      if (operation === 'update' && originalDoc) await lockFile(req, collection, originalDoc)
+      // The row as it is under its lock: what an AVIF job recorded meanwhile is kept, not written back.
+      const current =
+        operation === 'update' && originalDoc
+          ? await lockFile(req, collection, originalDoc)
+          : originalDoc
       const kept: Record<string, unknown> = { ...data }
       for (const field of COMPUTED_FIELDS) {
-        if (originalDoc && field in originalDoc) kept[field] = originalDoc[field]
+        if (current && field in current) kept[field] = current[field]
         else delete kept[field]
       }
-      // A focal point no stored file depends on (no shapes), checked in beforeOperation.
+      // A focal point no stored file depends on (no shapes) is only recorded; the single-document
+      // paths checked it in beforeOperation, a bulk update (`PATCH /api/<slug>?where=…`) here.
       if (
         operation === 'update' &&
         collection.shapes.length === 0 &&
-        typeof data.focalX === 'number' &&
-        typeof data.focalY === 'number'
+        (data.focalX != null || data.focalY != null)
       ) {
-        kept.focalX = data.focalX
-        kept.focalY = data.focalY
+        const focal = checkedFocal(
+          collection,
+          data.focalX ?? current?.focalX,
+          data.focalY ?? current?.focalY,
+        )
+        kept.focalX = focal.x
+        kept.focalY = focal.y
       }
       return kept
     }
+    // Payload writes a draft to the versions table only: the document would keep its old file
+    // while the replaced objects went to the clean-up. (Adopted collections with drafts.)
+    if (operation === 'update' && data._status === 'draft' && !session.addsVersions)
+      throw uploadError('DRAFT_IMAGE_CHANGE', collection.slug, { label: collection.label })
     if (session.originalName !== undefined) assertAllowedName(session.originalName, collection)
     if (session.expectFilename !== undefined && originalDoc?.filename !== session.expectFilename) {
       throw uploadError('UPLOAD_CONFLICT', collection.slug, { label: collection.label })
@@ -168,6 +187,12 @@ export const recordImageHook =
     if (operation === 'update' && originalDoc) {
       // The row as it is now, under its lock: keys added meanwhile (an AVIF job) are recorded too.
       const current = await lockFile(req, collection, originalDoc)
+      // Re-optimize keeps the framing: a focal point recorded meanwhile (it changes no file when
+      // the collection has no shapes, so the file check above cannot see it) is the editor's.
+      if (session.internal && collection.shapes.length === 0) {
+        session.data.focalX = current.focalX ?? session.data.focalX
+        session.data.focalY = current.focalY ?? session.data.focalY
+      }
       const kept = new Set(session.data.objectKeys as string[])
       await recordTransition(req, {
         collection: collection.slug,

@@ -6,7 +6,13 @@ import { cropWithin } from '../image/geometry.js'
 import { sniffFormat } from '../image/inspect.js'
 import { readSource } from '../ops/source.js'
 import type { ResolvedCollection } from '../options.js'
-import { framingChange, storedFraming, takeUploadEdits, touchesFraming } from './framing.js'
+import {
+  FRAMED_KEY,
+  framingChange,
+  storedFraming,
+  takeUploadEdits,
+  touchesFraming,
+} from './framing.js'
 import type { FramingRequest, UploadServices } from './prepare.js'
 import { prepareUpload } from './prepare.js'
 import type { UploadSession } from './session.js'
@@ -71,6 +77,8 @@ export const rerenderStored = async (
       internal: options.internal,
       keep,
       keptOriginal: doc.originalKey ?? undefined,
+      // A stored WebP is not the original: `keepOriginal` switched on later keeps none for it.
+      sourceIsOriginal: fromOriginal,
       trustedName: true,
     },
   )
@@ -92,6 +100,7 @@ export const framingSession = async (
 ): Promise<UploadSession | undefined> => {
   const edits = takeUploadEdits(req)
   if (!touchesFraming(data, edits)) return undefined
+  req.context[FRAMED_KEY] = true
   // Read without the operation's transaction: the record step checks the file again under its lock.
   const doc = (await req.payload.findByID({
     collection: collection.slug,
