@@ -74,6 +74,8 @@ const startDev = async (): Promise<Dev> => {
     'S3_SECRET_ACCESS_KEY',
     'MEDIA_BASE_URL',
     'PAYLOAD_SECRET',
+    // The other test files switch required alt text off; `npm run dev` runs with it on.
+    'IMAGE_REQUIRE_ALT',
     'NODE_ENV',
     'VITEST',
     'VITEST_POOL_ID',
@@ -228,6 +230,69 @@ it(
       expect(doc).toMatchObject({ height: 180, mimeType: 'image/webp', width: 240 })
       expect(doc.filename.endsWith('.webp')).toBe(true)
       await page.getByText(doc.filename).first().waitFor()
+    } finally {
+      await browser.close()
+    }
+  },
+  DEADLINE_MS + 180_000,
+)
+
+it(
+  'an editor who leaves the alt text empty is told on the field, and saves once it is filled in',
+  async () => {
+    const dev = await devServer()
+    const { base } = dev
+    await waitFor(dev, `${base}/admin`, dev.startedAt + DEADLINE_MS)
+    const mediaCount = async () =>
+      ((await (await fetch(`${base}/api/media?limit=0`)).json()) as { totalDocs: number }).totalDocs
+    const before = await mediaCount()
+    const browser = await launchChromium()
+    try {
+      const page = await browser.newPage({ viewport: { height: 900, width: 1280 } })
+      page.setDefaultTimeout(120_000)
+      await logIn(page, base, 'admin@example.com', 'admin-password')
+
+      await page.goto(`${base}/admin/collections/media/create`)
+      // The edit view sends its form state to the server (unvalidated until a save) a moment
+      // after each change. A Save clicked before that answer arrives gets its refusal's field
+      // error wiped by it (Payload merges the late answer as "valid"), so the test waits for it,
+      // as an editor's pace would.
+      const formStateAnswered = page.waitForResponse(
+        (response) =>
+          response.request().method() === 'POST' &&
+          new URL(response.url()).pathname === '/admin/collections/media/create' &&
+          (response.request().postData() ?? '').includes('"name":"form-state"'),
+      )
+      await page.setInputFiles('input[type="file"]', {
+        buffer: await gradientJPEG(1200, 800, [30, 160, 60], [240, 200, 40]),
+        mimeType: 'image/jpeg',
+        name: 'gradient.jpg',
+      })
+      await formStateAnswered
+      await page.click('#action-save')
+      // Refused with the message on the alt text field (Payload's `.field-error` tooltip there).
+      const message = 'Alt text is required for Media'
+      await page
+        .locator('.field-type:has(#field-alt) .field-error')
+        .filter({ hasText: message })
+        .waitFor({ state: 'visible' })
+      await screenshot(page, 'alt-required')
+      expect(page.url()).toContain('/admin/collections/media/create')
+      expect(await mediaCount()).toBe(before)
+
+      // The same file, now with alt text: staged again and saved.
+      await page.fill('#field-alt', 'A gradient')
+      await page.click('#action-save')
+      await page.waitForURL(/\/admin\/collections\/media\/\d+/)
+      const id = page.url().match(/media\/(\d+)/)![1]
+      const doc = (await (await fetch(`${base}/api/media/${id}`)).json()) as {
+        alt: string
+        filename: string
+        mimeType: string
+      }
+      expect(doc).toMatchObject({ alt: 'A gradient', mimeType: 'image/webp' })
+      expect(doc.filename.endsWith('.webp')).toBe(true)
+      expect(await mediaCount()).toBe(before + 1)
     } finally {
       await browser.close()
     }

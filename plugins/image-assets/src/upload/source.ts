@@ -13,6 +13,9 @@ import type { UploadSession } from './session.js'
 
 type UploadedFile = NonNullable<PayloadRequest['file']>
 
+/** Where Payload notes the temp file of a direct upload it read, to remove it after the request. */
+const CLIENT_UPLOAD_TEMP_FILE = 'payloadClientUploadTempFilePath'
+
 /**
  * The upload's bytes, whether Payload kept them in memory or in a temp file (`useTempFiles`).
  * A temp file is removed once read: from here on the plugin owns the bytes.
@@ -121,6 +124,9 @@ export const sessionFromRequest = async (
       throw error
     } finally {
       if (staged) await deleteStaged(req, services.store, staged)
+      // The temp file Payload wrote for a direct upload is removed above; Payload would try again.
+      if (file.tempFilePath && req.context?.[CLIENT_UPLOAD_TEMP_FILE] === file.tempFilePath)
+        delete req.context[CLIENT_UPLOAD_TEMP_FILE]
     }
     return prepareUpload(
       payload,
