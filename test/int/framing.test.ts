@@ -4,7 +4,13 @@
  * and `requireAlt` refuses images without alt text on every entry point.
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3'
-import { prepareImage, sessionContext } from 'payload-image-assets'
+import {
+  prepareImage,
+  reoptimizeDocument,
+  type Runtime,
+  runtimeOf,
+  sessionContext,
+} from 'payload-image-assets'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
@@ -245,6 +251,36 @@ describe('crop', () => {
     const whole = await patch('product-images', doc.id, { crop: null })
     expect(whole.status).toBe(200)
     expect([whole.body.doc.width, whole.body.doc.height]).toEqual([1024, 576])
+  })
+
+  it('re-optimizing keeps the crop and the focal point', async () => {
+    const doc = await upload('product-images', await subjectPhoto(15), {
+      alt: 'Ball',
+      crop: { height: 100, width: 50, x: 0, y: 0 },
+      focalX: 30,
+    })
+    // The collection's settings change (a smaller box): the document is stale.
+    const live = runtimeOf(app.payload)
+    const smaller: Runtime = {
+      ...live,
+      collections: live.collections.map((c) =>
+        c.slug === 'product-images'
+          ? { ...c, preset: { ...c.preset, height: 600, width: 600 } }
+          : c,
+      ),
+    }
+    const result = await reoptimizeDocument(app.payload, smaller, 'product-images', doc.id)
+    expect(result.status).toBe('reoptimized')
+    const after = (await app.payload.findByID({
+      collection: 'product-images',
+      id: doc.id,
+    })) as unknown as Doc
+    expect(after.filename).not.toBe(doc.filename)
+    expect(after.crop).toEqual(doc.crop)
+    expect([after.focalX, after.focalY]).toEqual([30, 50])
+    // The left half of the original (800 x 900) fitted inside 600 x 600, with the ball in its square.
+    expect([after.width, after.height]).toEqual([533, 600])
+    expect(await redShare(await fetchBytes(after.shapes.square.url))).toBeGreaterThan(0.1)
   })
 
   it('an EXIF-rotated photo is cropped upright', async () => {
