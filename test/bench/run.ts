@@ -7,7 +7,9 @@
  * `--only avif` only AVIF at equal SSIM, `--only full-set` only the full request-path set against
  * the main image alone (avif.ts, to avif.{json,md}; not part of the full run: the AVIF search
  * alone takes longer than the rest); `--only bulk` only the bulk import (bulk.ts, to
- * bulk.{json,md}; not part of the full run either).
+ * bulk.{json,md}; not part of the full run either); `--only request-path` only the reference app's
+ * REST upload latency against the floor and its peak RSS with AVIF jobs running (requestPath.ts,
+ * to request-path.{json,md}; not part of the full run either).
  * Never part of `npm test`.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process'
@@ -38,6 +40,7 @@ import { ensurePrerequisites, sharedBenchFile } from './prerequisites'
 import { watchTreeRss } from './proc'
 import { ssimAgainstSource } from './quality'
 import { type Cell, type Lever, type Results, type WebPDecode, writeReport } from './report'
+import { runRequestPath } from './requestPath'
 import { type Measure, mimeTypeOf, type Mode, pool, type RunResult } from './protocol'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -64,8 +67,8 @@ type Worker = {
 
 let nextId = 1
 
-/** `--only <part>`, `--only=<part>` or BENCH_ONLY=<part>: extras, read-latency, bulk, avif, full-set. */
-const ONLY_PARTS = ['extras', 'read-latency', 'bulk', ...AVIF_PARTS]
+/** `--only <part>`, `--only=<part>` or BENCH_ONLY=<part>: extras, read-latency, bulk, request-path, avif, full-set. */
+const ONLY_PARTS = ['extras', 'read-latency', 'bulk', 'request-path', ...AVIF_PARTS]
 const only = (() => {
   const argv = process.argv.slice(2)
   const at = argv.findIndex((a) => a === '--only' || a.startsWith('--only='))
@@ -345,6 +348,10 @@ const main = async () => {
     }
     if (only === 'bulk') {
       await runBulk(extrasDeps)
+      return
+    }
+    if (only === 'request-path') {
+      await runRequestPath({ corpus, log, pluginEnv: (name, extra) => envFor(name, extra) })
       return
     }
     if (only === 'read-latency') {
