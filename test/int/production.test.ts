@@ -349,7 +349,7 @@ describe('the admin UI in Chromium', () => {
     }
   })
 
-  it('an editor moves the focal point in the admin and sees the new square preview', async () => {
+  it('an editor moves the focal point in the admin and sees the new square preview, then crops the image', async () => {
     // A red ball at 15 % of the width, the focal point at 85 %: the square misses the ball.
     const photo = await subjectPhoto(15)
     const doc = await app.payload.create({
@@ -396,6 +396,29 @@ describe('the admin UI in Chromium', () => {
         expect(saved.focalY).toBeCloseTo(50, 0)
         expect((saved.shapes as { square: { url: string } }).square.url).toBe(after)
         await screenshot(page, 'focal-point-square')
+
+        // Then a crop in the same editor: the left half of the picture shown (the 1024 px main
+        // image), typed as a width in pixels. It applies to the original, kept by the collection.
+        await page.getByRole('button', { exact: true, name: 'Edit Image' }).click()
+        await editor.waitFor()
+        await editor.locator('.edit-upload__input input[name="Width (px)"]').fill('512')
+        await editor.locator('button.edit-upload__save').click()
+        await editor.waitFor({ state: 'hidden' })
+        await page.click('#action-save')
+        await page.waitForFunction(
+          (old) => document.querySelector('img[data-shape="square"]')?.getAttribute('src') !== old,
+          after,
+          { polling: 100 },
+        )
+        const cropped = await app.payload.findByID({ collection: 'product-images', id: doc.id })
+        expect(cropped.crop).toEqual({ height: 100, width: 50, x: 0, y: 0 })
+        // The left half of the 1600 x 900 original, fitted inside 1024 x 840; the focal point (15 %
+        // of the picture shown) is at 30 % of the cropped one.
+        expect([cropped.width, cropped.height]).toEqual([747, 840])
+        expect(cropped.focalX).toBeCloseTo(30, 0)
+        const croppedSquare = (cropped.shapes as { square: { url: string } }).square.url
+        expect(await redShare(await bytesOf(croppedSquare))).toBeGreaterThan(0.1)
+        await screenshot(page, 'crop-square')
       } catch (error) {
         await screenshot(page, 'focal-point-square').catch(() => undefined)
         throw error
