@@ -1,13 +1,14 @@
 import { NotFound, type Payload, type PayloadRequest } from 'payload'
 
 import { ImageUploadError } from '../errors.js'
-import { type EncodedImage, encodeAvifSet } from '../image/transform.js'
+import { encodeAvifSet } from '../image/transform.js'
 import { storedFraming } from '../upload/framing.js'
 import type { ResolvedCollection } from '../options.js'
 import { abandonUpload } from '../storage/cleanup.js'
 import { nudgeCleanup } from '../storage/cleanupRunner.js'
 import { contentDisposition } from '../storage/headers.js'
-import { objectFilename, objectKey, prefixOf } from '../storage/keys.js'
+import { listed, named } from '../storage/documentFiles.js'
+import { objectKey, prefixOf } from '../storage/keys.js'
 import { storeObjects } from '../upload/prepare.js'
 import { sessionContext, type UploadSession } from '../upload/session.js'
 import { collectionRuntime, type Runtime } from './runtime.js'
@@ -100,18 +101,9 @@ export const runAvifJob = async (
   // The work limit is full of uploads: they come first; the job is retried later.
   if (!done) throw new Error('the image work limit is full; retrying later')
 
-  const named = (list: EncodedImage[]) =>
-    list.map((v) => ({ ...v, filename: objectFilename(v.data, '.avif') }))
-  const listed = (list: ReturnType<typeof named>): Version[] =>
-    list.map(({ data, filename, height, width }) => ({
-      filename,
-      filesize: data.length,
-      height,
-      width,
-    }))
-  const versions = named(done.value.versions)
+  const versions = named(done.value.versions, '.avif')
   const shapeVersions = Object.entries(done.value.shapes).map(
-    ([name, shape]) => [name, named([...shape.variants, shape.main])] as const,
+    ([name, shape]) => [name, named([...shape.variants, shape.main], '.avif')] as const,
   )
   const display = doc.originalFilename || 'image'
   const all = [...versions, ...shapeVersions.flatMap(([, list]) => list)]

@@ -2,11 +2,25 @@ import { settingsFingerprint } from '../image/fingerprint.js'
 import { FORMATS } from '../image/formats.js'
 import { CENTRE, type Crop, type Focal } from '../image/geometry.js'
 import type { ProcessedImage } from '../image/pipeline.js'
+import type { EncodedImage } from '../image/transform.js'
 import type { ResolvedCollection } from '../options.js'
 import type { Delivery } from './delivery.js'
 import { contentDisposition } from './headers.js'
 import { displayFilename, objectFilename, objectKey } from './keys.js'
 import type { StoredObject } from './objects.js'
+
+/** Encoded versions with the object file names they are stored under. */
+export const named = (list: readonly EncodedImage[], extension: string) =>
+  list.map((v) => ({ ...v, filename: objectFilename(v.data, extension) }))
+
+/** What a document records of each stored version (its URL is added when it is read). */
+export const listed = (list: ReturnType<typeof named>) =>
+  list.map(({ data, filename, height, width }) => ({
+    filename,
+    filesize: data.length,
+    height,
+    width,
+  }))
 
 /** Where kept originals live: a prefix of their own, outside every public collection prefix. */
 export const ORIGINALS_PREFIX = 'originals'
@@ -32,8 +46,6 @@ export const documentFiles = (args: {
   const prefix = collection.slug
   const display = displayFilename(args.originalName)
   const filename = objectFilename(image.data)
-  const named = (list: ProcessedImage['variants'], extension: string) =>
-    list.map((v) => ({ ...v, filename: objectFilename(v.data, extension) }))
   const variants = named(image.variants, '.webp')
   const avif = named(image.avif, '.avif')
   const object = (name: string, body: Buffer, type: 'avif' | 'webp' = 'webp'): StoredObject => ({
@@ -44,7 +56,7 @@ export const documentFiles = (args: {
     key: objectKey(prefix, name),
   })
   const shapes = Object.entries(image.shapes).map(([name, shape]) => ({
-    main: { ...shape.main, filename: objectFilename(shape.main.data) },
+    main: named([shape.main], '.webp')[0],
     name,
     variants: named(shape.variants, '.webp'),
   }))
@@ -66,13 +78,6 @@ export const documentFiles = (args: {
       key: originalKey,
     })
   }
-  const listed = (list: typeof variants) =>
-    list.map(({ data, filename, height, width }) => ({
-      filename,
-      filesize: data.length,
-      height,
-      width,
-    }))
   const framing = args.framing ?? { crop: null, focal: CENTRE }
   return {
     data: {
