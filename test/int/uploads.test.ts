@@ -439,6 +439,19 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
       status: 422,
       what: 'a truncated JPEG',
     },
+    // Product images keep their originals: the original is written while the image is encoded,
+    // so a file that fails only when decoded must take its original away again.
+    {
+      collection: 'product-images',
+      file: async () => ({
+        data: (await sharp(photo).resize(800).jpeg().toBuffer()).subarray(0, 2000),
+        name: 'cut.jpg',
+      }),
+      message:
+        'The image could not be decoded because it is truncated or corrupt. Upload a complete image to Product Images.',
+      status: 422,
+      what: 'a truncated JPEG, to a collection that keeps originals',
+    },
   ]
 
   refusals.push(...extraRefusals())
@@ -446,6 +459,9 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
     it(`${refusal.what} → ${refusal.status ?? 400}`, async () => {
       const rowsBefore = await rowCount(refusal.collection)
       const keysBefore = await app.listKeys()
+      const [{ last }] = await app.sql<{ last: null | number }>(
+        'select max(id) as last from image_asset_cleanup',
+      )
       const { body, status } = await uploadREST(app, refusal.collection, await refusal.file())
       expect(status).toBe(refusal.status ?? 400)
       expect(body.errors[0].message).toBe(refusal.message)
@@ -453,6 +469,10 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
       expect(JSON.stringify(body)).not.toMatch(/node_modules|at .*\.js:\d+/)
       expect(await rowCount(refusal.collection)).toBe(rowsBefore)
       expect(await app.listKeys()).toEqual(keysBefore)
+      // Nothing was left for the clean-up either.
+      expect(
+        await app.sql('select id from image_asset_cleanup where id > $1', [Number(last ?? 0)]),
+      ).toEqual([])
       // The server still answers.
       expect((await fetch(`${app.baseURL}/api/${refusal.collection}?limit=1`)).status).toBe(200)
     })

@@ -63,20 +63,18 @@ export const assertAllowedSize = (bytes: number, collection: ResolvedCollection)
   }
 }
 
+/** What the inspection found: the real format and the header's dimensions, all within the collection's limits. */
+export type InspectedImage = { format: InputFormat; height: number; width: number }
+
 /**
- * The whole image path for one upload: guard (name, size), inspect (real format from the bytes,
- * then dimensions and frames from the header against the collection's limits), transform (one
- * decode; the main WebP, its variants and a placeholder encoded from it). Throws an `ImageUploadError` for anything that cannot become a clean
- * WebP; nothing is written by this module.
+ * guard and inspect, the cheap steps before any pixel is decoded: the name's extension, the byte
+ * size, the real format from the bytes (and the loader libvips picks for them), then dimensions and
+ * frames from the header against the collection's limits. Throws an `ImageUploadError` (4xx).
  */
-export const processImage = async (
+export const inspectImage = async (
   upload: { data: Buffer; name: string },
   collection: ResolvedCollection,
-  /** One deadline for the whole image (epoch ms); by default `timeoutSeconds` from now. */
-  deadline = Date.now() + collection.limits.timeoutSeconds * 1000,
-  /** The editor's crop and focal point. */
-  framing: Framing = {},
-): Promise<ProcessedImage> => {
+): Promise<InspectedImage> => {
   assertAllowedName(upload.name, collection)
   assertAllowedSize(upload.data.length, collection)
 
@@ -94,7 +92,7 @@ export const processImage = async (
   if (!header) throw uploadError('IMAGE_UNDECODABLE', collection.slug, { label: collection.label })
   // The loader libvips chose must be the one the signature named: no other decoder runs on uploads.
   if (header.format !== FORMATS[format].loader) throw formatNotAllowed()
-  const { animation, maxPixels, maxSide, timeoutSeconds } = collection.limits
+  const { animation, maxPixels, maxSide } = collection.limits
   if (Math.max(header.width, header.height) > maxSide) {
     throw uploadError('IMAGE_TOO_LARGE', collection.slug, {
       height: header.height,
@@ -117,7 +115,24 @@ export const processImage = async (
       label: collection.label,
     })
   }
+  return { format, height: header.height, width: header.width }
+}
 
+/**
+ * transform, for an upload `inspectImage` passed: one decode; the main WebP, its variants, the
+ * shapes and a placeholder encoded from it. Only a failed decode is the file's fault (422); a
+ * deadline that ran out is a 408-like refusal; anything else is `ImageProcessingFailed`.
+ */
+export const transformImage = async (
+  upload: { data: Buffer },
+  collection: ResolvedCollection,
+  inspected: InspectedImage,
+  /** One deadline for the whole image (epoch ms); by default `timeoutSeconds` from now. */
+  deadline = Date.now() + collection.limits.timeoutSeconds * 1000,
+  /** The editor's crop and focal point. */
+  framing: Framing = {},
+): Promise<ProcessedImage> => {
+  const { format } = inspected
   try {
     // The header was checked; the decoder's own pixel limit stays on as a second guard.
     const { avif, main, placeholder, shapes, variants } = await encodeImageSet(
@@ -127,7 +142,7 @@ export const processImage = async (
         // AVIF versions are background work (ops/avif.ts), never a request's.
         effort: collection.effort,
         format,
-        maxPixels,
+        maxPixels: collection.limits.maxPixels,
         placeholderWidth: collection.placeholder ? PLACEHOLDER_WIDTH : 0,
         deadline,
         framing,
@@ -139,7 +154,12 @@ export const processImage = async (
       ...main,
       avif,
       mimeType: 'image/webp',
-      original: { bytes: upload.data.length, format, height: header.height, width: header.width },
+      original: {
+        bytes: upload.data.length,
+        format,
+        height: inspected.height,
+        width: inspected.width,
+      },
       placeholder,
       shapes,
       variants,
@@ -149,10 +169,23 @@ export const processImage = async (
     if (error instanceof DeadlineExceeded)
       throw uploadError('IMAGE_TIMEOUT', collection.slug, {
         label: collection.label,
-        seconds: timeoutSeconds,
+        seconds: collection.limits.timeoutSeconds,
       })
     if (error instanceof DecodeFailed)
       throw uploadError('IMAGE_UNDECODABLE', collection.slug, { label: collection.label })
     throw new ImageProcessingFailed(error)
   }
 }
+
+/**
+ * The whole image path for one upload: `inspectImage` (guard and inspect), then `transformImage`.
+ * Throws an `ImageUploadError` for anything that cannot become a clean WebP; nothing is written by
+ * this module.
+ */
+export const processImage = async (
+  upload: { data: Buffer; name: string },
+  collection: ResolvedCollection,
+  deadline = Date.now() + collection.limits.timeoutSeconds * 1000,
+  framing: Framing = {},
+): Promise<ProcessedImage> =>
+  transformImage(upload, collection, await inspectImage(upload, collection), deadline, framing)

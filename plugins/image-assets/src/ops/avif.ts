@@ -34,7 +34,35 @@ export const JOBS_PER_RUN = 10
 const DEADLINE_FACTOR = 4
 
 export type AvifInput = { collection: string; filename: string; id: number | string }
-export type AvifResult = { status: 'done' | 'gone' | 'superseded' | 'up-to-date' }
+export type AvifResult = {
+  status: 'claimed-elsewhere' | 'done' | 'gone' | 'superseded' | 'up-to-date'
+}
+
+/** Payload's jobs collection. */
+const JOBS_SLUG = 'payload-jobs'
+
+/**
+ * Payload claims pending jobs with a read and then a write, so two workers that look at the queue
+ * at the same moment can both take the same job, and both would encode it. Each claim writes the
+ * row's `updatedAt`, so the run whose stamp is still on the row is the one that claimed last: a
+ * compare-and-set on that stamp lets exactly one of them go on; the other leaves at once, having
+ * encoded nothing. (Were both to go on, the record step would still keep one result and hand the
+ * other's objects to the clean-up: this saves the work, it is not what keeps the document whole.)
+ */
+const takeJob = async (
+  payload: Payload,
+  job: { id?: number | string; updatedAt?: unknown } | undefined,
+): Promise<boolean> => {
+  if (job?.id === undefined || typeof job.updatedAt !== 'string') return true
+  const taken = await payload.db.updateOne({
+    collection: JOBS_SLUG,
+    data: { updatedAt: new Date().toISOString() },
+    options: { atomic: true },
+    returning: false,
+    where: { and: [{ id: { equals: job.id } }, { updatedAt: { equals: job.updatedAt } }] },
+  })
+  return taken !== null
+}
 
 type Version = { filename: string; filesize: number; height: number; width: number }
 type Shape = Version & { avif?: Version[]; variants?: Version[] }
@@ -175,7 +203,16 @@ const withShapeAvif = (
 /** The jobs-queue task, registered by the plugin. */
 export const avifTask = (runtime: Runtime) => ({
   slug: AVIF_TASK,
-  handler: async ({ input, req }: { input: unknown; req: PayloadRequest }) => {
+  handler: async ({
+    input,
+    job,
+    req,
+  }: {
+    input: unknown
+    job?: { id?: number | string; updatedAt?: unknown }
+    req: PayloadRequest
+  }) => {
+    if (!(await takeJob(req.payload, job))) return { output: { status: 'claimed-elsewhere' } }
     const result = await runAvifJob(req.payload, runtime, input as AvifInput)
     return { output: { status: result.status } }
   },

@@ -57,6 +57,36 @@ export const recordUpload = async (
   return { id: row.id as number | string, recordBy }
 }
 
+/**
+ * Adds keys to an upload's row before they are written (a statement of its own), and moves its
+ * deadline to `storeDeadline`'s; only while no runner has claimed the row. False when one has (the
+ * objects already written may be deleted at any moment: the upload cannot go on).
+ */
+export const extendUpload = async (
+  payload: Payload,
+  id: number | string,
+  keys: readonly string[],
+  storeDeadline: number,
+) => {
+  const recordBy = storeDeadline + RECORD_WINDOW_MS
+  const row = await payload.db.updateOne({
+    collection: CLEANUP_SLUG,
+    data: { due: iso(recordBy + INTENT_MARGIN_MS), keys: [...keys] },
+    options: { atomic: true },
+    where: { and: [{ id: { equals: id } }, { leaseUntil: { exists: false } }] },
+  })
+  return row ? { id, recordBy } : undefined
+}
+
+/** An upload's row whose objects are all deleted again: removed, unless a runner has claimed it. */
+export const discardUpload = async (payload: Payload, id: number | string): Promise<void> => {
+  await payload.db.deleteOne({
+    collection: CLEANUP_SLUG,
+    returning: false,
+    where: { and: [{ id: { equals: id } }, { leaseUntil: { exists: false } }] },
+  })
+}
+
 /** In the record transaction: the upload's objects now belong to a document. False when the row is gone. */
 export const settleUpload = async (req: PayloadRequest, id: number | string): Promise<boolean> => {
   // One statement that locks the row only if no runner has claimed it: from here the runner skips

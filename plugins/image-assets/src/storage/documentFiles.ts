@@ -1,5 +1,5 @@
 import { settingsFingerprint } from '../image/fingerprint.js'
-import { FORMATS } from '../image/formats.js'
+import { FORMATS, type InputFormat } from '../image/formats.js'
 import { CENTRE, type Crop, type Focal } from '../image/geometry.js'
 import type { ProcessedImage } from '../image/pipeline.js'
 import type { EncodedImage } from '../image/transform.js'
@@ -24,6 +24,23 @@ export const listed = (list: ReturnType<typeof named>) =>
 
 /** Where kept originals live: a prefix of their own, outside every public collection prefix. */
 export const ORIGINALS_PREFIX = 'originals'
+
+/** A kept original as it is stored: private, under a content-hashed key of its own. */
+export const originalObject = (
+  collection: ResolvedCollection,
+  source: Buffer,
+  format: InputFormat,
+  originalName: string,
+): StoredObject => {
+  const { extension, mimeType } = FORMATS[format]
+  return {
+    body: source,
+    cacheControl: 'private, no-store',
+    contentDisposition: contentDisposition(displayFilename(originalName) || 'original', extension),
+    contentType: mimeType,
+    key: objectKey(`${ORIGINALS_PREFIX}/${collection.slug}`, objectFilename(source, extension)),
+  }
+}
 
 /**
  * store + record: from a processed image, the objects to write (main WebP, variants, AVIF versions,
@@ -68,15 +85,14 @@ export const documentFiles = (args: {
   ]
   let originalKey = args.keptOriginal ?? null
   if (!originalKey && collection.keepOriginal && args.source && args.sourceIsOriginal !== false) {
-    const { extension, mimeType: type } = FORMATS[image.original.format]
-    originalKey = objectKey(`${ORIGINALS_PREFIX}/${prefix}`, objectFilename(args.source, extension))
-    objects.push({
-      body: args.source,
-      cacheControl: 'private, no-store',
-      contentDisposition: contentDisposition(display || 'original', extension),
-      contentType: type,
-      key: originalKey,
-    })
+    const original = originalObject(
+      collection,
+      args.source,
+      image.original.format,
+      args.originalName,
+    )
+    originalKey = original.key
+    objects.push(original)
   }
   const framing = args.framing ?? { crop: null, focal: CENTRE }
   return {

@@ -3,11 +3,16 @@ import type { Payload } from 'payload'
 import { uploadError } from '../errors.js'
 import type { Crop, Focal } from '../image/geometry.js'
 import type { WorkLimiter } from '../image/limiter.js'
-import { assertAllowedName, ImageProcessingFailed, processImage } from '../image/pipeline.js'
+import {
+  assertAllowedName,
+  ImageProcessingFailed,
+  inspectImage,
+  transformImage,
+} from '../image/pipeline.js'
 import type { ResolvedCollection } from '../options.js'
-import { abandonUpload, recordUpload } from '../storage/cleanup.js'
+import { abandonUpload, discardUpload, extendUpload, recordUpload } from '../storage/cleanup.js'
 import type { Delivery } from '../storage/delivery.js'
-import { documentFiles } from '../storage/documentFiles.js'
+import { documentFiles, originalObject } from '../storage/documentFiles.js'
 import {
   type ObjectStore,
   ObjectWriteError,
@@ -31,7 +36,9 @@ export type FramingRequest = { crop: Crop | null; focal: Focal; sourceCrop?: Cro
  * (within the shared work limit, one deadline for the whole image), and store the new objects
  * under new keys (deadlines on every S3 call). Before the first write, the keys are recorded for
  * clean-up in a statement of their own, so that a crash from here on leaves nothing unrecorded.
- * Returns the session the record step takes.
+ * A kept original is written while the image is encoded (its key is known once the upload passed
+ * inspection): recorded first, deleted again if the image then fails. Returns the session the
+ * record step takes.
  */
 export const prepareUpload = async (
   payload: Payload,
@@ -52,15 +59,32 @@ export const prepareUpload = async (
 ): Promise<UploadSession> => {
   const { delivery, limiter, store } = services
   const framing = options.framing
+  const keepsSource =
+    collection.keepOriginal && options.sourceIsOriginal !== false && !options.keptOriginal
+  const storageFailed = (error: unknown) => {
+    payload.logger.error({
+      err: error instanceof ObjectWriteError ? error.cause : error,
+      msg: `payload-image-assets: storing an image for ${collection.slug} failed`,
+    })
+    return uploadError('STORAGE_FAILED', collection.slug, { label: collection.label })
+  }
+  let original: Promise<EarlyOriginal> | undefined
   let done
   try {
-    done = await limiter.run(() =>
-      processImage(source, collection, undefined, {
+    done = await limiter.run(async () => {
+      const deadline = Date.now() + collection.limits.timeoutSeconds * 1000
+      const inspected = await inspectImage(source, collection)
+      if (keepsSource) {
+        const object = originalObject(collection, source.data, inspected.format, source.name)
+        original = storeEarly(payload, collection.slug, store, object, deadline)
+      }
+      return transformImage(source, collection, inspected, deadline, {
         crop: framing?.sourceCrop === undefined ? framing?.crop : framing.sourceCrop,
         focal: framing?.focal,
-      }),
-    )
+      })
+    })
   } catch (error) {
+    if (original) await undoEarly(payload, store, await original)
     if (!(error instanceof ImageProcessingFailed)) throw error
     payload.logger.error({
       err: error.cause,
@@ -69,12 +93,15 @@ export const prepareUpload = async (
     throw uploadError('PROCESSING_FAILED', collection.slug, { label: collection.label })
   }
   if (!done) throw uploadError('BUSY', collection.slug, { label: collection.label })
+  const early = original ? await original : undefined
+  if (early && 'error' in early) throw storageFailed(early.error)
   const files = documentFiles({
     collection,
     delivery,
     framing: framing && { crop: framing.crop, focal: framing.focal },
     image: done.value,
-    keptOriginal: options.keptOriginal,
+    // The original written ahead is recorded as kept, not written again.
+    keptOriginal: early ? early.key : options.keptOriginal,
     originalName: source.name,
     source: source.data,
     sourceIsOriginal: options.sourceIsOriginal,
@@ -84,13 +111,8 @@ export const prepareUpload = async (
     collection.slug,
     store,
     files.objects,
-    (error) => {
-      payload.logger.error({
-        err: error instanceof ObjectWriteError ? error.cause : error,
-        msg: `payload-image-assets: storing an image for ${collection.slug} failed`,
-      })
-      return uploadError('STORAGE_FAILED', collection.slug, { label: collection.label })
-    },
+    storageFailed,
+    early,
   )
   return {
     collection: collection.slug,
@@ -104,11 +126,47 @@ export const prepareUpload = async (
   }
 }
 
+/** A kept original written ahead of the rest: its clean-up row and key, or why it failed. */
+type EarlyOriginal = { intent: { id: number | string }; key: string } | { error: unknown }
+
+/**
+ * The kept original, recorded for clean-up (due only after the image's deadline and a store step
+ * could have passed) and written while the image is encoded. Never rejects.
+ */
+const storeEarly = async (
+  payload: Payload,
+  collection: string,
+  store: ObjectStore,
+  object: StoredObject,
+  imageDeadline: number,
+): Promise<EarlyOriginal> => {
+  let intent
+  try {
+    const latest = imageDeadline + (store.storeDeadline() - Date.now())
+    intent = await recordUpload(payload, collection, [object.key], latest)
+    await store.putAll([object])
+    return { intent, key: object.key }
+  } catch (error) {
+    // putAll deleted what it wrote; the row (if any) is due once a lost write could still land.
+    if (intent) await abandonUpload(payload, intent.id, S3_RESPONSE_TIMEOUT_MS)
+    return { error }
+  }
+}
+
+/** The image failed after its original was written: the original is deleted again, and its row with it. */
+const undoEarly = async (payload: Payload, store: ObjectStore, early: EarlyOriginal) => {
+  if ('error' in early) return
+  const failed = await store.deleteAll([early.key]).catch(() => [early.key])
+  if (failed.length === 0) await discardUpload(payload, early.intent.id).catch(() => undefined)
+  else await abandonUpload(payload, early.intent.id)
+}
+
 /**
  * Step 4: the new keys recorded for clean-up first (a statement of its own, no transaction held),
  * then every object or none. When the store fails, the row is handed to the clean-up, due once a
  * write whose answer was lost would have landed (the undo deleted the set, but such a write may
- * still land), and `failed(error)` is thrown.
+ * still land), and `failed(error)` is thrown. `written`: an object of the set already written under
+ * a row of its own (a kept original); that row is extended to the whole set.
  */
 export const storeObjects = async (
   payload: Payload,
@@ -116,13 +174,20 @@ export const storeObjects = async (
   store: ObjectStore,
   objects: StoredObject[],
   failed: (error: unknown) => unknown = (error) => error,
+  written?: { intent: { id: number | string }; key: string },
 ) => {
-  const keys = objects.map((o) => o.key)
+  const keys = [...objects.map((o) => o.key), ...(written ? [written.key] : [])]
   const storeDeadline = store.storeDeadline()
-  const intent = await recordUpload(payload, collection, keys, storeDeadline)
+  const intent = written
+    ? await extendUpload(payload, written.intent.id, keys, storeDeadline)
+    : await recordUpload(payload, collection, keys, storeDeadline)
+  // The clean-up took the row (the image outlived its deadline): its objects may be going already.
+  if (!intent) throw failed(new Error('the upload outlived its deadline'))
   try {
     await store.putAll(objects, storeDeadline)
   } catch (error) {
+    // putAll deleted the set it was given; the original written ahead goes with it.
+    if (written) await store.deleteAll([written.key]).catch(() => undefined)
     await abandonUpload(payload, intent.id, S3_RESPONSE_TIMEOUT_MS)
     throw failed(error)
   }
