@@ -65,4 +65,51 @@ describe('WorkLimiter', () => {
       vi.useRealTimers()
     }
   })
+
+  it('background work waits outside the request queue, for as long as it takes, and a waiting request goes first', async () => {
+    const limiter = new WorkLimiter(1, 1, 1000)
+    const order: string[] = []
+    const gate = deferred()
+    const busy = limiter.run(async () => {
+      await gate.promise
+      order.push('busy')
+    })
+    // Ten jobs wait; none takes the one place in the request queue.
+    const jobs = Array.from({ length: 10 }, (_, i) =>
+      limiter.runBackground(async () => order.push(`job ${i}`)),
+    )
+    const request = limiter.run(async () => order.push('request'))
+    expect(await limiter.run(async () => 'refused')).toBeUndefined()
+    gate.resolve()
+    await busy
+    expect(await request).toEqual({ value: 2 })
+    await Promise.all(jobs)
+    expect(order).toEqual(['busy', 'request', ...jobs.map((_, i) => `job ${i}`)])
+    expect(await limiter.run(async () => 'free')).toEqual({ value: 'free' })
+  })
+
+  it('background work takes a free slot at once, and gives up at its deadline without running', async () => {
+    vi.useFakeTimers()
+    try {
+      const limiter = new WorkLimiter(1, 4, 1000)
+      expect(await limiter.runBackground(async () => 'now')).toEqual({ value: 'now' })
+      const gate = deferred()
+      const busy = limiter.run(() => gate.promise)
+      let ran = false
+      const job = limiter.runBackground(async () => (ran = true), Date.now() + 5000)
+      let answered = false
+      void job.then(() => (answered = true))
+      // Far past a request's 1 s wait, the job still waits.
+      await vi.advanceTimersByTimeAsync(4999)
+      expect(answered).toBe(false)
+      await vi.advanceTimersByTimeAsync(1)
+      expect(await job).toBeUndefined()
+      expect(ran).toBe(false)
+      gate.resolve()
+      await busy
+      expect(await limiter.run(async () => 'free')).toEqual({ value: 'free' })
+    } finally {
+      vi.useRealTimers()
+    }
+  })
 })

@@ -2,10 +2,13 @@
  * Bounded image work: at most `concurrency` images are processed at once and at most
  * `queueDepth` wait, each for at most `maxWaitMs`; beyond that `run` refuses (the caller answers
  * 503 with `Retry-After`) instead of letting decoded images and waiting requests pile up.
+ * Background work (`runBackground`: the AVIF jobs) shares the same slots but comes last: it takes
+ * a slot only when no request is waiting for one, and it waits outside the request queue.
  */
 export class WorkLimiter {
   private active = 0
   private readonly waiting: Array<() => void> = []
+  private readonly background: Array<() => void> = []
 
   constructor(
     readonly concurrency: number,
@@ -38,9 +41,52 @@ export class WorkLimiter {
     try {
       return { value: await task() }
     } finally {
-      const next = this.waiting.shift()
-      if (next) next()
-      else this.active--
+      this.release()
     }
+  }
+
+  /**
+   * Runs `task` when a slot is free and no request waits for one; waits for that as long as it
+   * takes, or until `deadline` (epoch ms), when it returns undefined without running it. Takes no
+   * place in the request queue, so background work never makes an upload wait longer or be refused.
+   */
+  async runBackground<T>(
+    task: () => Promise<T>,
+    deadline = Number.POSITIVE_INFINITY,
+  ): Promise<{ value: T } | undefined> {
+    if (this.active >= this.concurrency || this.waiting.length > 0) {
+      const turn = await new Promise<boolean>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer)
+          resolve(true)
+        }
+        const timer = Number.isFinite(deadline)
+          ? setTimeout(
+              () => {
+                const at = this.background.indexOf(wake)
+                if (at >= 0) this.background.splice(at, 1)
+                resolve(false)
+              },
+              Math.max(1, deadline - Date.now()),
+            )
+          : undefined
+        this.background.push(wake)
+      })
+      if (!turn) return undefined
+    } else {
+      this.active++
+    }
+    try {
+      return { value: await task() }
+    } finally {
+      this.release()
+    }
+  }
+
+  /** A slot is free: a waiting request gets it, else waiting background work, else it is free. */
+  private release(): void {
+    const next = this.waiting.shift() ?? this.background.shift()
+    if (next) next()
+    else this.active--
   }
 }

@@ -32,6 +32,8 @@ export const JOBS_INTERVAL_MS = 5_000
 export const JOBS_PER_RUN = 10
 /** AVIF encodes are several times slower than WebP: the job's deadline is this many image deadlines. */
 const DEADLINE_FACTOR = 4
+/** How long a job waits for a slot in the work limit before it gives up (and is retried later). */
+const SLOT_WAIT_MS = 10 * 60 * 1000
 
 export type AvifInput = { collection: string; filename: string; id: number | string }
 export type AvifResult = {
@@ -113,21 +115,23 @@ export const runAvifJob = async (
   if (Array.isArray(doc.avif) && doc.avif.length > 0) return { status: 'up-to-date' }
 
   const prefix = prefixOf(doc, collection.slug)
-  const source = await runtime.store.get(doc.originalKey ?? objectKey(prefix, doc.filename))
   const widths = [...(doc.variants ?? []).map((v) => v.width), doc.width ?? Infinity]
-  const deadline = Date.now() + collection.limits.timeoutSeconds * 1000 * DEADLINE_FACTOR
   const framing = storedFraming(doc)
-  const done = await runtime.limiter.run(() =>
-    encodeAvifSet(source, collection.preset, widths, {
-      deadline,
+  // Background work: a slot only when no upload waits for one (uploads come first), however long
+  // that takes up to SLOT_WAIT_MS; the source is read once the slot is taken, so that jobs
+  // waiting for one hold no image in memory, and the deadline starts then.
+  const done = await runtime.limiter.runBackground(async () => {
+    const source = await runtime.store.get(doc.originalKey ?? objectKey(prefix, doc.filename!))
+    return encodeAvifSet(source, collection.preset, widths, {
+      deadline: Date.now() + collection.limits.timeoutSeconds * 1000 * DEADLINE_FACTOR,
       // The stored WebP is already cropped; the original is cropped as the document says.
       framing: { crop: doc.originalKey ? framing.crop : null, focal: framing.focal },
       maxPixels: collection.limits.maxPixels,
       shapes: collection.shapes.filter((shape) => doc.shapes?.[shape.name]),
-    }),
-  )
-  // The work limit is full of uploads: they come first; the job is retried later.
-  if (!done) throw new Error('the image work limit is full; retrying later')
+    })
+  }, Date.now() + SLOT_WAIT_MS)
+  if (!done)
+    throw new Error('no image work slot came free in time (uploads come first); retrying later')
 
   const versions = named(done.value.versions, '.avif')
   const shapeVersions = Object.entries(done.value.shapes).map(
