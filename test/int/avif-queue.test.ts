@@ -7,7 +7,7 @@
  * `payload jobs:run --queue image-assets`), to control when each job runs.
  */
 import { DeleteObjectCommand } from '@aws-sdk/client-s3'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 import { runtimeOf } from 'payload-image-assets'
 import { AVIF_TASK, runAvifJob } from 'payload-image-assets/internal'
@@ -96,6 +96,43 @@ describe('jobs drained by hand (dedicated workers)', () => {
     expect(await app.sql('select id from image_asset_cleanup where id > $1', [rowsBefore])).toEqual(
       [],
     )
+    await settledBucket(app)
+    await app.payload.delete({ collection: 'payload-jobs', id: job.id, overrideAccess: true })
+  })
+
+  it('a claim that lands after another run took the job (Payload updates its claimed rows one after another) finds it held and leaves', async () => {
+    const { body } = await uploadREST(app, SLUG, { data: await photo(10), name: 'held.jpg' })
+    const job = (await jobs(app)).find((j) => String(j.input.id) === String(body.doc.id))!
+    const claim = async () =>
+      (await app.payload.db.updateOne({
+        collection: 'payload-jobs',
+        data: { processing: true, updatedAt: new Date().toISOString() },
+        id: job.id,
+      })) as unknown as { id: number; input: Record<string, unknown>; updatedAt: string }
+    const task = app.payload.config.jobs.tasks!.find((t) => t.slug === AVIF_TASK)!
+    const handler = task.handler as (args: unknown) => Promise<{ output: { status: string } }>
+    const req = await createLocalReq({}, app.payload)
+    const first = await claim()
+    const running = handler({ input: first.input, job: first, req })
+    // The first run has taken the job (its mark is on the row); a second worker's claim only now
+    // writes the row, and reads the mark back with it.
+    await vi.waitFor(
+      async () => {
+        const [row] = await app.sql<{ input: Record<string, unknown> }>(
+          'select input from payload_jobs where id = $1',
+          [job.id],
+        )
+        expect(Object.keys(row.input)).toContain('imageAssetsHeldUntil')
+      },
+      { interval: 20, timeout: 10_000 },
+    )
+    const late = await claim()
+    expect(late.updatedAt).not.toBe(first.updatedAt)
+    expect((await handler({ input: late.input, job: late, req })).output.status).toBe(
+      'claimed-elsewhere',
+    )
+    expect((await running).output.status).toBe('done')
+    expect((await read(app, body.doc.id)).avif?.length).toBeGreaterThan(0)
     await settledBucket(app)
     await app.payload.delete({ collection: 'payload-jobs', id: job.id, overrideAccess: true })
   })

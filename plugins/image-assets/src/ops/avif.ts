@@ -43,27 +43,52 @@ export type AvifResult = {
 /** Payload's jobs collection. */
 const JOBS_SLUG = 'payload-jobs'
 
+type ClaimedJob = { id?: number | string; input?: unknown; updatedAt?: unknown }
+
+/** Where a run that took a job marks it in the job's input, with the time its hold ends. */
+const HOLD_KEY = 'imageAssetsHeldUntil'
+/** A hold outlasts the longest a run can take: the wait for a slot, then the job's deadline. */
+const holdMs = (collection: ResolvedCollection) =>
+  SLOT_WAIT_MS + collection.limits.timeoutSeconds * 1000 * DEADLINE_FACTOR + 60_000
+
 /**
- * Payload claims pending jobs with a read and then a write, so two workers that look at the queue
- * at the same moment can both take the same job, and both would encode it. Each claim writes the
- * row's `updatedAt`, so the run whose stamp is still on the row is the one that claimed last: a
- * compare-and-set on that stamp lets exactly one of them go on; the other leaves at once, having
- * encoded nothing. (Were both to go on, the record step would still keep one result and hand the
- * other's objects to the clean-up: this saves the work, it is not what keeps the document whole.)
+ * Payload claims pending jobs with a read and then a write (one row after another), so two workers
+ * that look at the queue at the same moment can both take the same job, and both would encode it.
+ * Each claim writes the row's `updatedAt`; a run goes on only if its own stamp is still on the row
+ * (a compare-and-set, which also marks the job held in its input), and leaves at once, having
+ * encoded nothing, when another run holds it (a claim that came after the hold reads the mark).
+ * Were both to go on anyway, the record step would keep one result and hand the other's objects to
+ * the clean-up: this saves the work, it is not what keeps the document whole.
  */
 const takeJob = async (
   payload: Payload,
-  job: { id?: number | string; updatedAt?: unknown } | undefined,
+  job: ClaimedJob | undefined,
+  hold: number,
 ): Promise<boolean> => {
   if (job?.id === undefined || typeof job.updatedAt !== 'string') return true
+  const input = { ...(job.input as Record<string, unknown>) }
+  const heldUntil = input[HOLD_KEY]
+  if (typeof heldUntil === 'number' && heldUntil > Date.now()) return false
   const taken = await payload.db.updateOne({
     collection: JOBS_SLUG,
-    data: { updatedAt: new Date().toISOString() },
+    data: {
+      input: { ...input, [HOLD_KEY]: Date.now() + hold },
+      updatedAt: new Date().toISOString(),
+    },
     options: { atomic: true },
     returning: false,
     where: { and: [{ id: { equals: job.id } }, { updatedAt: { equals: job.updatedAt } }] },
   })
   return taken !== null
+}
+
+/** A run that failed lets go of its job, so that Payload's retry can take it (best effort). */
+const letGo = async (payload: Payload, job: ClaimedJob | undefined): Promise<void> => {
+  if (job?.id === undefined) return
+  const { [HOLD_KEY]: _held, ...input } = job.input as Record<string, unknown>
+  await payload.db
+    .updateOne({ collection: JOBS_SLUG, data: { input }, id: job.id, returning: false })
+    .catch(() => undefined)
 }
 
 type Version = { filename: string; filesize: number; height: number; width: number }
@@ -213,12 +238,19 @@ export const avifTask = (runtime: Runtime) => ({
     req,
   }: {
     input: unknown
-    job?: { id?: number | string; updatedAt?: unknown }
+    job?: ClaimedJob
     req: PayloadRequest
   }) => {
-    if (!(await takeJob(req.payload, job))) return { output: { status: 'claimed-elsewhere' } }
-    const result = await runAvifJob(req.payload, runtime, input as AvifInput)
-    return { output: { status: result.status } }
+    const { collection } = collectionRuntime(runtime, (input as AvifInput).collection)
+    if (!(await takeJob(req.payload, job, holdMs(collection))))
+      return { output: { status: 'claimed-elsewhere' } }
+    try {
+      const result = await runAvifJob(req.payload, runtime, input as AvifInput)
+      return { output: { status: result.status } }
+    } catch (error) {
+      await letGo(req.payload, job)
+      throw error
+    }
   },
   inputSchema: [
     { name: 'collection', type: 'text' as const, required: true },
