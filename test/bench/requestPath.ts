@@ -20,7 +20,7 @@
  *    breakdown. Target: median REST latency / median floor latency <= 1.5.
  * 2. Peak RSS of the whole app process tree (proc.ts `watchTreeRss`) with IMAGE_RUN_JOBS=true: 8
  *    concurrent uploads of the generated 24 MP JPEG while the in-process job runner encodes AVIF
- *    versions. Uploads and jobs share the plugin's work limit, first come first served, so with 8
+ *    versions. Uploads and jobs share the plugin's work limit, uploads first, so with 8
  *    uploads sent at once from idle the jobs wait behind most of them: a first wave of 8 is sent
  *    from idle, and a second wave of 8 as soon as the app reports an AVIF encode running. Measured from
  *    the first upload until every upload is answered and no AVIF job is left in `payload_jobs`
@@ -764,7 +764,7 @@ export const markdown = (r: Report) => {
     '',
     `## 2. Peak RSS: ${BIG_UPLOADS} concurrent 24 MP uploads with AVIF jobs running in the same process`,
     '',
-    `IMAGE_RUN_JOBS=true: the app's in-process job runner makes each upload's AVIF versions (from the kept original) once the upload is recorded. Uploads and AVIF jobs share the plugin's work limit (${s2.limiter.concurrency} images at once, first come first served), so a job waits behind the uploads that reached the limit before it, and with ${BIG_UPLOADS} uploads sent at once from idle AVIF encoding overlaps only the end of the wave. To have ${BIG_UPLOADS} concurrent uploads arrive while AVIF versions are being encoded, the run sends two waves of ${BIG_UPLOADS}: wave 1 from idle, and wave 2 as soon as the app reports an AVIF encode running (sharp calls by output format, requestPathWorker.ts). The file: ${r.rss.file}, authenticated multipart uploads with an \`alt\`. After one untimed upload and its AVIF job, the app's whole process tree RSS was sampled every 20 ms (proc.ts \`watchTreeRss\`) from the first upload until every upload was answered and no AVIF job was left in \`payload_jobs\` (polled over SQL every ${POLL_MS} ms).`,
+    `IMAGE_RUN_JOBS=true: the app's in-process job runner makes each upload's AVIF versions (from the kept original) once the upload is recorded. Uploads and AVIF jobs share the plugin's work limit (${s2.limiter.concurrency} images at once; uploads first: a job takes a slot only when no upload is waiting for one), so a job waits behind the uploads that reached the limit, and with ${BIG_UPLOADS} uploads sent at once from idle AVIF encoding overlaps only the end of the wave. To have ${BIG_UPLOADS} concurrent uploads arrive while AVIF versions are being encoded, the run sends two waves of ${BIG_UPLOADS}: wave 1 from idle, and wave 2 as soon as the app reports an AVIF encode running (sharp calls by output format, requestPathWorker.ts). The file: ${r.rss.file}, authenticated multipart uploads with an \`alt\`. After one untimed upload and its AVIF job, the app's whole process tree RSS was sampled every 20 ms (proc.ts \`watchTreeRss\`) from the first upload until every upload was answered and no AVIF job was left in \`payload_jobs\` (polled over SQL every ${POLL_MS} ms).`,
     '',
     '| wave | sent after | answers | all answered after | median / slowest upload | AVIF encodes running when sent | AVIF encoding while the wave was in flight | peak RSS while in flight |',
     '|---|---|---|---|---|---|---|---|',
