@@ -94,7 +94,7 @@ export const prepareUpload = async (
   }
   if (!done) throw uploadError('BUSY', collection.slug, { label: collection.label })
   const early = original ? await original : undefined
-  if (early && 'error' in early) throw storageFailed(early.error)
+  if (early && 'error' in early) throw early.stored ? storageFailed(early.error) : early.error
   const files = documentFiles({
     collection,
     delivery,
@@ -126,8 +126,12 @@ export const prepareUpload = async (
   }
 }
 
-/** A kept original written ahead of the rest: its clean-up row and key, or why it failed. */
-type EarlyOriginal = { intent: { id: number | string }; key: string } | { error: unknown }
+/**
+ * A kept original written ahead of the rest: its clean-up row and key, or why it failed (`stored`:
+ * false when it failed before the bucket, recording its row: that error goes on as it is).
+ */
+type EarlyOriginal =
+  { intent: { id: number | string }; key: string } | { error: unknown; stored: boolean }
 
 /**
  * The kept original, recorded for clean-up (due only after the image's deadline and a store step
@@ -144,12 +148,16 @@ const storeEarly = async (
   try {
     const latest = imageDeadline + (store.storeDeadline() - Date.now())
     intent = await recordUpload(payload, collection, [object.key], latest)
+  } catch (error) {
+    return { error, stored: false }
+  }
+  try {
     await store.putAll([object])
     return { intent, key: object.key }
   } catch (error) {
-    // putAll deleted what it wrote; the row (if any) is due once a lost write could still land.
-    if (intent) await abandonUpload(payload, intent.id, S3_RESPONSE_TIMEOUT_MS)
-    return { error }
+    // putAll deleted what it wrote; the row is due once a lost write could still land.
+    await abandonUpload(payload, intent.id, S3_RESPONSE_TIMEOUT_MS)
+    return { error, stored: true }
   }
 }
 
