@@ -32,6 +32,27 @@ describe('jobs drained by hand (dedicated workers)', () => {
   })
   afterAll(async () => app?.stop())
 
+  /**
+   * A new upload's job, as a worker's claim leaves it: `claim()` writes `processing` and its own
+   * `updatedAt` stamp and reads the row back, as Payload's claim does; `run` is the task's handler.
+   */
+  const claimedJob = async (seed: number, name: string) => {
+    const { body } = await uploadREST(app, SLUG, { data: await photo(seed), name })
+    const job = (await jobs(app)).find((j) => String(j.input.id) === String(body.doc.id))!
+    const claim = async () =>
+      (await app.payload.db.updateOne({
+        collection: 'payload-jobs',
+        data: { processing: true, updatedAt: new Date().toISOString() },
+        id: job.id,
+      })) as unknown as { id: number; input: Record<string, unknown>; updatedAt: string }
+    const task = app.payload.config.jobs.tasks!.find((t) => t.slug === AVIF_TASK)!
+    const handler = task.handler as (args: unknown) => Promise<{ output: { status: string } }>
+    const req = await createLocalReq({}, app.payload)
+    const run = (claimed: Awaited<ReturnType<typeof claim>>) =>
+      handler({ input: claimed.input, job: claimed, req })
+    return { claim, doc: body.doc as { id: number }, job, run }
+  }
+
   it('queues one job per new file, in the same transaction, and runs nothing itself', async () => {
     const { body } = await uploadREST(app, SLUG, { data: await photo(3), name: 'a.jpg' })
     const queued = (await jobs(app)).filter((j) => String(j.input.id) === String(body.doc.id))
@@ -60,22 +81,11 @@ describe('jobs drained by hand (dedicated workers)', () => {
   })
 
   it('a job two workers both claimed (Payload claims with a read, then a write) is encoded once: the run whose claim is on the row goes on, the other leaves at once', async () => {
-    const { body } = await uploadREST(app, SLUG, { data: await photo(9), name: 'claimed.jpg' })
-    const job = (await jobs(app)).find((j) => String(j.input.id) === String(body.doc.id))!
-    // Each worker's claim writes `processing` and its own `updatedAt` stamp, and reads the row back.
-    const claim = async () =>
-      (await app.payload.db.updateOne({
-        collection: 'payload-jobs',
-        data: { processing: true, updatedAt: new Date().toISOString() },
-        id: job.id,
-      })) as unknown as { id: number; input: unknown; updatedAt: string }
+    const { claim, doc: uploaded, job, run } = await claimedJob(9, 'claimed.jpg')
     const first = await claim()
     await new Promise((resolve) => setTimeout(resolve, 5))
     const second = await claim()
     expect(second.updatedAt).not.toBe(first.updatedAt)
-    const task = app.payload.config.jobs.tasks!.find((t) => t.slug === AVIF_TASK)!
-    const handler = task.handler as (args: unknown) => Promise<{ output: { status: string } }>
-    const req = await createLocalReq({}, app.payload)
     // Every clean-up row an upload records (a set about to be stored) takes the next id.
     const [{ seq }] = await app.sql<{ seq: string }>(
       `select pg_get_serial_sequence('image_asset_cleanup', 'id') as seq`,
@@ -83,12 +93,9 @@ describe('jobs drained by hand (dedicated workers)', () => {
     const rowsMade = async () =>
       Number((await app.sql<{ n: number }>(`select last_value::int as n from ${seq}`))[0].n)
     const rowsBefore = await rowsMade()
-    const [early, late] = await Promise.all([
-      handler({ input: first.input, job: first, req }),
-      handler({ input: second.input, job: second, req }),
-    ])
+    const [early, late] = await Promise.all([run(first), run(second)])
     expect([early.output.status, late.output.status]).toEqual(['claimed-elsewhere', 'done'])
-    const doc = await read(app, body.doc.id)
+    const doc = await read(app, uploaded.id)
     expect(doc.avif?.length).toBeGreaterThan(0)
     // One set only: the run that left recorded and stored nothing (a run that encoded and lost
     // would have left its clean-up row), and the bucket is exactly what documents reference.
@@ -101,19 +108,9 @@ describe('jobs drained by hand (dedicated workers)', () => {
   })
 
   it('a claim that lands after another run took the job (Payload updates its claimed rows one after another) finds it held and leaves', async () => {
-    const { body } = await uploadREST(app, SLUG, { data: await photo(10), name: 'held.jpg' })
-    const job = (await jobs(app)).find((j) => String(j.input.id) === String(body.doc.id))!
-    const claim = async () =>
-      (await app.payload.db.updateOne({
-        collection: 'payload-jobs',
-        data: { processing: true, updatedAt: new Date().toISOString() },
-        id: job.id,
-      })) as unknown as { id: number; input: Record<string, unknown>; updatedAt: string }
-    const task = app.payload.config.jobs.tasks!.find((t) => t.slug === AVIF_TASK)!
-    const handler = task.handler as (args: unknown) => Promise<{ output: { status: string } }>
-    const req = await createLocalReq({}, app.payload)
+    const { claim, doc: uploaded, job, run } = await claimedJob(10, 'held.jpg')
     const first = await claim()
-    const running = handler({ input: first.input, job: first, req })
+    const running = run(first)
     // The first run has taken the job (its mark is on the row); a second worker's claim only now
     // writes the row, and reads the mark back with it.
     await vi.waitFor(
@@ -128,11 +125,9 @@ describe('jobs drained by hand (dedicated workers)', () => {
     )
     const late = await claim()
     expect(late.updatedAt).not.toBe(first.updatedAt)
-    expect((await handler({ input: late.input, job: late, req })).output.status).toBe(
-      'claimed-elsewhere',
-    )
+    expect((await run(late)).output.status).toBe('claimed-elsewhere')
     expect((await running).output.status).toBe('done')
-    expect((await read(app, body.doc.id)).avif?.length).toBeGreaterThan(0)
+    expect((await read(app, uploaded.id)).avif?.length).toBeGreaterThan(0)
     await settledBucket(app)
     await app.payload.delete({ collection: 'payload-jobs', id: job.id, overrideAccess: true })
   })

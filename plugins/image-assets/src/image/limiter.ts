@@ -20,29 +20,11 @@ export class WorkLimiter {
   async run<T>(task: () => Promise<T>): Promise<{ value: T } | undefined> {
     if (this.active >= this.concurrency) {
       if (this.waiting.length >= this.queueDepth) return undefined
-      const turn = await new Promise<boolean>((resolve) => {
-        const wake = () => {
-          clearTimeout(timer)
-          resolve(true)
-        }
-        const timer = Number.isFinite(this.maxWaitMs)
-          ? setTimeout(() => {
-              const at = this.waiting.indexOf(wake)
-              if (at >= 0) this.waiting.splice(at, 1)
-              resolve(false)
-            }, this.maxWaitMs)
-          : undefined
-        this.waiting.push(wake)
-      })
-      if (!turn) return undefined
+      if (!(await this.turn(this.waiting, this.maxWaitMs))) return undefined
     } else {
       this.active++
     }
-    try {
-      return { value: await task() }
-    } finally {
-      this.release()
-    }
+    return this.hold(task)
   }
 
   /**
@@ -55,27 +37,33 @@ export class WorkLimiter {
     deadline = Number.POSITIVE_INFINITY,
   ): Promise<{ value: T } | undefined> {
     if (this.active >= this.concurrency || this.waiting.length > 0) {
-      const turn = await new Promise<boolean>((resolve) => {
-        const wake = () => {
-          clearTimeout(timer)
-          resolve(true)
-        }
-        const timer = Number.isFinite(deadline)
-          ? setTimeout(
-              () => {
-                const at = this.background.indexOf(wake)
-                if (at >= 0) this.background.splice(at, 1)
-                resolve(false)
-              },
-              Math.max(1, deadline - Date.now()),
-            )
-          : undefined
-        this.background.push(wake)
-      })
-      if (!turn) return undefined
+      if (!(await this.turn(this.background, Math.max(1, deadline - Date.now())))) return undefined
     } else {
       this.active++
     }
+    return this.hold(task)
+  }
+
+  /** Waits in `queue` until a released slot is handed over (true), or for `waitMs` (false). */
+  private turn(queue: Array<() => void>, waitMs: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer)
+        resolve(true)
+      }
+      const timer = Number.isFinite(waitMs)
+        ? setTimeout(() => {
+            const at = queue.indexOf(wake)
+            if (at >= 0) queue.splice(at, 1)
+            resolve(false)
+          }, waitMs)
+        : undefined
+      queue.push(wake)
+    })
+  }
+
+  /** Runs `task` in the slot just taken, and hands the slot on when it ends. */
+  private async hold<T>(task: () => Promise<T>): Promise<{ value: T }> {
     try {
       return { value: await task() }
     } finally {
