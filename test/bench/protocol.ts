@@ -1,6 +1,8 @@
 /** What the benchmark's parent and its contestant processes say to each other, and shared helpers. */
 import path from 'node:path'
 
+import type { Payload } from 'payload'
+
 export type Mode = 'floor' | 'payload-hand' | 'plugin-local' | 'plugin-rest'
 export type RunRequest = {
   collection: string
@@ -63,4 +65,16 @@ export const pool = async (
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane))
   return latencies
+}
+
+/** The benchmark's own user, created in `payload` and logged in over REST at `baseURL`: its token. */
+export const benchLogin = async (payload: Payload, baseURL: string): Promise<string> => {
+  const user = { email: 'bench@example.com', password: 'bench-password' }
+  await payload.create({ collection: 'users', data: user })
+  const login = await fetch(`${baseURL}/api/users/login`, {
+    body: JSON.stringify(user),
+    headers: { 'Content-Type': 'application/json' },
+    method: 'POST',
+  })
+  return ((await login.json()) as { token: string }).token
 }

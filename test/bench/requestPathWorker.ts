@@ -27,6 +27,7 @@ import pg from 'pg'
 import sharp from 'sharp'
 
 import { serveAPI } from '../helpers/serve'
+import { benchLogin } from './protocol'
 
 export type SpanKind = 'db' | 's3' | 'sharp'
 export type RequestFigures = {
@@ -169,14 +170,7 @@ const main = async () => {
     })
   })
 
-  const user = { email: 'bench@example.com', password: 'bench-password' }
-  await payload.create({ collection: 'users', data: user })
-  const login = await fetch(`${baseURL}/api/users/login`, {
-    body: JSON.stringify(user),
-    headers: { 'Content-Type': 'application/json' },
-    method: 'POST',
-  })
-  const { token } = (await login.json()) as { token: string }
+  const token = await benchLogin(payload, baseURL)
   send({
     baseURL,
     pid: process.pid,

@@ -17,6 +17,7 @@ import { getPayload, type Payload } from 'payload'
 
 import { serveAPI } from '../helpers/serve'
 import {
+  benchLogin,
   type Measure,
   mimeTypeOf,
   type Mode,
@@ -54,14 +55,7 @@ const main = async () => {
   }
   if (mode === 'plugin-rest' && payload) {
     const { baseURL } = await serveAPI(payload.config)
-    const user = { email: 'bench@example.com', password: 'bench-password' }
-    await payload.create({ collection: 'users', data: user })
-    const login = await fetch(`${baseURL}/api/users/login`, {
-      body: JSON.stringify(user),
-      headers: { 'Content-Type': 'application/json' },
-      method: 'POST',
-    })
-    send({ baseURL, token: ((await login.json()) as { token: string }).token, type: 'ready' })
+    send({ baseURL, token: await benchLogin(payload, baseURL), type: 'ready' })
   } else {
     send({ type: 'ready' })
   }

@@ -121,7 +121,7 @@ export const inspectImage = async (
 /**
  * transform, for an upload `inspectImage` passed: one decode; the main WebP, its variants, the
  * shapes and a placeholder encoded from it. Only a failed decode is the file's fault (422); a
- * deadline that ran out is a 408-like refusal; anything else is `ImageProcessingFailed`.
+ * deadline that ran out is `IMAGE_TIMEOUT` (503); anything else is `ImageProcessingFailed`.
  */
 export const transformImage = async (
   upload: { data: Buffer },

@@ -126,12 +126,14 @@ export const prepareUpload = async (
   }
 }
 
+/** A kept original written ahead of the rest of the set: its clean-up row and key. */
+type WrittenOriginal = { intent: { id: number | string }; key: string }
+
 /**
- * A kept original written ahead of the rest: its clean-up row and key, or why it failed (`stored`:
- * false when it failed before the bucket, recording its row: that error goes on as it is).
+ * The kept original written ahead, or why it failed (`stored`: false when it failed before the
+ * bucket, recording its row: that error goes on as it is).
  */
-type EarlyOriginal =
-  { intent: { id: number | string }; key: string } | { error: unknown; stored: boolean }
+type EarlyOriginal = WrittenOriginal | { error: unknown; stored: boolean }
 
 /**
  * The kept original, recorded for clean-up (due only after the image's deadline and a store step
@@ -182,7 +184,7 @@ export const storeObjects = async (
   store: ObjectStore,
   objects: StoredObject[],
   failed: (error: unknown) => unknown = (error) => error,
-  written?: { intent: { id: number | string }; key: string },
+  written?: WrittenOriginal,
 ) => {
   const keys = [...objects.map((o) => o.key), ...(written ? [written.key] : [])]
   const storeDeadline = store.storeDeadline()
