@@ -329,9 +329,11 @@ describe('the admin UI in Chromium', () => {
         .evaluateAll((imgs) => imgs.map((img) => (img as HTMLImageElement).src))
       expect(thumbnails, JSON.stringify(thumbnails)).toContain(doc.url)
 
-      // The list view shows each image's saving.
+      // The list view shows each image's saving, and lists it by its original name.
       await page.goto(`${origin}/admin/collections/product-images`)
       await page.getByText(saving).first().waitFor()
+      await page.locator('.file__filename', { hasText: 'sofa.jpg' }).waitFor()
+      expect(await page.getByText(doc.filename!).count()).toBe(0)
       await screenshot(page, 'admin-product-images-list')
 
       // The dashboard shows the totals per collection.
@@ -344,6 +346,59 @@ describe('the admin UI in Chromium', () => {
       expect(Number(cells[1])).toBe(products.totalDocs)
       expect(cells[4]).toMatch(/^saved \d+%/)
       await screenshot(page, 'admin-dashboard-savings')
+    } finally {
+      await browser.close()
+    }
+  })
+
+  it('a product’s image field shows the image by the name it was uploaded with, not its stored key', async () => {
+    const {
+      docs: [product],
+    } = await app.payload.find({
+      collection: 'products',
+      depth: 1,
+      where: { name: { equals: 'Rug' } },
+    })
+    const image = product.image as { filename: string; originalFilename: string }
+    expect(image.originalFilename).toBe('2.jpg')
+    expect(image.filename).toMatch(/^[0-9a-f]+-[0-9a-z]+\.webp$/)
+    const browser = await launchChromium()
+    try {
+      const page = await browser.newPage({ viewport: { height: 900, width: 1280 } })
+      page.setDefaultTimeout(60_000)
+      await logIn(page, origin, TEST_USER.email, TEST_USER.password)
+      await page.goto(`${origin}/admin/collections/products/${product.id}`)
+      // Payload's own upload card, with the original name in place of the key (kept as its title).
+      const shown = page.locator('.upload-relationship-details__filename a')
+      await shown.filter({ hasText: '2.jpg' }).waitFor()
+      expect(await shown.getAttribute('title')).toBe(image.filename)
+      expect(await page.getByText(image.filename).count()).toBe(0)
+      // The rest of Payload's field is there: the card links to the image and can be edited.
+      expect(await shown.getAttribute('href')).toContain(image.filename)
+      await page.locator('.upload-relationship-details__edit').first().waitFor()
+      await screenshot(page, 'admin-product-image-field')
+
+      // Another image chosen from the existing ones (the drawer lists them by their original
+      // names, with their thumbnails) is shown by its original name too.
+      const shelf = (
+        await app.payload.find({
+          collection: 'product-images',
+          where: { originalFilename: { equals: '3.jpg' } },
+        })
+      ).docs[0]
+      await page.locator('.upload-relationship-details__remove').click()
+      await page.getByRole('button', { name: 'Choose from existing' }).click()
+      const drawer = page.locator('.list-drawer')
+      await drawer.locator('.file__filename', { hasText: '3.jpg' }).click()
+      await shown
+        .filter({ hasText: '3.jpg' })
+        .waitFor()
+        .catch(async (error) => {
+          await screenshot(page, 'admin-product-image-field-chosen')
+          throw error
+        })
+      expect(await shown.getAttribute('title')).toBe(shelf.filename)
+      expect(await page.getByText(shelf.filename!).count()).toBe(0)
     } finally {
       await browser.close()
     }

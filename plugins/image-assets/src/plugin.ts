@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url'
 
 import type { Config } from 'payload'
 
+import { withImageUploadFields } from './admin/uploadFields.js'
 import { adoptCollection, adoptedSettings } from './collections/adopt.js'
 import { imageCollection } from './collections/imageCollection.js'
 import { blockDecoders } from './image/decoders.js'
@@ -169,5 +170,10 @@ export const imageAssetsPlugin =
           messages.requestTooLarge({ maxBytes: config.upload?.limits?.fileSize ?? maxBytes }),
       },
     }
-    return storageAdapterPlugin(resolved, deliveries, store)(withCollections)
+    // Upload fields that point at the image collections show the images' original names.
+    const withFields = withImageUploadFields(
+      withCollections,
+      resolved.collections.map((c) => c.slug),
+    )
+    return storageAdapterPlugin(resolved, deliveries, store)(withFields)
   }

@@ -3,8 +3,10 @@
  * `payload-image-assets/client`: the plugin's client components for the Payload admin, in one
  * module (an app that lists the plugin in `serverExternalPackages` loads this entry as it is).
  */
-import { useFormFields } from '@payloadcms/ui'
+import { RenderDefaultCell, UploadField, useConfig, useFormFields } from '@payloadcms/ui'
 import { createClientUploadHandler } from '@payloadcms/plugin-cloud-storage/client'
+import type { DefaultCellComponentProps, UploadFieldClientProps } from 'payload'
+import { useEffect, useRef } from 'react'
 
 /**
  * The admin's half of direct-to-bucket uploads (upload/direct.ts): for each collection with
@@ -87,5 +89,128 @@ export const FramingPreview = () => {
         </p>
       )}
     </div>
+  )
+}
+
+/** Where Payload's upload card shows a related document's `filename` (Payload 3.90). */
+const SHOWN_NAME = '.upload-relationship-details__filename'
+/** The stored key a shown name was swapped for, kept on the element. */
+const KEY_ATTRIBUTE = 'data-image-assets-key'
+
+/**
+ * Payload's upload field, for fields that point at the plugin's image collections, showing each
+ * image by the name it was uploaded with. Payload's card shows the document's `filename`, which is
+ * the object key (`<hash>-<random>.webp`); this wraps Payload's own field, unchanged in everything
+ * else (choose, upload, drag and drop, edit, remove), and puts the `originalFilename` in place of
+ * the key once it is known (one read of the shown documents, by key, with the editor's own access).
+ * Where a name cannot be found, the key stays. The plugin sets it on upload fields without a
+ * `Field` component of their own (admin/uploadFields.ts).
+ */
+export const ImageUploadField = (props: UploadFieldClientProps & { imageSlugs?: string[] }) => {
+  const { imageSlugs = [], ...fieldProps } = props
+  const marker = useRef<HTMLSpanElement>(null)
+  const {
+    config: {
+      routes: { api },
+      serverURL,
+    },
+  } = useConfig()
+  const relationTo = fieldProps.field.relationTo
+  const slugs = (Array.isArray(relationTo) ? relationTo : [relationTo]).filter((slug) =>
+    imageSlugs.includes(slug),
+  )
+  const slugList = slugs.join(',')
+
+  useEffect(() => {
+    // Payload's field is the marker's previous sibling; its parent is watched, so that a field
+    // Payload renders anew is found too.
+    const parent = marker.current?.parentElement
+    if (!parent || !slugList) return
+    const names = new Map<string, string>()
+    const asked = new Set<string>()
+    const controller = new AbortController()
+
+    const show = () => {
+      const field = marker.current?.previousElementSibling
+      if (!field) return
+      const unknown: string[] = []
+      for (const shown of Array.from(field.querySelectorAll(SHOWN_NAME))) {
+        const target = shown.querySelector('a') ?? shown
+        const text = target.firstChild
+        if (!text || text.nodeType !== Node.TEXT_NODE) continue
+        const current = text.nodeValue ?? ''
+        const mapped = target.getAttribute(KEY_ATTRIBUTE)
+        // Already swapped (Payload re-rendering a new document writes its key into the same node).
+        if (mapped && names.get(mapped) === current) continue
+        const original = names.get(current)
+        if (original) {
+          target.setAttribute(KEY_ATTRIBUTE, current)
+          target.setAttribute('title', current)
+          text.nodeValue = original
+        } else if (current && !asked.has(current)) unknown.push(current)
+      }
+      if (unknown.length > 0) void lookUp(unknown)
+    }
+
+    const lookUp = async (keys: string[]) => {
+      for (const key of keys) asked.add(key)
+      await Promise.all(
+        slugList.split(',').map(async (slug) => {
+          const query = new URLSearchParams({ depth: '0', limit: String(keys.length) })
+          keys.forEach((key, i) => query.append(`where[filename][in][${i}]`, key))
+          query.append('select[filename]', 'true')
+          query.append('select[originalFilename]', 'true')
+          try {
+            const response = await fetch(`${serverURL}${api}/${slug}?${query}`, {
+              credentials: 'include',
+              signal: controller.signal,
+            })
+            if (!response.ok) return
+            const { docs = [] } = (await response.json()) as {
+              docs?: Array<{ filename?: string; originalFilename?: null | string }>
+            }
+            for (const doc of docs) {
+              if (doc.filename && doc.originalFilename)
+                names.set(doc.filename, doc.originalFilename)
+            }
+          } catch {
+            // Aborted or offline: the key stays shown.
+          }
+        }),
+      )
+      if (!controller.signal.aborted) show()
+    }
+
+    const observer = new MutationObserver(show)
+    observer.observe(parent, { characterData: true, childList: true, subtree: true })
+    show()
+    return () => {
+      observer.disconnect()
+      controller.abort()
+    }
+  }, [api, serverURL, slugList])
+
+  return (
+    <>
+      <UploadField {...fieldProps} />
+      <span hidden ref={marker} />
+    </>
+  )
+}
+
+/**
+ * The list's (and the "choose from existing" drawer's) file column of an image collection:
+ * Payload's own cell (thumbnail, link to the image, select in a drawer) with the name the image
+ * was uploaded with instead of its stored key.
+ */
+export const ImageFileCell = (props: DefaultCellComponentProps) => {
+  const original = (props.rowData as { originalFilename?: null | string } | undefined)
+    ?.originalFilename
+  return (
+    <RenderDefaultCell
+      clientProps={{ ...props, cellData: original || props.cellData }}
+      columnIndex={0}
+      isLinkedColumn={props.link === true}
+    />
   )
 }

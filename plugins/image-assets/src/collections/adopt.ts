@@ -82,7 +82,9 @@ export const adoptCollection = (
       `Remove it: the plugin's options collections["${slug}"].width, height, quality and variants decide the sizes.`,
     )
   }
-  const ownFields = dataFieldNames(ours.fields).filter((name) => name !== 'alt')
+  // `alt` and Payload's own `filename` may be the app's: its field then replaces the plugin's.
+  const shared = ['alt', 'filename']
+  const ownFields = dataFieldNames(ours.fields).filter((name) => !shared.includes(name))
   const clash = dataFieldNames(app.fields).find((name) => ownFields.includes(name))
   if (clash) {
     refuse(
@@ -108,13 +110,15 @@ export const adoptCollection = (
       : ownAlt
   const fields = [
     ...ours.fields.flatMap((f) =>
-      'name' in f && f.name === 'alt'
-        ? appAlt
-          ? [appAlt]
-          : appFieldNames.includes('alt')
-            ? []
-            : [f]
-        : [f],
+      'name' in f && f.name === 'filename' && appFieldNames.includes('filename')
+        ? []
+        : 'name' in f && f.name === 'alt'
+          ? appAlt
+            ? [appAlt]
+            : appFieldNames.includes('alt')
+              ? []
+              : [f]
+          : [f],
     ),
     ...app.fields.filter((f) => f !== ownAlt),
   ]

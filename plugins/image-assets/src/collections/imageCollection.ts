@@ -194,15 +194,8 @@ export const imageCollection = (
       ...collection.access,
     },
     admin: {
-      defaultColumns: [
-        'filename',
-        'originalFilename',
-        'alt',
-        'width',
-        'height',
-        'filesize',
-        'saving',
-      ],
+      // `filename` is listed by the uploader's name (ImageFileCell), with the thumbnail.
+      defaultColumns: ['filename', 'alt', 'width', 'height', 'filesize', 'saving'],
       description: `Images are fitted inside ${width} x ${height} px and stored as WebP (quality ${quality}). Accepted: ${formats.map((f) => FORMAT_NAMES[f]).join(', ')} (${collection.allowedExtensions.join(', ')}).`,
       group: 'Images',
       useAsTitle: 'originalFilename',
@@ -220,6 +213,12 @@ export const imageCollection = (
         label: 'Alt text',
         // Its message says what is missing; no description, so the generated types do not depend on it.
         ...(collection.requireAlt ? { validate: requireAltValidate(collection) } : {}),
+      },
+      // Payload's own `filename` (the stored key), listed by the uploader's name (admin/client.tsx).
+      {
+        name: 'filename',
+        type: 'text',
+        admin: { components: { Cell: 'payload-image-assets/client#ImageFileCell' } },
       },
       {
         name: 'originalFilename',
