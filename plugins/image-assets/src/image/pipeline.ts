@@ -131,6 +131,8 @@ export const transformImage = async (
   deadline = Date.now() + collection.limits.timeoutSeconds * 1000,
   /** The editor's crop and focal point. */
   framing: Framing = {},
+  /** See `TransformOptions.onOthersDone`. */
+  onOthersDone?: () => void,
 ): Promise<ProcessedImage> => {
   const { format } = inspected
   try {
@@ -146,6 +148,7 @@ export const transformImage = async (
         placeholderWidth: collection.placeholder ? PLACEHOLDER_WIDTH : 0,
         deadline,
         framing,
+        onOthersDone,
         shapes: collection.shapes,
         variantWidths: collection.variantWidths,
       },

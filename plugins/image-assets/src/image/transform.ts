@@ -61,6 +61,11 @@ export type TransformOptions = {
   framing?: Framing
   /** Fixed shapes, cover-fitted around the focal point. */
   shapes?: readonly ShapeSpec[]
+  /**
+   * Called once the variants, the shapes and the placeholder are encoded, while the main image
+   * may still be: from then on the set's encodes leave a core free.
+   */
+  onOthersDone?: () => void
 }
 
 /** The image's deadline ran out (recognised by type, not by message text). */
@@ -232,8 +237,7 @@ export const encodeImageSet = async (
   const focal = options.framing?.focal ?? CENTRE
   // The main WebP, the variants and the placeholder are encoded at once from the same pixels: on
   // two or more cores the set costs about what the main image costs (the benchmark's "full set").
-  const [main, variants, placeholder, shapes] = await settled([
-    webp(fromPixels(pixels)),
+  const others = [
     Promise.all(
       variantWidthsFor(pixels.width, variantWidths).map((width) =>
         webp(fromPixels(pixels).resize({ width })),
@@ -248,6 +252,14 @@ export const encodeImageSet = async (
         ).then((tiny) => `data:image/webp;base64,${tiny.data.toString('base64')}`)
       : Promise.resolve(''),
     encodeShapes(options.shapes ?? [], pixels, focal, (image, shape) => webp(image, shape.quality)),
+  ] as const
+  if (options.onOthersDone) {
+    const done = options.onOthersDone
+    void Promise.all(others).then(done, () => undefined)
+  }
+  const [main, variants, placeholder, shapes] = await settled([
+    webp(fromPixels(pixels)),
+    ...others,
   ] as const)
   const avif = options.avif
     ? await avifVersions(pixels, [...variants.map((v) => v.width), main.width], preset, deadline)

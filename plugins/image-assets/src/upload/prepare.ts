@@ -36,9 +36,9 @@ export type FramingRequest = { crop: Crop | null; focal: Focal; sourceCrop?: Cro
  * (within the shared work limit, one deadline for the whole image), and store the new objects
  * under new keys (deadlines on every S3 call). Before the first write, the keys are recorded for
  * clean-up in a statement of their own, so that a crash from here on leaves nothing unrecorded.
- * A kept original is written while the image is encoded (its key is known once the upload passed
- * inspection): recorded first, deleted again if the image then fails. Returns the session the
- * record step takes.
+ * A kept original is written while the main image is encoded, once the other versions are (their
+ * encodes then leave a core free): recorded first, deleted again if the image then fails. Returns
+ * the session the record step takes.
  */
 export const prepareUpload = async (
   payload: Payload,
@@ -74,14 +74,30 @@ export const prepareUpload = async (
     done = await limiter.run(async () => {
       const deadline = Date.now() + collection.limits.timeoutSeconds * 1000
       const inspected = await inspectImage(source, collection)
-      if (keepsSource) {
+      // The kept original is written once the other versions are encoded, while the main image
+      // still is: its write then takes the core they leave free instead of slowing the encodes.
+      let failed = false
+      const writeOriginal = () => {
+        if (!keepsSource || original || failed) return
         const object = originalObject(collection, source.data, inspected.format, source.name)
         original = storeEarly(payload, collection.slug, store, object, deadline)
       }
-      return transformImage(source, collection, inspected, deadline, {
-        crop: framing?.sourceCrop === undefined ? framing?.crop : framing.sourceCrop,
-        focal: framing?.focal,
+      const image = await transformImage(
+        source,
+        collection,
+        inspected,
+        deadline,
+        {
+          crop: framing?.sourceCrop === undefined ? framing?.crop : framing.sourceCrop,
+          focal: framing?.focal,
+        },
+        writeOriginal,
+      ).catch((error: unknown) => {
+        failed = true
+        throw error
       })
+      writeOriginal()
+      return image
     })
   } catch (error) {
     if (original) await undoEarly(payload, store, await original)
