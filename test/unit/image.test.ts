@@ -57,6 +57,49 @@ describe('encodeWebP', () => {
   })
 })
 
+describe('encodeImageSet: the other versions done before the main image', () => {
+  const photo = () =>
+    sharp({ create: { background: '#336699', channels: 3, height: 1500, width: 2000 } })
+      .jpeg()
+      .toBuffer()
+  const preset = { height: 1200, quality: 80, width: 1600 }
+
+  it('tells once, before the set is returned, that the variants, shapes and placeholder are encoded', async () => {
+    const { encodeImageSet } = await import('payload-image-assets/internal')
+    const events: string[] = []
+    const set = encodeImageSet(await photo(), preset, {
+      effort: 4,
+      onOthersDone: () => events.push('others done'),
+      placeholderWidth: 16,
+      shapes: [{ height: 300, name: 'square', quality: 80, variantWidths: [150], width: 300 }],
+      variantWidths: [400, 800],
+    }).then((result) => {
+      events.push('set returned')
+      return result
+    })
+    const { main, placeholder, shapes, variants } = await set
+    expect(events).toEqual(['others done', 'set returned'])
+    expect(variants.map((v) => v.width)).toEqual([400, 800])
+    expect(shapes.square.variants.map((v) => v.width)).toEqual([150])
+    expect(placeholder).toMatch(/^data:image\/webp;base64,/)
+    expect(main.width).toBe(1600)
+  })
+
+  it('does not tell it when the image cannot be decoded', async () => {
+    const { encodeImageSet } = await import('payload-image-assets/internal')
+    const truncated = (await photo()).subarray(0, 2000)
+    let told = 0
+    await expect(
+      encodeImageSet(truncated, preset, {
+        effort: 4,
+        onOthersDone: () => told++,
+        variantWidths: [400],
+      }),
+    ).rejects.toThrow()
+    expect(told).toBe(0)
+  })
+})
+
 describe('object names and URLs', () => {
   it('names objects by content hash plus a random part, never by the upload name', () => {
     const a = objectFilename(Buffer.from('same bytes'))
