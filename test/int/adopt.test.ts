@@ -280,4 +280,26 @@ describe('adopting the app’s own upload collection', () => {
     }
     await expect(config(true, clash)).rejects.toThrow('has a field "variants"')
   })
+
+  it('lists images by their original names, also with the app’s own `filename` field', async () => {
+    const cellOf = async (media: CollectionConfig) => {
+      const built = await config(true, media)
+      const fields = built.collections.find((c) => c.slug === 'media')!.fields
+      const filename = fields.find((f) => 'name' in f && f.name === 'filename')
+      const admin = filename?.admin as
+        { components?: { Cell?: unknown }; description?: unknown } | undefined
+      return { cell: admin?.components?.Cell, description: admin?.description }
+    }
+    const cell = 'payload-image-assets/client#ImageFileCell'
+    expect((await cellOf(appMedia(staticDir))).cell).toBe(cell)
+    const withOwn: CollectionConfig = {
+      ...appMedia(staticDir),
+      fields: [
+        ...appMedia(staticDir).fields,
+        { name: 'filename', type: 'text', admin: { description: 'The stored file' } },
+      ],
+    }
+    // The app's field stays (Payload merges it with its own) and gets the plugin's cell.
+    expect(await cellOf(withOwn)).toEqual({ cell, description: 'The stored file' })
+  })
 })

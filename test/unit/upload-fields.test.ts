@@ -58,6 +58,12 @@ describe('upload fields pointing at image collections show original names', () =
             type: 'blocks',
             blocks: [{ slug: 'banner', fields: [{ ...image, name: 'banner' }] }],
           },
+          {
+            name: 'sections',
+            type: 'blocks',
+            blockReferences: ['hero', { slug: 'card', fields: [{ ...image, name: 'card' }] }],
+            blocks: [],
+          },
         ],
       },
     ],
@@ -75,6 +81,9 @@ describe('upload fields pointing at image collections show original names', () =
     const either = products[3].tabs[0].fields[0].fields[0].fields[0]
     expect(componentOf(either)).toBe(COMPONENT)
     expect(componentOf(products[4].blocks[0].fields[0])).toBe(COMPONENT)
+    // Inline blocks among the references; a referenced slug stays a slug.
+    expect(products[5].blockReferences[0]).toBe('hero')
+    expect(componentOf(products[5].blockReferences[1].fields[0])).toBe(COMPONENT)
     expect(componentOf((out.globals![0].fields[0] as any).fields[0])).toBe(COMPONENT)
     expect(componentOf(out.blocks![0].fields[0])).toBe(COMPONENT)
   })

@@ -6,7 +6,7 @@
 import { RenderDefaultCell, UploadField, useConfig, useFormFields } from '@payloadcms/ui'
 import { createClientUploadHandler } from '@payloadcms/plugin-cloud-storage/client'
 import type { DefaultCellComponentProps, UploadFieldClientProps } from 'payload'
-import { useEffect, useRef } from 'react'
+import { useEffect } from 'react'
 
 /**
  * The admin's half of direct-to-bucket uploads (upload/direct.ts): for each collection with
@@ -94,21 +94,21 @@ export const FramingPreview = () => {
 
 /** Where Payload's upload card shows a related document's `filename` (Payload 3.90). */
 const SHOWN_NAME = '.upload-relationship-details__filename'
-/** The stored key a shown name was swapped for, kept on the element. */
+/** On a swapped name: the stored key it stands for, and the name put in its place. */
 const KEY_ATTRIBUTE = 'data-image-assets-key'
+const SHOWN_ATTRIBUTE = 'data-image-assets-shown'
 
 /**
  * Payload's upload field, for fields that point at the plugin's image collections, showing each
  * image by the name it was uploaded with. Payload's card shows the document's `filename`, which is
- * the object key (`<hash>-<random>.webp`); this wraps Payload's own field, unchanged in everything
- * else (choose, upload, drag and drop, edit, remove), and puts the `originalFilename` in place of
- * the key once it is known (one read of the shown documents, by key, with the editor's own access).
- * Where a name cannot be found, the key stays. The plugin sets it on upload fields without a
- * `Field` component of their own (admin/uploadFields.ts).
+ * the object key (`<hash>-<random>.webp`); this renders Payload's own field, unchanged in
+ * everything else (choose, upload, drag and drop, edit, remove), and puts the `originalFilename`
+ * in place of the key once it is known (one read of the shown documents, by key, with the
+ * editor's own access). Where a name cannot be found, the key stays. The plugin sets it on upload
+ * fields without a `Field` component of their own (admin/uploadFields.ts).
  */
 export const ImageUploadField = (props: UploadFieldClientProps & { imageSlugs?: string[] }) => {
   const { imageSlugs = [], ...fieldProps } = props
-  const marker = useRef<HTMLSpanElement>(null)
   const {
     config: {
       routes: { api },
@@ -116,22 +116,20 @@ export const ImageUploadField = (props: UploadFieldClientProps & { imageSlugs?: 
     },
   } = useConfig()
   const relationTo = fieldProps.field.relationTo
-  const slugs = (Array.isArray(relationTo) ? relationTo : [relationTo]).filter((slug) =>
-    imageSlugs.includes(slug),
-  )
-  const slugList = slugs.join(',')
+  const slugList = (Array.isArray(relationTo) ? relationTo : [relationTo])
+    .filter((slug) => imageSlugs.includes(slug))
+    .join(',')
+  // The id Payload's upload input gives its root element.
+  const fieldId = `field-${fieldProps.path.replace(/\./g, '__')}`
 
   useEffect(() => {
-    // Payload's field is the marker's previous sibling; its parent is watched, so that a field
-    // Payload renders anew is found too.
-    const parent = marker.current?.parentElement
-    if (!parent || !slugList) return
+    if (!slugList) return
     const names = new Map<string, string>()
     const asked = new Set<string>()
     const controller = new AbortController()
 
     const show = () => {
-      const field = marker.current?.previousElementSibling
+      const field = document.getElementById(fieldId)
       if (!field) return
       const unknown: string[] = []
       for (const shown of Array.from(field.querySelectorAll(SHOWN_NAME))) {
@@ -139,15 +137,25 @@ export const ImageUploadField = (props: UploadFieldClientProps & { imageSlugs?: 
         const text = target.firstChild
         if (!text || text.nodeType !== Node.TEXT_NODE) continue
         const current = text.nodeValue ?? ''
-        const mapped = target.getAttribute(KEY_ATTRIBUTE)
-        // Already swapped (Payload re-rendering a new document writes its key into the same node).
-        if (mapped && names.get(mapped) === current) continue
-        const original = names.get(current)
+        // Still the name put there (by this effect or an earlier run of it): its key is kept.
+        const key =
+          current === target.getAttribute(SHOWN_ATTRIBUTE)
+            ? (target.getAttribute(KEY_ATTRIBUTE) ?? current)
+            : current
+        const original = names.get(key)
         if (original) {
-          target.setAttribute(KEY_ATTRIBUTE, current)
-          target.setAttribute('title', current)
+          if (current === original) continue
+          target.setAttribute(KEY_ATTRIBUTE, key)
+          target.setAttribute(SHOWN_ATTRIBUTE, original)
+          target.setAttribute('title', key)
           text.nodeValue = original
-        } else if (current && !asked.has(current)) unknown.push(current)
+          continue
+        }
+        if (key === current && target.hasAttribute(KEY_ATTRIBUTE)) {
+          // Payload wrote another document's key into a swapped card: nothing of the old swap stays.
+          for (const name of [KEY_ATTRIBUTE, SHOWN_ATTRIBUTE, 'title']) target.removeAttribute(name)
+        }
+        if (key && !asked.has(key)) unknown.push(key)
       }
       if (unknown.length > 0) void lookUp(unknown)
     }
@@ -181,21 +189,30 @@ export const ImageUploadField = (props: UploadFieldClientProps & { imageSlugs?: 
       if (!controller.signal.aborted) show()
     }
 
-    const observer = new MutationObserver(show)
-    observer.observe(parent, { characterData: true, childList: true, subtree: true })
-    show()
+    // The field's own subtree is watched; its parent only for the field's element being replaced.
+    const inside = new MutationObserver(show)
+    const around = new MutationObserver(() => watch())
+    let watched: HTMLElement | null = null
+    const watch = () => {
+      const field = document.getElementById(fieldId)
+      if (field === watched) return
+      inside.disconnect()
+      around.disconnect()
+      watched = field
+      if (!field) return
+      inside.observe(field, { characterData: true, childList: true, subtree: true })
+      if (field.parentElement) around.observe(field.parentElement, { childList: true })
+      show()
+    }
+    watch()
     return () => {
-      observer.disconnect()
+      inside.disconnect()
+      around.disconnect()
       controller.abort()
     }
-  }, [api, serverURL, slugList])
+  }, [api, fieldId, serverURL, slugList])
 
-  return (
-    <>
-      <UploadField {...fieldProps} />
-      <span hidden ref={marker} />
-    </>
-  )
+  return <UploadField {...fieldProps} />
 }
 
 /**

@@ -7,7 +7,9 @@ const IMAGE_UPLOAD_FIELD = 'payload-image-assets/client#ImageUploadField'
  * The upload fields that point at one of the image collections (a product's `image`), anywhere in
  * a collection, a global or a block, through groups, arrays, rows, collapsibles and tabs, get
  * `ImageUploadField` (Payload's own field, showing each image's original name instead of its
- * stored key). A field with a `Field` component of its own keeps it.
+ * stored key). A field with a `Field` component of its own keeps it. Not reached: upload nodes
+ * and blocks inside a Lexical editor's features, and fields added by plugins that run after this
+ * one.
  */
 export const withImageUploadFields = (config: Config, imageSlugs: readonly string[]): Config => {
   const images = new Set(imageSlugs)
@@ -24,7 +26,17 @@ export const withImageUploadFields = (config: Config, imageSlugs: readonly strin
     }
     if (f.type === 'tabs')
       return { ...f, tabs: f.tabs.map((tab) => ({ ...tab, fields: fields(tab.fields) })) }
-    if (f.type === 'blocks' && f.blocks) return { ...f, blocks: f.blocks.map(block) }
+    if (f.type === 'blocks')
+      return {
+        ...f,
+        ...(f.blocks ? { blocks: f.blocks.map(block) } : {}),
+        // Blocks given inline among the references; a slug refers to `config.blocks`.
+        ...(f.blockReferences
+          ? {
+              blockReferences: f.blockReferences.map((b) => (typeof b === 'string' ? b : block(b))),
+            }
+          : {}),
+      }
     if ('fields' in f && Array.isArray(f.fields)) return { ...f, fields: fields(f.fields) } as Field
     return f
   }

@@ -60,6 +60,21 @@ export const adoptedSettings = (
   }
 }
 
+/**
+ * The app's own `filename` field (it replaces the plugin's) keeps the plugin's list cell (the
+ * original name in place of the key) unless it has a cell of its own.
+ */
+const withFileCell = (field: Field, ours: CollectionConfig): Field => {
+  if (!('name' in field) || field.name !== 'filename' || field.type !== 'text') return field
+  const own = ours.fields.find((f) => 'name' in f && f.name === 'filename')
+  const cell = own?.admin?.components && 'Cell' in own.admin.components && own.admin.components.Cell
+  if (!cell || field.admin?.components?.Cell) return field
+  return {
+    ...field,
+    admin: { ...field.admin, components: { ...field.admin?.components, Cell: cell } },
+  }
+}
+
 /** The app's collection with the plugin's pipeline; see the module comment for what wins. */
 export const adoptCollection = (
   app: CollectionConfig,
@@ -120,7 +135,7 @@ export const adoptCollection = (
               : [f]
           : [f],
     ),
-    ...app.fields.filter((f) => f !== ownAlt),
+    ...app.fields.filter((f) => f !== ownAlt).map((f) => withFileCell(f, ours)),
   ]
   const hookNames = new Set([...Object.keys(ours.hooks ?? {}), ...Object.keys(app.hooks ?? {})])
   const hooks = Object.fromEntries(

@@ -238,7 +238,7 @@ export const encodeImageSet = async (
   // The main WebP, the variants and the placeholder are encoded at once from the same pixels: on
   // two or more cores the set costs about what the main image costs (the benchmark's "full set").
   const others = [
-    Promise.all(
+    settledAll(
       variantWidthsFor(pixels.width, variantWidths).map((width) =>
         webp(fromPixels(pixels).resize({ width })),
       ),
@@ -253,14 +253,21 @@ export const encodeImageSet = async (
       : Promise.resolve(''),
     encodeShapes(options.shapes ?? [], pixels, focal, (image, shape) => webp(image, shape.quality)),
   ] as const
-  if (options.onOthersDone) {
-    const done = options.onOthersDone
-    void Promise.all(others).then(done, () => undefined)
+  let mainFailed = false
+  const mainImage = webp(fromPixels(pixels)).catch((error: unknown) => {
+    mainFailed = true
+    throw error
+  })
+  const { onOthersDone } = options
+  if (onOthersDone) {
+    // Not when the main image has failed already: the set is lost anyway.
+    void Promise.all(others)
+      .then(() => {
+        if (!mainFailed) onOthersDone()
+      })
+      .catch(() => undefined)
   }
-  const [main, variants, placeholder, shapes] = await settled([
-    webp(fromPixels(pixels)),
-    ...others,
-  ] as const)
+  const [main, variants, placeholder, shapes] = await settled([mainImage, ...others] as const)
   const avif = options.avif
     ? await avifVersions(pixels, [...variants.map((v) => v.width), main.width], preset, deadline)
     : []
@@ -283,11 +290,11 @@ const encodeShapes = async (
   focal: Focal,
   encodeOne: (image: Sharp, shape: ShapeSpec) => Promise<EncodedImage>,
 ): Promise<Record<string, EncodedShape>> => {
-  const done = await Promise.all(
+  const done = await settledAll(
     shapes.map(async (shape) => {
       const [main, variants] = await settled([
         encodeOne(shapeImage(pixels, shape, focal), shape),
-        Promise.all(
+        settledAll(
           shape.variantWidths
             .filter((w) => w < shape.width)
             .map((w) => encodeOne(shapeImage(pixels, shape, focal, w), shape)),
@@ -312,6 +319,9 @@ const settled = async <T extends readonly unknown[]>(work: {
   if (failed) throw (failed as PromiseRejectedResult).reason
   return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T
 }
+
+/** `settled` for a list of the same kind. */
+const settledAll = <T>(work: Promise<T>[]): Promise<T[]> => settled<T[]>(work)
 
 /** AVIF versions at the given widths (ascending), one after another: background work, not a request's. */
 const avifVersions = async (

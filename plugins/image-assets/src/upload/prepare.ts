@@ -76,9 +76,8 @@ export const prepareUpload = async (
       const inspected = await inspectImage(source, collection)
       // The kept original is written once the other versions are encoded, while the main image
       // still is: its write then takes the core they leave free instead of slowing the encodes.
-      let failed = false
       const writeOriginal = () => {
-        if (!keepsSource || original || failed) return
+        if (!keepsSource || original) return
         const object = originalObject(collection, source.data, inspected.format, source.name)
         original = storeEarly(payload, collection.slug, store, object, deadline)
       }
@@ -92,10 +91,8 @@ export const prepareUpload = async (
           focal: framing?.focal,
         },
         writeOriginal,
-      ).catch((error: unknown) => {
-        failed = true
-        throw error
-      })
+      )
+      // The main image was the last to finish: the original is written now.
       writeOriginal()
       return image
     })
