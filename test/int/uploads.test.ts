@@ -439,8 +439,8 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
       status: 422,
       what: 'a truncated JPEG',
     },
-    // Product images keep their originals: the original is written while the image is encoded,
-    // so a file that fails only when decoded must take its original away again.
+    // Product images keep their originals, written ahead of the rest of the set: a file that
+    // fails only when decoded must leave neither its original nor the original's clean-up row.
     {
       collection: 'product-images',
       file: async () => ({

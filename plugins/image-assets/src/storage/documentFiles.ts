@@ -43,9 +43,10 @@ export const originalObject = (
 }
 
 /**
- * store + record: from a processed image, the objects to write (main WebP, variants, AVIF versions,
- * and the original when the collection keeps it) and the document fields that describe them.
- * `keptOriginal` is the key of an original already in the bucket, kept as it is (re-optimization).
+ * store + record: from a processed image, the objects to write (main WebP, variants, shapes, AVIF
+ * versions) and the document fields that describe them. `keptOriginal` is the key of the original
+ * in the bucket (written ahead by the upload, or kept as it is by re-optimization); the original
+ * itself is never among the objects (see `originalObject`).
  */
 export const documentFiles = (args: {
   collection: ResolvedCollection
@@ -53,9 +54,6 @@ export const documentFiles = (args: {
   image: ProcessedImage
   keptOriginal?: string
   originalName: string
-  source?: Buffer
-  /** False when `source` is not the upload (a stored WebP re-rendered): it is never kept as the original. */
-  sourceIsOriginal?: boolean
   /** The crop (percent of the original) and focal point (percent of the main image) to record. */
   framing?: { crop: Crop | null; focal: Focal }
 }): { data: Record<string, unknown>; objects: StoredObject[] } => {
@@ -83,17 +81,7 @@ export const documentFiles = (args: {
     ...avif.map((v) => object(v.filename, v.data, 'avif')),
     ...shapes.flatMap((s) => [s.main, ...s.variants].map((v) => object(v.filename, v.data))),
   ]
-  let originalKey = args.keptOriginal ?? null
-  if (!originalKey && collection.keepOriginal && args.source && args.sourceIsOriginal !== false) {
-    const original = originalObject(
-      collection,
-      args.source,
-      image.original.format,
-      args.originalName,
-    )
-    originalKey = original.key
-    objects.push(original)
-  }
+  const originalKey = args.keptOriginal ?? null
   const framing = args.framing ?? { crop: null, focal: CENTRE }
   return {
     data: {

@@ -116,8 +116,6 @@ export const prepareUpload = async (
     // The original written ahead is recorded as kept, not written again.
     keptOriginal: early ? early.key : options.keptOriginal,
     originalName: source.name,
-    source: source.data,
-    sourceIsOriginal: options.sourceIsOriginal,
   })
   const { intent, keys } = await storeObjects(
     payload,
