@@ -14,7 +14,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 
 import { BUILT_IN_COLLECTIONS } from 'payload-image-assets'
-import { encodeImageSet } from 'payload-image-assets/internal'
+import { DEFAULT_WEBP_VARIANT_EFFORT, encodeImageSet } from 'payload-image-assets/internal'
 
 import type { ReoptimizeReport } from './protocol'
 import {
@@ -114,6 +114,7 @@ const variantsAndOperations = async (deps: ExtrasDeps) => {
     for (const file of deps.benchFiles) {
       const set = await encodeImageSet(await readFile(file), product.preset, {
         effort: 6,
+        variantEffort: DEFAULT_WEBP_VARIANT_EFFORT,
         variantWidths: product.variantWidths,
       })
       single += set.main.data.length

@@ -669,6 +669,7 @@ export const markdown = (r: Report) => {
   const l = r.latency
   const s = l.settings as {
     effort: number
+    variantEffort?: number
     keepOriginal: boolean
     limiter: { concurrency: number; maxWaitMs: number; queueDepth: number }
     placeholder: boolean
@@ -703,7 +704,7 @@ export const markdown = (r: Report) => {
     '',
     `Written by \`npx tsx test/bench/run.ts --only request-path\` (\`npm run bench -- --only request-path\`) on ${r.writtenAt}, in ${Math.round(r.durationMs / 1000)} s. Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}; jemalloc: ${m.jemalloc}. Versions: Payload ${r.versions.payload}, payload-image-assets ${r.versions['payload-image-assets']}, sharp ${r.versions.sharp} (libvips ${r.versions.libvips}, libwebp ${r.versions.libwebp}), PostgreSQL ${r.versions.postgres}, s3rver ${r.versions.s3rver}. Load average (1, 5, 15 min) at the start ${r.loadAverage.atStart.join(', ')}, at the end ${r.loadAverage.atEnd.join(', ')}: other work shared the machine, so the timings are noisy.`,
     '',
-    `The app: the reference app's own \`payload.config.ts\` in a process of its own (Payload's REST handlers served over HTTP on 127.0.0.1, PostgreSQL and s3rver in the loop, NODE_ENV=development as in the other parts). \`${COLLECTION}\`: main WebP in ${s.preset.width} x ${s.preset.height} at quality ${s.preset.quality}, effort ${s.effort}; variants ${s.variantWidths.join(', ')} px; placeholder ${s.placeholder ? 'on' : 'off'}; original kept: ${s.keepOriginal}; shapes ${s.shapes.map((x) => `${x.name} ${x.width} x ${x.height} (variants ${x.variantWidths.join(', ')})`).join(', ')}; alt required: ${s.requireAlt} (every upload sends one); AVIF as a queued job. Work limit: ${s.limiter.concurrency} images at once, ${s.limiter.queueDepth} waiting, ${s.limiter.maxWaitMs / 1000} s wait; sharp.concurrency ${s.sharpConcurrency}.`,
+    `The app: the reference app's own \`payload.config.ts\` in a process of its own (Payload's REST handlers served over HTTP on 127.0.0.1, PostgreSQL and s3rver in the loop, NODE_ENV=development as in the other parts). \`${COLLECTION}\`: main WebP in ${s.preset.width} x ${s.preset.height} at quality ${s.preset.quality}, effort ${s.effort}; variants ${s.variantWidths.join(', ')} px (effort ${s.variantEffort ?? s.effort}, like the shapes); placeholder ${s.placeholder ? 'on' : 'off'}; original kept: ${s.keepOriginal}; shapes ${s.shapes.map((x) => `${x.name} ${x.width} x ${x.height} (variants ${x.variantWidths.join(', ')})`).join(', ')}; alt required: ${s.requireAlt} (every upload sends one); AVIF as a queued job. Work limit: ${s.limiter.concurrency} images at once, ${s.limiter.queueDepth} waiting, ${s.limiter.maxWaitMs / 1000} s wait; sharp.concurrency ${s.sharpConcurrency}.`,
     '',
     '## 1. REST upload latency at concurrency 1 vs the raw sharp floor',
     '',

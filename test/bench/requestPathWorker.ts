@@ -177,6 +177,7 @@ const main = async () => {
     settings: {
       avif: collection.avif,
       effort: collection.effort,
+      variantEffort: collection.variantEffort,
       keepOriginal: collection.keepOriginal,
       limiter: {
         concurrency: runtime.limiter.concurrency,

@@ -100,6 +100,35 @@ describe('encodeImageSet: the other versions done before the main image', () => 
   })
 })
 
+describe('encodeImageSet: variant effort', () => {
+  it('encodes the variants and shapes at their own effort and leaves the main image as it was', async () => {
+    const { encodeImageSet } = await import('payload-image-assets/internal')
+    // Noise, so that the encoder's effort shows in the bytes.
+    const width = 640
+    const height = 480
+    const noise = Buffer.alloc(width * height * 3)
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24
+    const input = await sharp(noise, { raw: { channels: 3, height, width } })
+      .blur(1.2)
+      .png()
+      .toBuffer()
+    const options = {
+      effort: 6,
+      shapes: [{ height: 200, name: 'square', quality: 80, variantWidths: [], width: 200 }],
+      variantWidths: [320],
+    }
+    const preset = { height: 480, quality: 80, width: 640 }
+    const same = await encodeImageSet(input, preset, options)
+    const fast = await encodeImageSet(input, preset, { ...options, variantEffort: 0 })
+    expect(fast.main.data.equals(same.main.data)).toBe(true)
+    expect(fast.variants[0].data.equals(same.variants[0].data)).toBe(false)
+    expect(fast.shapes.square.main.data.equals(same.shapes.square.main.data)).toBe(false)
+    // Omitted, the variants take the main image's effort.
+    const again = await encodeImageSet(input, preset, { ...options, variantEffort: 6 })
+    expect(again.variants[0].data.equals(same.variants[0].data)).toBe(true)
+  })
+})
+
 describe('object names and URLs', () => {
   it('names objects by content hash plus a random part, never by the upload name', () => {
     const a = objectFilename(Buffer.from('same bytes'))

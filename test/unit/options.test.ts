@@ -17,6 +17,7 @@ describe('resolveOptions', () => {
       ['media', 1920, 1080, 75, 'Media'],
     ])
     expect(collections.every((c) => c.effort === 6)).toBe(true)
+    expect(collections.every((c) => c.variantEffort === 5)).toBe(true)
     expect(collections[0].allowedExtensions).toEqual(['.jpg', '.jpeg', '.png', '.webp'])
     expect(collections[0].limits).toEqual({
       animation: 'refuse',
@@ -50,6 +51,7 @@ describe('resolveOptions', () => {
           },
         },
         webpEffort: 4,
+        webpVariantEffort: 3,
       },
       env,
     )
@@ -64,6 +66,7 @@ describe('resolveOptions', () => {
       allowedExtensions: ['.png'],
       effort: 4,
       label: 'Team Photos',
+      variantEffort: 3,
       preset: { height: 600, quality: 80, width: 600 },
     })
   })
@@ -158,6 +161,11 @@ describe('resolveOptions', () => {
       'effort out of range',
       { webpEffort: 7 },
       'Expected an integer between 0 and 6 for webpEffort but received 7',
+    ],
+    [
+      'variant effort out of range',
+      { webpVariantEffort: -1 },
+      'Expected an integer between 0 and 6 for webpVariantEffort but received -1',
     ],
     [
       'a bad animation mode',

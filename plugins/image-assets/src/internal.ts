@@ -7,7 +7,11 @@
  * export) and `payload-image-assets/admin` only.
  */
 export { DEFAULT_LIMITS, resolveOptions, resolveStorage } from './options.js'
-export { DEFAULT_ALLOWED_EXTENSIONS, DEFAULT_WEBP_EFFORT } from './presets.js'
+export {
+  DEFAULT_ALLOWED_EXTENSIONS,
+  DEFAULT_WEBP_EFFORT,
+  DEFAULT_WEBP_VARIANT_EFFORT,
+} from './presets.js'
 export type { BuiltInSlug, ImagePreset } from './presets.js'
 export { messages } from './errors.js'
 export { extensionOf } from './image/guard.js'

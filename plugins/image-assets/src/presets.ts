@@ -52,6 +52,12 @@ export const isBuiltInSlug = (slug: string): slug is BuiltInSlug =>
 /** WebP encoder effort: 6 is the slowest setting and gives the smallest files. */
 export const DEFAULT_WEBP_EFFORT = 6
 
+/**
+ * WebP encoder effort of the variants and shapes: they are encoded beside the main image, and at 5
+ * take about half the CPU of 6 for about 2.5% more bytes (measured in the request-path benchmark).
+ */
+export const DEFAULT_WEBP_VARIANT_EFFORT = 5
+
 /** Extensions accepted on upload, compared case-insensitively. */
 export const DEFAULT_ALLOWED_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp']
 

@@ -7,7 +7,7 @@ export const PIPELINE_VERSION = 1
 
 /**
  * A fingerprint of everything that decides a collection's stored files: the preset, the variant
- * widths, the shapes, AVIF and placeholder settings, the encoder effort and the pipeline version.
+ * widths, the shapes, AVIF and placeholder settings, the encoder efforts and the pipeline version.
  * Documents record it; `reoptimize` re-processes those whose fingerprint differs from the current
  * one (keeping each document's own crop and focal point).
  */
@@ -17,6 +17,7 @@ export const settingsFingerprint = (collection: ResolvedCollection): string =>
       JSON.stringify({
         avif: collection.avif,
         effort: collection.effort,
+        variantEffort: collection.variantEffort,
         pipeline: PIPELINE_VERSION,
         placeholder: collection.placeholder,
         preset: collection.preset,

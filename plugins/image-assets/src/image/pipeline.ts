@@ -143,6 +143,7 @@ export const transformImage = async (
       {
         // AVIF versions are background work (ops/avif.ts), never a request's.
         effort: collection.effort,
+        variantEffort: collection.variantEffort,
         format,
         maxPixels: collection.limits.maxPixels,
         placeholderWidth: collection.placeholder ? PLACEHOLDER_WIDTH : 0,

@@ -45,7 +45,10 @@ export type Framing = {
 export type TransformOptions = {
   /** Also encode AVIF versions of the main image and every variant. */
   avif?: boolean
+  /** WebP effort of the main image. */
   effort: number
+  /** WebP effort of the variants and shapes. @default `effort` */
+  variantEffort?: number
   format?: InputFormat
   /** The decoder's own pixel limit, a second guard behind the header check. */
   maxPixels?: number | false
@@ -232,15 +235,16 @@ export const encodeImageSet = async (
     deadline,
     options.framing?.crop,
   )
-  const webp = (image: Sharp, quality = preset.quality) =>
-    encode(image.webp({ effort, quality }), deadline)
+  const webp = (image: Sharp, quality = preset.quality, at = effort) =>
+    encode(image.webp({ effort: at, quality }), deadline)
+  const variantEffort = options.variantEffort ?? effort
   const focal = options.framing?.focal ?? CENTRE
   // The main WebP, the variants and the placeholder are encoded at once from the same pixels: on
   // two or more cores the set costs about what the main image costs (the benchmark's "full set").
   const others = [
     settledAll(
       variantWidthsFor(pixels.width, variantWidths).map((width) =>
-        webp(fromPixels(pixels).resize({ width })),
+        webp(fromPixels(pixels).resize({ width }), preset.quality, variantEffort),
       ),
     ),
     placeholderWidth > 0
@@ -251,7 +255,9 @@ export const encodeImageSet = async (
           deadline,
         ).then((tiny) => `data:image/webp;base64,${tiny.data.toString('base64')}`)
       : Promise.resolve(''),
-    encodeShapes(options.shapes ?? [], pixels, focal, (image, shape) => webp(image, shape.quality)),
+    encodeShapes(options.shapes ?? [], pixels, focal, (image, shape) =>
+      webp(image, shape.quality, variantEffort),
+    ),
   ] as const
   let mainFailed = false
   const mainImage = webp(fromPixels(pixels)).catch((error: unknown) => {

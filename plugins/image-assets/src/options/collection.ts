@@ -22,6 +22,7 @@ export type CollectionDefaults = {
   directUploads: boolean
   effort: number
   limits: Required<ImageLimits>
+  variantEffort: number
 }
 
 const COLLECTION_KEYS: KeysOf<ImageCollectionOptions> = {
@@ -173,6 +174,7 @@ export const resolveCollection = (
     delivery: deliveryMode(`${path}.delivery`, input.delivery ?? defaults.delivery),
     directUploads: boolean(`${path}.directUploads`, input.directUploads, defaults.directUploads),
     effort: defaults.effort,
+    variantEffort: defaults.variantEffort,
     fields: input.fields ?? [],
     keepOriginal: boolean(`${path}.keepOriginal`, input.keepOriginal, false),
     label: labels.plural,

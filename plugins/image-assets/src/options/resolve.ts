@@ -4,6 +4,7 @@ import {
   BUILT_IN_COLLECTIONS,
   DEFAULT_ALLOWED_EXTENSIONS,
   DEFAULT_WEBP_EFFORT,
+  DEFAULT_WEBP_VARIANT_EFFORT,
 } from '../presets.js'
 import {
   boolean,
@@ -46,6 +47,7 @@ const PLUGIN_KEYS: KeysOf<ImageAssetsPluginOptions> = {
   signedURLs: true,
   storage: true,
   webpEffort: true,
+  webpVariantEffort: true,
   isAdmin: true,
 }
 
@@ -151,6 +153,12 @@ export const resolveOptions = (
     directUploads: boolean('directUploads', options.directUploads, false),
     effort: integer('webpEffort', options.webpEffort ?? DEFAULT_WEBP_EFFORT, 0, 6),
     limits: resolveLimits('limits', options.limits, DEFAULT_LIMITS),
+    variantEffort: integer(
+      'webpVariantEffort',
+      options.webpVariantEffort ?? DEFAULT_WEBP_VARIANT_EFFORT,
+      0,
+      6,
+    ),
   }
   const blockDecoders = options.blockDecoders ?? false
   if (blockDecoders !== 'memory' && blockDecoders !== 'all' && blockDecoders !== false) {
