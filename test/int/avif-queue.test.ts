@@ -132,6 +132,93 @@ describe('jobs drained by hand (dedicated workers)', () => {
     await app.payload.delete({ collection: 'payload-jobs', id: job.id, overrideAccess: true })
   })
 
+  /**
+   * Polls until no connection of the app's database is idle in a transaction since before `since`
+   * (an aborted one shows no `xact_start`, so its last state change is what dates it).
+   */
+  const noTransactionLeftOpen = (since: Date) =>
+    vi.waitFor(
+      async () =>
+        expect(
+          await app.sql(
+            `select state, left(query, 80) as query from pg_stat_activity
+              where datname = current_database() and state like 'idle in transaction%' and state_change < $1`,
+            [since],
+          ),
+        ).toEqual([]),
+      { interval: 100, timeout: 5_000 },
+    )
+
+  it('two workers running the queue at the same moment take each job once: every image gets its AVIF versions, no run fails, no transaction is left open', async () => {
+    await drain(app)
+    const uploaded: Array<{ id: number }> = []
+    for (let i = 0; i < 4; i++) {
+      const { body } = await uploadREST(app, SLUG, {
+        data: await photo(20 + i),
+        name: `pair-${i}.jpg`,
+      })
+      uploaded.push(body.doc)
+    }
+    const [{ seq }] = await app.sql<{ seq: string }>(
+      `select pg_get_serial_sequence('image_asset_cleanup', 'id') as seq`,
+    )
+    const rowsMade = async () =>
+      Number((await app.sql<{ n: number }>(`select last_value::int as n from ${seq}`))[0].n)
+    const rowsBefore = await rowsMade()
+    const errors: string[] = []
+    // Two workers (as two `payload jobs:run --queue image-assets` processes would): both look at
+    // the queue at once, and Payload claims with a read, then a write.
+    const worker = async () => {
+      for (let i = 0; i < 6; i++) {
+        try {
+          const result = await app.payload.jobs.run({ limit: 10, queue: 'image-assets' })
+          if (result.noJobsRemaining) return
+        } catch (error) {
+          errors.push(error instanceof Error ? error.message : String(error))
+        }
+      }
+    }
+    await Promise.all([worker(), worker()])
+    const ended = new Date()
+    expect(errors).toEqual([])
+    for (const doc of uploaded) expect((await read(app, doc.id)).avif?.length).toBeGreaterThan(0)
+    // Each job encoded and stored one set (each stored set records one clean-up row).
+    expect(await rowsMade()).toBe(rowsBefore + uploaded.length)
+    expect(await jobs(app)).toEqual([])
+    await noTransactionLeftOpen(ended)
+  })
+
+  it('a job deleted while its run still encodes (another worker finished it): the run’s last write fails, and its transaction is rolled back', async () => {
+    await drain(app)
+    const { body } = await uploadREST(app, SLUG, { data: await photo(30), name: 'gone.jpg' })
+    const job = (await jobs(app)).find((j) => String(j.input.id) === String(body.doc.id))!
+    const running = app.payload.jobs.run({ limit: 10, queue: 'image-assets' }).then(
+      () => 'resolved',
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    )
+    // The run has taken the job and is encoding; the row goes, as another worker's completion
+    // deletes it.
+    await vi.waitFor(
+      async () => {
+        const [row] = await app.sql<{ input: Record<string, unknown> }>(
+          'select input from payload_jobs where id = $1',
+          [job.id],
+        )
+        expect(Object.keys(row.input)).toContain('imageAssetsHeldUntil')
+      },
+      { interval: 10, timeout: 10_000 },
+    )
+    await app.sql('delete from payload_jobs where id = $1', [job.id])
+    // Payload's write of the task's log to the deleted row fails; whatever the run then answers,
+    // the document has its AVIF versions and no connection stays in a transaction.
+    await running
+    const ended = new Date()
+    expect((await read(app, body.doc.id)).avif?.length).toBeGreaterThan(0)
+    await noTransactionLeftOpen(ended)
+    // The pool still answers.
+    expect((await app.payload.find({ collection: SLUG, limit: 1 })).docs).toHaveLength(1)
+  })
+
   it('a replaced image’s pending job does nothing; the new file gets its own', async () => {
     const first = await uploadREST(app, SLUG, { data: await photo(4), name: 'b.jpg' })
     const form = new FormData()

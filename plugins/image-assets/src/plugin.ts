@@ -12,7 +12,14 @@ import { type ImageAssetsPluginOptions, resolveOptions } from './options.js'
 import { deliveryFor } from './storage/delivery.js'
 import { ObjectStore } from './storage/objects.js'
 import { LEDGER_SLUG, ledgerCollection } from './collections/ledger.js'
-import { avifTask, JOBS_INTERVAL_MS, JOBS_PER_RUN, startImageJobs } from './ops/avif.js'
+import {
+  avifTask,
+  IMAGE_QUEUE,
+  JOBS_INTERVAL_MS,
+  JOBS_PER_RUN,
+  startImageJobs,
+} from './ops/avif.js'
+import { guardJobUpdates } from './ops/jobClaims.js'
 import { REOPTIMIZE_TASK, reoptimizeDocument } from './ops/reoptimize.js'
 import { RUNTIME_KEY, type Runtime } from './ops/runtime.js'
 import { CLEANUP_SLUG, cleanupCollection } from './collections/cleanup.js'
@@ -133,6 +140,8 @@ export const imageAssetsPlugin =
       custom: { ...config.custom, [RUNTIME_KEY]: runtime },
       // Clean-up after commit runs in every process that boots Payload (the app, workers, commands).
       onInit: async (payload) => {
+        // Before any run of the image queue: claims one at a time, no transaction left open.
+        guardJobUpdates(payload, IMAGE_QUEUE)
         startCleanup(payload, store, resolved.cleanup.intervalSeconds * 1000)
         if (resolved.processing.runJobs) startImageJobs(payload, JOBS_INTERVAL_MS, JOBS_PER_RUN)
         await config.onInit?.(payload)
