@@ -53,6 +53,27 @@ describe('jobs drained by hand (dedicated workers)', () => {
     return { claim, doc: body.doc as { id: number }, job, run }
   }
 
+  /** Polls until a run has taken the job: its hold mark is on the row. */
+  const heldByARun = (jobId: number, interval: number) =>
+    vi.waitFor(
+      async () => {
+        const [row] = await app.sql<{ input: Record<string, unknown> }>(
+          'select input from payload_jobs where id = $1',
+          [jobId],
+        )
+        expect(Object.keys(row.input)).toContain('imageAssetsHeldUntil')
+      },
+      { interval, timeout: 10_000 },
+    )
+
+  /** Clean-up rows made so far: every stored set (upload or job) records one, taking the next id. */
+  const rowsMade = async () => {
+    const [{ seq }] = await app.sql<{ seq: string }>(
+      `select pg_get_serial_sequence('image_asset_cleanup', 'id') as seq`,
+    )
+    return Number((await app.sql<{ n: number }>(`select last_value::int as n from ${seq}`))[0].n)
+  }
+
   it('queues one job per new file, in the same transaction, and runs nothing itself', async () => {
     const { body } = await uploadREST(app, SLUG, { data: await photo(3), name: 'a.jpg' })
     const queued = (await jobs(app)).filter((j) => String(j.input.id) === String(body.doc.id))
@@ -86,12 +107,6 @@ describe('jobs drained by hand (dedicated workers)', () => {
     await new Promise((resolve) => setTimeout(resolve, 5))
     const second = await claim()
     expect(second.updatedAt).not.toBe(first.updatedAt)
-    // Every clean-up row an upload records (a set about to be stored) takes the next id.
-    const [{ seq }] = await app.sql<{ seq: string }>(
-      `select pg_get_serial_sequence('image_asset_cleanup', 'id') as seq`,
-    )
-    const rowsMade = async () =>
-      Number((await app.sql<{ n: number }>(`select last_value::int as n from ${seq}`))[0].n)
     const rowsBefore = await rowsMade()
     const [early, late] = await Promise.all([run(first), run(second)])
     expect([early.output.status, late.output.status]).toEqual(['claimed-elsewhere', 'done'])
@@ -113,16 +128,7 @@ describe('jobs drained by hand (dedicated workers)', () => {
     const running = run(first)
     // The first run has taken the job (its mark is on the row); a second worker's claim only now
     // writes the row, and reads the mark back with it.
-    await vi.waitFor(
-      async () => {
-        const [row] = await app.sql<{ input: Record<string, unknown> }>(
-          'select input from payload_jobs where id = $1',
-          [job.id],
-        )
-        expect(Object.keys(row.input)).toContain('imageAssetsHeldUntil')
-      },
-      { interval: 20, timeout: 10_000 },
-    )
+    await heldByARun(job.id, 20)
     const late = await claim()
     expect(late.updatedAt).not.toBe(first.updatedAt)
     expect((await run(late)).output.status).toBe('claimed-elsewhere')
@@ -159,11 +165,6 @@ describe('jobs drained by hand (dedicated workers)', () => {
       })
       uploaded.push(body.doc)
     }
-    const [{ seq }] = await app.sql<{ seq: string }>(
-      `select pg_get_serial_sequence('image_asset_cleanup', 'id') as seq`,
-    )
-    const rowsMade = async () =>
-      Number((await app.sql<{ n: number }>(`select last_value::int as n from ${seq}`))[0].n)
     const rowsBefore = await rowsMade()
     const errors: string[] = []
     // Two workers (as two `payload jobs:run --queue image-assets` processes would): both look at
@@ -198,16 +199,7 @@ describe('jobs drained by hand (dedicated workers)', () => {
     )
     // The run has taken the job and is encoding; the row goes, as another worker's completion
     // deletes it.
-    await vi.waitFor(
-      async () => {
-        const [row] = await app.sql<{ input: Record<string, unknown> }>(
-          'select input from payload_jobs where id = $1',
-          [job.id],
-        )
-        expect(Object.keys(row.input)).toContain('imageAssetsHeldUntil')
-      },
-      { interval: 10, timeout: 10_000 },
-    )
+    await heldByARun(job.id, 10)
     await app.sql('delete from payload_jobs where id = $1', [job.id])
     // Payload's write of the task's log to the deleted row fails; whatever the run then answers,
     // the document has its AVIF versions and no connection stays in a transaction.

@@ -101,13 +101,14 @@ describe('encodeImageSet: the other versions done before the main image', () => 
 })
 
 describe('encodeImageSet: variant effort', () => {
+  // Noise, so that the encoder's effort shows in the bytes.
+  const width = 640
+  const height = 480
+  const noise = Buffer.alloc(width * height * 3)
+  for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24
+
   it('encodes the variants and shapes at their own effort and leaves the main image as it was', async () => {
     const { encodeImageSet } = await import('payload-image-assets/internal')
-    // Noise, so that the encoder's effort shows in the bytes.
-    const width = 640
-    const height = 480
-    const noise = Buffer.alloc(width * height * 3)
-    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24
     const input = await sharp(noise, { raw: { channels: 3, height, width } })
       .blur(1.2)
       .png()
@@ -126,6 +127,27 @@ describe('encodeImageSet: variant effort', () => {
     // Omitted, the variants take the main image's effort.
     const again = await encodeImageSet(input, preset, { ...options, variantEffort: 6 })
     expect(again.variants[0].data.equals(same.variants[0].data)).toBe(true)
+  })
+
+  it('the plugin option reaches the pipeline and the settings fingerprint', async () => {
+    const { processImage, resolveOptions, settingsFingerprint } =
+      await import('payload-image-assets/internal')
+    const collection = (webpVariantEffort: number) =>
+      resolveOptions({ webpVariantEffort }, { S3_BUCKET: 'media' }).collections.find(
+        (c) => c.slug === 'category-images',
+      )!
+    const [slow, fast] = [collection(6), collection(0)]
+    expect(settingsFingerprint(fast)).not.toBe(settingsFingerprint(slow))
+    const data = await sharp(noise, { raw: { channels: 3, height, width } })
+      .resize(1000, 1000)
+      .blur(1.2)
+      .jpeg()
+      .toBuffer()
+    const upload = { data, name: 'noise.jpg' }
+    const [a, b] = [await processImage(upload, slow), await processImage(upload, fast)]
+    expect(b.data.equals(a.data)).toBe(true)
+    expect(b.variants.map((v) => v.width)).toEqual(a.variants.map((v) => v.width))
+    expect(b.variants[0].data.equals(a.variants[0].data)).toBe(false)
   })
 })
 
