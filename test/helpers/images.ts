@@ -235,3 +235,57 @@ export const redShare = async (image: Buffer): Promise<number> => {
   }
   return red / (info.width * info.height)
 }
+
+/**
+ * A real animated PNG (APNG) of `frames` 32 x 32 frames: the first frame is the still image
+ * (IDAT) every PNG decoder shows, the others are `fdAT` chunks that only APNG decoders play.
+ */
+export const animatedPNG = async (frames: number): Promise<Buffer> => {
+  const pngs = await Promise.all(
+    Array.from({ length: frames }, (_, i) =>
+      sharp({
+        create: {
+          background: { b: 40, g: 90, r: (i * 60) % 256 },
+          channels: 3,
+          height: 32,
+          width: 32,
+        },
+      })
+        .png({ compressionLevel: 0 })
+        .toBuffer(),
+    ),
+  )
+  const idat = (png: Buffer) =>
+    Buffer.concat(
+      pngChunks(png)
+        .filter((c) => c.type === 'IDAT')
+        .map((c) => c.data),
+    )
+  const u32 = (...values: number[]) => {
+    const out = Buffer.alloc(values.length * 4)
+    values.forEach((v, i) => out.writeUInt32BE(v, i * 4))
+    return out
+  }
+  let sequence = 0
+  const frameControl = () =>
+    // sequence, width, height, x, y, then delay 1/10 s, dispose none, blend source.
+    pngChunk(
+      'fcTL',
+      Buffer.concat([u32(sequence++, 32, 32, 0, 0), Buffer.from([0, 1, 0, 10, 0, 0])]),
+    )
+  const [ihdr] = pngChunks(pngs[0])
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    pngChunk('IHDR', ihdr.data),
+    pngChunk('acTL', u32(frames, 0)),
+    frameControl(),
+    pngChunk('IDAT', idat(pngs[0])),
+    ...pngs
+      .slice(1)
+      .flatMap((png) => [
+        frameControl(),
+        pngChunk('fdAT', Buffer.concat([u32(sequence++), idat(png)])),
+      ]),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ])
+}

@@ -4,6 +4,10 @@
  * same rules as a multipart upload: access first, the bytes decide, a refused file leaves no row
  * and no object, and the staged object is gone whatever the outcome.
  */
+import { randomUUID } from 'node:crypto'
+import { readdir } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+
 import { reconcile, runtimeOf } from 'payload-image-assets'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -15,7 +19,8 @@ let app: TestApp
 const SLUG = 'media'
 
 beforeAll(async () => {
-  app = await startTestApp()
+  // Media requires alt text, as in the reference app.
+  app = await startTestApp({ IMAGE_REQUIRE_ALT: 'true' })
 })
 afterAll(async () => app?.stop())
 
@@ -71,6 +76,10 @@ const claim = async (key: string, filename: string, data: Record<string, unknown
 }
 
 const staged = () => app.listKeys('incoming/')
+
+/** The temp files Payload writes when it reads a staged object for a claim. */
+const clientUploadTempFiles = async () =>
+  (await readdir(tmpdir())).filter((name) => name.startsWith('payload-client-upload-')).sort()
 
 describe('direct-to-bucket uploads', () => {
   it('anonymous callers get no URL', async () => {
@@ -139,14 +148,63 @@ describe('direct-to-bucket uploads', () => {
     )
     const { body, status } = await claim(key, 'small.jpg', { alt: 'x' })
     expect(status).toBe(413)
-    expect(body.errors[0].message).toContain('Media accepts files up to 25 MB')
+    // Read no further than one byte over the limit, so its size is not known: "larger than".
+    expect(body.errors[0].message).toBe(
+      'The file is larger than 25 MB, the most Media accepts. Upload a smaller file.',
+    )
     expect(await staged()).toEqual([])
   })
 
-  it('a key of another collection or outside the staging prefix is not read', async () => {
-    const { status } = await claim(`${SLUG}/../avatars/x`, 'y.jpg', { alt: 'x' })
-    expect(status).toBeGreaterThanOrEqual(400)
-    expect(status).toBeLessThan(500)
+  it('a key of another collection, a stored image or outside the staging prefix is refused as such, and nothing is read', async () => {
+    const stored = await app.payload.create({
+      collection: SLUG,
+      data: { alt: 'stored' },
+      file: { data: await jpeg(300), mimetype: 'image/jpeg', name: 's.jpg', size: 1 },
+    })
+    const before = await clientUploadTempFiles()
+    for (const key of [
+      `${SLUG}/../avatars/x`,
+      `incoming/avatars/${randomUUID()}`,
+      `${SLUG}/${stored.filename}`,
+      `originals/${SLUG}/x.jpg`,
+      `incoming/${SLUG}/not-a-uuid`,
+    ]) {
+      const { body, status } = await claim(key, 'y.jpg', { alt: 'x' })
+      expect(status, key).toBe(400)
+      expect(body.errors[0].message, key).toBe(
+        'The direct upload does not name a file staged for Media (its key must be the one the upload-url request returned, incoming/<collection>/<id>). Nothing was saved; request a new upload URL and upload the file again.',
+      )
+    }
+    expect(await clientUploadTempFiles()).toEqual(before)
+  })
+
+  it('a claim refused for its alt text deletes the staged object at once and leaves no temp file', async () => {
+    const before = await clientUploadTempFiles()
+    const rows = (await app.payload.count({ collection: SLUG })).totalDocs
+    for (const alt of [undefined, '  ', '\u200b']) {
+      const key = await stage(await jpeg(400), 'no-alt.jpg')
+      const { body, status } = await claim(key, 'no-alt.jpg', alt === undefined ? {} : { alt })
+      expect(status, String(alt)).toBe(400)
+      expect(body.errors[0].data.errors[0]).toMatchObject({
+        message: expect.stringContaining('Alt text is required for Media.'),
+        path: 'alt',
+      })
+      expect(await staged()).toEqual([])
+    }
+    expect(await clientUploadTempFiles()).toEqual(before)
+    expect((await app.payload.count({ collection: SLUG })).totalDocs).toBe(rows)
+  })
+
+  it('a size that is not a whole number of bytes above 0 gets a message that says so', async () => {
+    for (const size of [0, -5, '100', 1.5, null]) {
+      const response = await presign({ filename: 'a.jpg', mimeType: 'image/jpeg', size })
+      expect(response.status, String(size)).toBe(400)
+      const body = (await response.json()) as { errors: Array<{ message: string }> }
+      expect(body.errors[0].message).toBe(
+        `The upload URL request needs the file's size in bytes, a whole number above 0, and received ${typeof size === 'string' ? JSON.stringify(size) : String(size)}. Nothing was saved to Media.`,
+      )
+    }
+    expect(await staged()).toEqual([])
   })
 
   it('reconcile-images reports a staged object nobody claimed and deletes it past the grace period', async () => {

@@ -336,6 +336,29 @@ describe('requireAlt', () => {
     expect((await cleanupRows())[0].n).toBe(rowsBefore)
   })
 
+  it('alt text of only invisible characters (zero-width space, joiners, fillers) counts as missing', async () => {
+    const photo = await subjectPhoto(50)
+    const post = (alt: string) =>
+      uploadREST(
+        app,
+        'product-images',
+        { data: photo, name: 'ball.jpg', type: 'image/jpeg' },
+        { alt },
+      )
+    const rows = (await app.payload.count({ collection: 'product-images' })).totalDocs
+    for (const alt of ['\u200b', '\u200d\u2060', '\u00a0\u3164', '\u202e ']) {
+      const { body, status } = await post(alt)
+      expect(status, JSON.stringify(alt)).toBe(400)
+      expect(body.errors[0].data.errors[0]).toMatchObject({
+        message: expect.stringMatching(ALT_MESSAGE),
+        path: 'alt',
+      })
+    }
+    expect((await app.payload.count({ collection: 'product-images' })).totalDocs).toBe(rows)
+    // Visible text with a zero-width character in it is alt text.
+    expect((await post('Oak\u200bchair')).status).toBe(201)
+  })
+
   it('REST, GraphQL and the Local API refuse an update that leaves alt empty', async () => {
     const doc = await upload('product-images', await subjectPhoto(50), { alt: 'Ball' })
     const rest = await patch('product-images', doc.id, { alt: '' })

@@ -192,6 +192,88 @@ describe('the storefront before the AVIF versions exist', () => {
   })
 })
 
+describe('refused uploads on a keep-alive connection (next start)', () => {
+  it('a refusal with the body partly unread closes the connection, and the next request succeeds', async () => {
+    const login = await fetch(`${origin}/api/users/login`, {
+      body: JSON.stringify(TEST_USER),
+      headers: { 'Content-Type': 'application/json' },
+      method: 'POST',
+    })
+    const { token } = (await login.json()) as { token: string }
+    // One socket at a time, reused between requests when the server keeps it open.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    const send = (
+      method: string,
+      path: string,
+      body?: { bytes: Buffer; name: string },
+      auth = true,
+    ) =>
+      new Promise<{ connection?: string; status: number }>((resolve, reject) => {
+        const boundary = 'k33palive'
+        const payload = body
+          ? Buffer.concat([
+              Buffer.from(
+                `--${boundary}\r\nContent-Disposition: form-data; name="_payload"\r\n\r\n{"alt":"x"}\r\n` +
+                  `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${body.name}"\r\nContent-Type: image/jpeg\r\n\r\n`,
+                'latin1',
+              ),
+              body.bytes,
+              Buffer.from(`\r\n--${boundary}--\r\n`),
+            ])
+          : undefined
+        const request = http.request(
+          `${origin}${path}`,
+          {
+            agent,
+            headers: {
+              ...(auth ? { Authorization: `JWT ${token}` } : {}),
+              ...(payload
+                ? {
+                    'Content-Length': payload.length,
+                    'Content-Type': `multipart/form-data; boundary=${boundary}`,
+                  }
+                : {}),
+            },
+            method,
+          },
+          (response) => {
+            response.resume()
+            response.on('end', () =>
+              resolve({ connection: response.headers.connection, status: response.statusCode! }),
+            )
+          },
+        )
+        // The server may close while the rest of a refused body is still being sent.
+        request.on('error', (error: NodeJS.ErrnoException) =>
+          error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error),
+        )
+        request.end(payload)
+      })
+    const jpg = await gradientJPEG(300, 200, [0, 0, 0], [255, 255, 255])
+    const refusals: Array<[string, { bytes: Buffer; name: string }, boolean, number]> = [
+      ['a control character in the file name', { bytes: jpg, name: 'bell\x07.jpg' }, true, 400],
+      [
+        'a body over the largest upload',
+        { bytes: Buffer.alloc(26 * 1024 * 1024), name: 'big.jpg' },
+        true,
+        413,
+      ],
+      ['an anonymous upload', { bytes: Buffer.alloc(4 * 1024 * 1024), name: 'a.jpg' }, false, 401],
+    ]
+    try {
+      for (const [what, body, auth, status] of refusals) {
+        const refused = await send('POST', '/api/media', body, auth)
+        expect(refused.status, what).toBe(status)
+        expect(refused.connection, what).toBe('close')
+        const next = await send('GET', '/api/media?limit=1&depth=0')
+        expect(next.status, `the request after ${what}`).toBe(200)
+      }
+    } finally {
+      agent.destroy()
+    }
+  })
+})
+
 describe('the storefront in Chromium', () => {
   beforeAll(async () => {
     // What a worker (`payload jobs:run --queue image-assets`) does: the AVIF versions get made.

@@ -17,6 +17,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 
 import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
 import {
+  animatedPNG,
   animatedWebP,
   gradientJPEG,
   pixelAt,
@@ -429,6 +430,15 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
       what: 'a 200-frame animated WebP',
     },
     {
+      // libvips reads an APNG's still image only; the frame count is in its acTL chunk.
+      collection: 'media',
+      file: async () => ({ data: await animatedPNG(3), name: 'blink.png' }),
+      message:
+        'The image is animated (3 frames); Media accepts only still images. Upload a single-frame image.',
+      status: 422,
+      what: 'a 3-frame animated PNG',
+    },
+    {
       collection: 'media',
       file: async () => ({
         data: (await sharp(photo).resize(800).jpeg().toBuffer()).subarray(0, 2000),
@@ -707,6 +717,72 @@ describe('malformed multipart bodies', () => {
       agent.destroy()
     }
   })
+})
+
+describe('refused document fields and form parts', () => {
+  /** A multipart upload of a small JPEG to media with `payload` as its raw `_payload` and `files` copies of the file. */
+  const post = async (payload: string, files = 1) => {
+    const jpg = await gradientJPEG(300, 200, [0, 0, 0], [255, 255, 255])
+    const form = new FormData()
+    for (let i = 0; i < files; i++)
+      form.append('file', new Blob([new Uint8Array(jpg)], { type: 'image/jpeg' }), `f${i}.jpg`)
+    form.append('_payload', payload)
+    const response = await fetch(`${app.baseURL}/api/media`, {
+      body: form,
+      headers: { Authorization: `JWT ${app.token}` },
+      method: 'POST',
+    })
+    return { body: (await response.json()) as any, status: response.status }
+  }
+
+  const cases: Array<{
+    files?: number
+    message: string
+    payload: () => string
+    status: number
+    what: string
+  }> = [
+    {
+      message:
+        'The upload\'s document fields could not be read, because the "_payload" field is not valid JSON. Nothing was saved to Media; send the fields as one JSON object in the multipart field "_payload".',
+      payload: () => '{"alt":',
+      status: 400,
+      what: '`_payload` that is not JSON',
+    },
+    {
+      message:
+        'The upload\'s document fields could not be read, because the fields are nested more than 64 levels deep. Nothing was saved to Media; send the fields as one JSON object in the multipart field "_payload".',
+      payload: () => `{"alt":"x","z":${'['.repeat(20_000)}${']'.repeat(20_000)}}`,
+      status: 400,
+      what: "fields nested 20,000 levels deep (Payload's deep copy would overflow the stack)",
+    },
+    {
+      message:
+        'The upload\'s form is too large for this server (a field over 1 MB, such as a long "_payload", or too many fields or files). Nothing was saved to Media; send the document\'s fields in "_payload" and one file.',
+      payload: () => JSON.stringify({ alt: 'x'.repeat(2 * 1024 * 1024) }),
+      status: 413,
+      what: 'a 2 MB `_payload`',
+    },
+    {
+      files: 2,
+      message:
+        'The upload has 2 files in its "file" field, and a document of Media holds one image. Nothing was saved; send one file per request.',
+      payload: () => '{"alt":"x"}',
+      status: 400,
+      what: 'two files',
+    },
+  ]
+  for (const { files, message, payload, status, what } of cases) {
+    it(`${what} → ${status}, before any image work, leaving nothing`, async () => {
+      const rows = await rowCount('media')
+      const keys = await app.listKeys('media/')
+      const refused = await post(payload(), files)
+      expect(refused.status).toBe(status)
+      expect(refused.body.errors[0].message).toBe(message)
+      expect(await rowCount('media')).toBe(rows)
+      expect(await app.listKeys('media/')).toEqual(keys)
+    })
+  }
 })
 
 describe('the Local API without a transaction held', () => {

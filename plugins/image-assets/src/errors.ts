@@ -31,6 +31,11 @@ export type ImageUploadErrorCode =
   | 'FOCAL_INVALID'
   | 'CROP_NEEDS_ORIGINAL'
   | 'DRAFT_IMAGE_CHANGE'
+  | 'DATA_INVALID'
+  | 'FILE_PARTS'
+  | 'STAGED_KEY_INVALID'
+  | 'SIZE_INVALID'
+  | 'FORM_TOO_LARGE'
 
 export class ImageUploadError extends ValidationError {
   readonly code: ImageUploadErrorCode
@@ -100,10 +105,14 @@ export type UploadErrorArgs = {
   BUSY: { label: string }
   EXTENSION_NOT_ALLOWED: { allowed: readonly string[]; ext: string; label: string }
   FILE_MISSING: { allowed: readonly string[]; label: string }
-  /** `bytes` for an uploaded file; `fromURL` for a file at a URL, whose size is known only to exceed the limit. */
+  /**
+   * `bytes` for an uploaded file; `fromURL` for a file at a URL and `over` for a staged upload,
+   * whose size is known only to exceed the limit (they are read no further).
+   */
   FILE_TOO_LARGE:
     | { bytes: number; label: string; maxBytes: number }
     | { fromURL: true; label: string; maxBytes: number }
+    | { label: string; maxBytes: number; over: true }
   FORMAT_NOT_ALLOWED: { allowed: readonly string[]; formats: readonly string[]; label: string }
   IMAGE_ANIMATED: { frames: number; label: string }
   IMAGE_TIMEOUT: { label: string; seconds: number }
@@ -125,6 +134,12 @@ export type UploadErrorArgs = {
   FOCAL_INVALID: { label: string }
   CROP_NEEDS_ORIGINAL: { label: string }
   DRAFT_IMAGE_CHANGE: { label: string }
+  /** `reason`: what is wrong with the document's fields, as a clause. */
+  DATA_INVALID: { label: string; reason: string }
+  FILE_PARTS: { count: number; label: string }
+  STAGED_KEY_INVALID: { label: string }
+  SIZE_INVALID: { label: string; received: unknown }
+  FORM_TOO_LARGE: { fieldBytes: number; label: string }
 }
 
 type UploadErrorEntry<A> = {
@@ -158,7 +173,9 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
     message: (args) =>
       'bytes' in args
         ? `The file is ${mb(args.bytes)} MB; ${args.label} accepts files up to ${mb(args.maxBytes)} MB. Upload a smaller file.`
-        : `The file at the URL is larger than ${mb(args.maxBytes)} MB, the most ${args.label} accepts. Use a smaller image.`,
+        : 'over' in args
+          ? `The file is larger than ${mb(args.maxBytes)} MB, the most ${args.label} accepts. Upload a smaller file.`
+          : `The file at the URL is larger than ${mb(args.maxBytes)} MB, the most ${args.label} accepts. Use a smaller image.`,
   },
   FORMAT_NOT_ALLOWED: {
     status: 400,
@@ -253,6 +270,31 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
     status: 400,
     message: ({ label }) =>
       `This crop reaches outside the current image, and ${label} keeps no original to take the rest from. Nothing was saved; choose a crop inside the current image, or upload the original again.`,
+  },
+  DATA_INVALID: {
+    status: 400,
+    message: ({ label, reason }) =>
+      `The upload's document fields could not be read, because ${clause(reason)}. Nothing was saved to ${label}; send the fields as one JSON object in the multipart field "_payload".`,
+  },
+  FILE_PARTS: {
+    status: 400,
+    message: ({ count, label }) =>
+      `The upload has ${count} files in its "file" field, and a document of ${label} holds one image. Nothing was saved; send one file per request.`,
+  },
+  STAGED_KEY_INVALID: {
+    status: 400,
+    message: ({ label }) =>
+      `The direct upload does not name a file staged for ${label} (its key must be the one the upload-url request returned, incoming/<collection>/<id>). Nothing was saved; request a new upload URL and upload the file again.`,
+  },
+  SIZE_INVALID: {
+    status: 400,
+    message: ({ label, received }) =>
+      `The upload URL request needs the file's size in bytes, a whole number above 0, and received ${describe(received)}. Nothing was saved to ${label}.`,
+  },
+  FORM_TOO_LARGE: {
+    status: 413,
+    message: ({ fieldBytes, label }) =>
+      `The upload's form is too large for this server (a field over ${mb(fieldBytes)} MB, such as a long "_payload", or too many fields or files). Nothing was saved to ${label}; send the document's fields in "_payload" and one file.`,
   },
 }
 

@@ -35,8 +35,28 @@ export const readHeader = async (bytes: Buffer): Promise<ImageHeader | undefined
     const { format, height, pages, width } = await sharp(bytes, {
       limitInputPixels: false,
     }).metadata()
-    return width && height ? { format, frames: pages ?? 1, height, width } : undefined
+    if (!width || !height) return undefined
+    return { format, frames: Math.max(pages ?? 1, pngFrames(bytes)), height, width }
   } catch {
     return undefined
   }
+}
+
+/**
+ * The frame count an animated PNG (APNG) declares in its `acTL` chunk, which libvips does not
+ * report (it reads the still image only); 1 for any other PNG or file. Only the chunk headers
+ * before the image data are walked.
+ */
+export const pngFrames = (bytes: Uint8Array): number => {
+  if (sniffFormat(bytes) !== 'png') return 1
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  for (let at = 8; at + 12 <= bytes.length;) {
+    const length = view.getUint32(at)
+    const type = ascii(bytes, at + 4, at + 8)
+    if (type === 'IDAT' || type === 'IEND') return 1
+    if (type === 'acTL' && length >= 8 && at + 12 <= bytes.length)
+      return Math.max(1, view.getUint32(at + 8))
+    at += 12 + length
+  }
+  return 1
 }

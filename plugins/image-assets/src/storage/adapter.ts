@@ -27,12 +27,14 @@ const OBJECT_NAME = /^[0-9a-f]{16}-[0-9a-f]{8}\.(webp|avif)$/
 export const fileRouteHandler =
   (store: ObjectStore, slug: string, delivery: Delivery, maxBytes = Infinity): StaticHandler =>
   async (req, { params }) => {
-    // Payload's client-upload step (direct-to-bucket uploads) asks for the staged bytes.
-    const staged = stagedKeyOf(
-      slug,
-      (params as { clientUploadContext?: unknown }).clientUploadContext,
-    )
-    if (staged) return stagedObjectResponse(store, staged, maxBytes)
+    // Payload's client-upload step (direct-to-bucket uploads) asks for the staged bytes; a
+    // reference to anything else is read no further (the upload path refuses it).
+    if ('clientUploadContext' in params) {
+      const staged = stagedKeyOf(slug, params.clientUploadContext)
+      return staged
+        ? stagedObjectResponse(store, staged, maxBytes)
+        : new Response('Not Found', { status: 404 })
+    }
     if (!OBJECT_NAME.test(params.filename)) return new Response('Not Found', { status: 404 })
     const key = objectKey(slug, params.filename)
     try {

@@ -4,9 +4,14 @@ import { messages } from '../errors.js'
 import type { ResolvedCollection } from '../options.js'
 import { isInternalWrite } from './session.js'
 
-/** No alt text: nothing, or only white space. */
+/** Characters that show nothing: white space, format characters (zero-width space and joiners, bidi marks), fillers. */
+const INVISIBLE = /[\p{White_Space}\p{Cf}\p{Cc}\u115F\u1160\u2800\u3164\uFFA0]/gu
+
+/** No alt text: nothing, or only characters that show nothing. */
 export const isBlank = (value: unknown): boolean =>
-  value === undefined || value === null || (typeof value === 'string' && value.trim() === '')
+  value === undefined ||
+  value === null ||
+  (typeof value === 'string' && value.replace(INVISIBLE, '') === '')
 
 /**
  * `requireAlt`: the `alt` field's validation, run by Payload for every create and update (admin,

@@ -2,7 +2,7 @@ import type { CollectionAfterErrorHook } from 'payload'
 
 import { messages } from '../errors.js'
 import { isWriteConflict } from '../storage/cleanup.js'
-import { retryLater } from './retryAfter.js'
+import { retryLater } from './responseHeaders.js'
 
 /** Connection-level failures of the database driver (node-postgres and SQLite/Mongo alike). */
 const CONNECTION_FAILURE =

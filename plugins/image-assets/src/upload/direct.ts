@@ -57,12 +57,12 @@ export const presignEndpoint = (collection: ResolvedCollection, store: ObjectSto
     const id = typeof body.id === 'string' || typeof body.id === 'number' ? body.id : undefined
     await authorize(req, collection.slug, id === undefined ? 'create' : 'update', id)
     const filename = typeof body.filename === 'string' ? body.filename : ''
-    const size = typeof body.size === 'number' && Number.isInteger(body.size) ? body.size : -1
     assertAllowedName(filename, collection)
-    if (size < 1)
-      throw uploadError('FILE_MISSING', collection.slug, {
-        allowed: collection.allowedExtensions,
+    const size = body.size
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1)
+      throw uploadError('SIZE_INVALID', collection.slug, {
         label: collection.label,
+        received: size,
       })
     assertAllowedSize(size, collection)
     // The type the bucket will store: the extension's, whatever the client says.

@@ -16,14 +16,42 @@ import { isBlank } from './alt.js'
 import { authorize } from './authorize.js'
 import type { UploadServices } from './prepare.js'
 import { framingSession } from './rerender.js'
+import { closeAfterRefusal } from './responseHeaders.js'
 import { type UploadSession, sessionContext } from './session.js'
-import { sessionFromRequest, withoutFileSource } from './source.js'
+import { discardFile, sessionFromRequest, withoutFileSource } from './source.js'
 
 /** A write that lost a race with another write from the same file is retried from the new state this many times. */
 const WRITE_ATTEMPTS = 4
 
 const json = (req: PayloadRequest, body: unknown, status: number) =>
   Response.json(body, { headers: headersWithCors({ headers: new Headers(), req }), status })
+
+/** Document fields nested deeper than this are refused (Payload's deep copy overflows the stack on very deep data). */
+const MAX_DATA_DEPTH = 64
+
+/** Whether `value` nests objects or arrays more than `limit` levels deep; iterative, so any depth is safe to check. */
+const nestedDeeperThan = (value: unknown, limit: number): boolean => {
+  const stack: Array<[unknown, number]> = [[value, 0]]
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!
+    if (!item || typeof item !== 'object') continue
+    if (depth >= limit) return true
+    for (const child of Object.values(item)) stack.push([child, depth + 1])
+  }
+  return false
+}
+
+/** A handler whose refusal closes the connection when the request's body may be partly unread. */
+const refusing =
+  (handler: NonNullable<Endpoint['handler']>): Endpoint['handler'] =>
+  async (req) => {
+    try {
+      return await handler(req)
+    } catch (error) {
+      closeAfterRefusal(req)
+      throw error
+    }
+  }
 
 /** The route's id, as Payload's router already decoded it. */
 const idOf = (req: PayloadRequest): string => String(req.routeParams?.id ?? '')
@@ -83,21 +111,51 @@ export const uploadEndpoints = (
     try {
       await addDataAndFileToRequest(req)
     } catch (error) {
+      // The file may have been read (a temp file written) before the fields failed.
+      await discardFile(req, collection, services.store)
+      // `_payload` that is not JSON: Payload's JSON.parse throws as is.
+      if (error instanceof SyntaxError)
+        throw uploadError('DATA_INVALID', slug, {
+          label,
+          reason: 'the "_payload" field is not valid JSON',
+        })
+      // Busboy's limits on fields and parts (Payload's bodyParser options; 1 MB per field by default).
+      if ((error as Error).message === 'Multipart limit has been reached')
+        throw uploadError('FORM_TOO_LARGE', slug, {
+          fieldBytes:
+            (req.payload.config.bodyParser as { limits?: { fieldSize?: number } } | undefined)
+              ?.limits?.fieldSize ?? 1024 * 1024,
+          label,
+        })
       // The multipart parser's own failures (a control character in a part header, a cut-off
       // body) are the request's fault, not the server's: a clear 400 instead of Payload's 500.
       if ((error as { status?: number }).status === 500 || !(error as { status?: number }).status)
         throw uploadError('MALFORMED_UPLOAD', slug, { label })
       throw error
     }
-    addLocalesToRequestFromData(req)
     const data = req.data as Record<string, unknown> | undefined
-    // Missing alt text is refused before any image work (Payload's validation would refuse it after).
-    if (
-      collection.requireAlt &&
-      (operation === 'create' || (data !== undefined && 'alt' in data)) &&
-      isBlank(data?.alt)
-    )
-      throw altRequiredError(slug, label)
+    try {
+      // Cheap refusals before any image work; the file Payload has read so far is let go.
+      const parts = (req as { files?: { file?: unknown } }).files?.file
+      if (Array.isArray(parts))
+        throw uploadError('FILE_PARTS', slug, { count: parts.length, label })
+      if (nestedDeeperThan(data, MAX_DATA_DEPTH))
+        throw uploadError('DATA_INVALID', slug, {
+          label,
+          reason: `the fields are nested more than ${MAX_DATA_DEPTH} levels deep`,
+        })
+      // Missing alt text (Payload's validation would refuse it after the image work).
+      if (
+        collection.requireAlt &&
+        (operation === 'create' || (data !== undefined && 'alt' in data)) &&
+        isBlank(data?.alt)
+      )
+        throw altRequiredError(slug, label)
+    } catch (error) {
+      await discardFile(req, collection, services.store)
+      throw error
+    }
+    addLocalesToRequestFromData(req)
     const session = await sessionFromRequest(req, data, { collection, id, operation, services })
     req.data = withoutFileSource(data)
     if (session || id === undefined) return session
@@ -128,7 +186,7 @@ export const uploadEndpoints = (
 
   return [
     {
-      handler: async (req) => {
+      handler: refusing(async (req) => {
         await authorize(req, slug, 'create')
         const session = await prepare(req, 'create')
         const { args } = writeArgs(req)
@@ -143,12 +201,12 @@ export const uploadEndpoints = (
           },
           201,
         )
-      },
+      }),
       method: 'post',
       path: '/',
     },
     {
-      handler: async (req) => {
+      handler: refusing(async (req) => {
         const id = idOf(req)
         await authorize(req, slug, 'update', id)
         const session = await prepare(req, 'update', id)
@@ -164,12 +222,12 @@ export const uploadEndpoints = (
             ? req.t('version:autosavedSuccessfully')
             : req.t('general:updatedSuccessfully')
         return json(req, { doc, message }, 200)
-      },
+      }),
       method: 'patch',
       path: '/:id',
     },
     {
-      handler: async (req) => {
+      handler: refusing(async (req) => {
         const id = idOf(req)
         await authorize(req, slug, 'delete', id)
         const { depth, overrideLock, populate, select } = parseParams(req.query)
@@ -186,7 +244,7 @@ export const uploadEndpoints = (
           } as unknown as Parameters<typeof req.payload.delete>[0]),
         )
         return json(req, { doc, message: req.t('general:deletedSuccessfully') }, 200)
-      },
+      }),
       method: 'delete',
       path: '/:id',
     },

@@ -29,6 +29,37 @@ const readUpload = async (file: UploadedFile): Promise<Buffer> => {
   }
 }
 
+/** The client-upload reference of a direct upload, when the file is one (Payload sets the key, even to undefined). */
+const directUploadOf = (file: UploadedFile): { clientUploadContext: unknown } | undefined =>
+  'clientUploadContext' in file ? { clientUploadContext: file.clientUploadContext } : undefined
+
+/**
+ * Lets go of the request's file when the upload is refused before it is read: Payload's temp file
+ * (a direct upload's, or every upload's with `useTempFiles`) is removed and a staged object of this
+ * collection is deleted, as when an upload is refused after it is read.
+ */
+export const discardFile = async (
+  req: PayloadRequest,
+  collection: ResolvedCollection,
+  store: UploadServices['store'],
+): Promise<void> => {
+  const parts = (req as { files?: { file?: unknown } }).files?.file
+  const files = [req.file, ...(Array.isArray(parts) ? parts : [parts])].filter(
+    (file): file is UploadedFile => Boolean(file),
+  )
+  req.file = undefined
+  for (const file of new Set(files)) {
+    if (file.tempFilePath) await unlink(file.tempFilePath).catch(() => undefined)
+    const direct = directUploadOf(file)
+    const staged = direct && stagedKeyOf(collection.slug, direct.clientUploadContext)
+    if (staged) await deleteStaged(req, store, staged)
+  }
+  if (typeof req.context?.[CLIENT_UPLOAD_TEMP_FILE] === 'string') {
+    await unlink(req.context[CLIENT_UPLOAD_TEMP_FILE] as string).catch(() => undefined)
+    delete req.context[CLIENT_UPLOAD_TEMP_FILE]
+  }
+}
+
 /** Creation from a URL (`url` in the body): refused unless switched on, then fetched under the allowlist. */
 const fetchFromURL = async (
   url: string,
@@ -106,18 +137,27 @@ export const sessionFromRequest = async (
   if (file) {
     req.file = undefined
     // A direct-to-bucket upload: the staged object, read by Payload through the file handler.
-    const staged = stagedKeyOf(
-      collection.slug,
-      (file as { clientUploadContext?: unknown }).clientUploadContext,
-    )
+    const direct = directUploadOf(file)
+    const staged = direct && stagedKeyOf(collection.slug, direct.clientUploadContext)
     let bytes: Buffer
     let framed
     try {
+      // A reference to anything but this collection's staged uploads (another collection's,
+      // a stored image, a made-up key): Payload's file route answered 404 and that was read.
+      if (direct && !staged)
+        throw uploadError('STAGED_KEY_INVALID', collection.slug, { label: collection.label })
       assertAllowedName(file.name, collection)
       framed = await framing()
       if (!staged) assertAllowedSize(file.size, collection)
       bytes = await readUpload(file)
-      // The bytes decide, never the size the client stated.
+      // The bytes decide, never the size the client stated. A staged object is read no further
+      // than one byte over the limit.
+      if (staged && bytes.length > collection.limits.maxBytes)
+        throw uploadError('FILE_TOO_LARGE', collection.slug, {
+          label: collection.label,
+          maxBytes: collection.limits.maxBytes,
+          over: true,
+        })
       assertAllowedSize(bytes.length, collection)
     } catch (error) {
       if (file.tempFilePath) await unlink(file.tempFilePath).catch(() => undefined)
