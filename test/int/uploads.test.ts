@@ -560,11 +560,27 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
     }
   })
 
-  it('an anonymous upload is refused with 401', async () => {
-    const form = new FormData()
-    form.append('file', new Blob([new Uint8Array(photo)]), 'x.jpg')
-    const response = await fetch(`${app.baseURL}/api/media`, { body: form, method: 'POST' })
-    expect(response.status).toBe(401)
+  it('an anonymous upload is refused with 401, logged as one info line (not an error with a stack per request)', async () => {
+    const logged = { error: [] as unknown[], info: [] as unknown[] }
+    const error = vi
+      .spyOn(app.payload.logger, 'error')
+      .mockImplementation((...args: unknown[]) => void logged.error.push(args))
+    const info = vi
+      .spyOn(app.payload.logger, 'info')
+      .mockImplementation((...args: unknown[]) => void logged.info.push(args))
+    try {
+      const form = new FormData()
+      form.append('file', new Blob([new Uint8Array(photo)]), 'x.jpg')
+      const response = await fetch(`${app.baseURL}/api/media`, { body: form, method: 'POST' })
+      expect(response.status).toBe(401)
+    } finally {
+      error.mockRestore()
+      info.mockRestore()
+    }
+    expect(logged.error).toEqual([])
+    expect(JSON.stringify(logged.info)).toContain(
+      'Unauthorized, you must be logged in to make this request.',
+    )
   })
 
   it('the Local API refuses the same way', async () => {

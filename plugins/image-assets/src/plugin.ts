@@ -138,6 +138,14 @@ export const imageAssetsPlugin =
         ledgerCollection(resolved.isAdmin),
       ],
       custom: { ...config.custom, [RUNTIME_KEY]: runtime },
+      // A refused anonymous upload (401) is the client's error, like Payload's own 403s, which it
+      // logs at info: one line each, not an error with a stack trace per request of a flood. The
+      // app's own setting wins. (Payload's `ErrorName` type leaves this error out; its logger keys
+      // on the error's name all the same.)
+      loggingLevels: {
+        ...({ UnauthorizedError: 'info' } as Config['loggingLevels']),
+        ...config.loggingLevels,
+      },
       // Clean-up after commit runs in every process that boots Payload (the app, workers, commands).
       onInit: async (payload) => {
         // Before any run of the image queue: claims one at a time, no transaction left open.
