@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+
 import { describe, expect, it } from 'vitest'
 
 import { ImageAssetsConfigError } from 'payload-image-assets'
@@ -462,5 +464,49 @@ describe('commands that need no bucket', () => {
     expect(() => resolveStorage({}, {}, ['/usr/bin/node', ...args])).toThrow(
       'Expected a bucket name for storage.bucket',
     )
+  })
+})
+
+describe('the README documents every option', () => {
+  /** The options the validator knows at `path`, read from its refusal of an unknown one. */
+  const known = (options: Record<string, unknown>): string[] => {
+    try {
+      resolveOptions(options as Parameters<typeof resolveOptions>[0], env)
+    } catch (error) {
+      const listed = /the options there are (.*)$/.exec((error as Error).message)?.[1]
+      if (listed) return listed.split(', ')
+    }
+    throw new Error('the unknown option was not refused')
+  }
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+  /** The options table's first cells: `a.b` and `a.b` / `.c` rows. */
+  const rows = readme
+    .split('\n')
+    .filter((line) => line.startsWith('| `'))
+    .flatMap((line) => {
+      const cell = line.split(' | ')[0].slice(2)
+      const [first, ...others] = [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1])
+      const parent = first.slice(0, first.lastIndexOf('.') + 1)
+      return [
+        first,
+        ...others.map((other) => (other.startsWith('.') ? parent + other.slice(1) : other)),
+      ]
+    })
+
+  it.each([
+    ['', {}],
+    ['collections.<slug>.', { collections: { media: { zzz: 1 } } }],
+    ['limits.', { limits: { zzz: 1 } }],
+    ['storage.', { storage: { zzz: 1 } }],
+    ['processing.', { processing: { zzz: 1 } }],
+    ['cleanup.', { cleanup: { zzz: 1 } }],
+    ['signedURLs.', { signedURLs: { zzz: 1 } }],
+  ])('every option at "%s…" has a row in the options table', (prefix, nested) => {
+    const options = prefix === '' ? { zzz: 1 } : nested
+    const undocumented = known(options)
+      .map((key) => `${prefix}${key}`)
+      // A group is documented by its own row or by rows of its members.
+      .filter((path) => !rows.some((row) => row === path || row.startsWith(`${path}.`)))
+    expect(undocumented).toEqual([])
   })
 })
