@@ -20,6 +20,11 @@ export type S3Faults = {
   stall?: 'all' | 'puts'
   /** With `stall`: the request still reaches S3 (a write takes effect); only its answer is held back. */
   stallDelivers?: boolean
+  /**
+   * Hold this many object PUTs unanswered (they never reach S3), then let the rest through: a
+   * connection that a NAT or load balancer dropped silently, then a new one that works.
+   */
+  stallPuts?: number
 }
 
 /** One object request the proxy received: when it arrived, its method and the object's key (without the bucket). */
@@ -50,7 +55,16 @@ export const startFaultyS3 = async (target: string) => {
         .join('/')
       seen.push({ at: Date.now(), key, method: req.method ?? '' })
     }
-    if (faults.stall === 'all' || (faults.stall === 'puts' && req.method === 'PUT' && isObject)) {
+    const stallThis =
+      req.method === 'PUT' &&
+      isObject &&
+      faults.stallPuts !== undefined &&
+      stalled < faults.stallPuts
+    if (
+      stallThis ||
+      faults.stall === 'all' ||
+      (faults.stall === 'puts' && req.method === 'PUT' && isObject)
+    ) {
       stalled++
       held.add(res)
       res.on('close', () => held.delete(res))
@@ -121,10 +135,11 @@ export const startFaultyS3 = async (target: string) => {
           failPutsAfter: undefined,
           stall: undefined,
           stallDelivers: undefined,
+          stallPuts: undefined,
         },
         next,
       )
-      if (!faults.stall) {
+      if (!faults.stall && faults.stallPuts === undefined) {
         for (const res of held) res.destroy()
         held.clear()
       }

@@ -193,7 +193,7 @@ describe('the storefront before the AVIF versions exist', () => {
 })
 
 describe('refused uploads on a keep-alive connection (next start)', () => {
-  it('a refusal with the body partly unread closes the connection, and the next request succeeds', async () => {
+  it('a refusal with the body partly unread closes the connection, one before the body is read keeps it; the next request succeeds either way', async () => {
     const login = await fetch(`${origin}/api/users/login`, {
       body: JSON.stringify(TEST_USER),
       headers: { 'Content-Type': 'application/json' },
@@ -243,28 +243,46 @@ describe('refused uploads on a keep-alive connection (next start)', () => {
             )
           },
         )
-        // The server may close while the rest of a refused body is still being sent.
+        // The server may close while the rest of a refused body is still being sent; the answer
+        // has come by then (if not, the status says so).
         request.on('error', (error: NodeJS.ErrnoException) =>
-          error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error),
+          error.code === 'EPIPE' || error.code === 'ECONNRESET'
+            ? resolve({ connection: error.code, status: -1 })
+            : reject(error),
         )
         request.end(payload)
       })
     const jpg = await gradientJPEG(300, 200, [0, 0, 0], [255, 255, 255])
-    const refusals: Array<[string, { bytes: Buffer; name: string }, boolean, number]> = [
-      ['a control character in the file name', { bytes: jpg, name: 'bell\x07.jpg' }, true, 400],
+    // [what, body, logged in, status, the connection closed]: a body the parser gave up on must
+    // close it; one refused before it is read (401) is read to its end by Node, which keeps it.
+    const refusals: Array<[string, { bytes: Buffer; name: string }, boolean, number, boolean]> = [
+      [
+        'a control character in the file name',
+        { bytes: jpg, name: 'bell\x07.jpg' },
+        true,
+        400,
+        true,
+      ],
       [
         'a body over the largest upload',
         { bytes: Buffer.alloc(26 * 1024 * 1024), name: 'big.jpg' },
         true,
         413,
+        true,
       ],
-      ['an anonymous upload', { bytes: Buffer.alloc(4 * 1024 * 1024), name: 'a.jpg' }, false, 401],
+      [
+        'an anonymous upload',
+        { bytes: Buffer.alloc(4 * 1024 * 1024), name: 'a.jpg' },
+        false,
+        401,
+        false,
+      ],
     ]
     try {
-      for (const [what, body, auth, status] of refusals) {
+      for (const [what, body, auth, status, closed] of refusals) {
         const refused = await send('POST', '/api/media', body, auth)
         expect(refused.status, what).toBe(status)
-        expect(refused.connection, what).toBe('close')
+        expect(refused.connection, what).toBe(closed ? 'close' : 'keep-alive')
         const next = await send('GET', '/api/media?limit=1&depth=0')
         expect(next.status, `the request after ${what}`).toBe(200)
       }

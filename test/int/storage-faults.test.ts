@@ -48,6 +48,21 @@ describe('S3 failing part-way', () => {
         .id ?? 0,
     )
 
+  it('a write that gets no answer is given up after 10 s without a byte and retried on a new connection: the upload succeeds within its deadline', async () => {
+    // The default store deadline is 30 s; the stalled attempt ends at the 10 s socket timeout.
+    s3.set({ stallPuts: 1 })
+    const { body, status } = await uploadREST(app, 'media', {
+      data: photo,
+      name: 'dropped-connection.jpg',
+      type: 'image/jpeg',
+    })
+    // Without the socket timeout the stalled write would hold the store step to its deadline: 503.
+    expect(status, JSON.stringify(body)).toBe(201)
+    expect(s3.stalls().stalled).toBe(1)
+    for (const key of body.doc.objectKeys as string[])
+      expect((await app.listKeys(key)).length, key).toBe(1)
+  }, 60_000)
+
   for (const [what, failPutsAfter] of [
     ['the first write', 0],
     ['the second write', 1],

@@ -120,6 +120,7 @@ export const reconcile = async (args: {
             MaxKeys: PAGE,
             Prefix: prefix,
           }),
+          { abortSignal: AbortSignal.timeout(runtime.store.storage.timeoutSeconds * 1000) },
         )
         ContinuationToken = page.NextContinuationToken
         const objects = (page.Contents ?? []).filter((o) => o.Key)
@@ -178,7 +179,9 @@ export const reconcile = async (args: {
       )
       await eachLimited(checks, HEAD_CONCURRENCY, async ({ id, key }) => {
         try {
-          await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))
+          await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), {
+            abortSignal: AbortSignal.timeout(runtime.store.storage.timeoutSeconds * 1000),
+          })
         } catch (error) {
           const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
             ?.httpStatusCode

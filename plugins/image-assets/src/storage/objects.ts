@@ -22,7 +22,12 @@ export type FailedDelete = { error: string; key: string }
 
 /** Every S3 call has these deadlines; the SDK retries a failed call within the caller's overall deadline. */
 export const S3_CONNECT_TIMEOUT_MS = 5_000
-/** No response byte for this long ends the attempt. */
+/**
+ * No byte either way for this long ends the attempt (a stalled connection, or a pooled one a NAT
+ * or load balancer dropped silently), and the SDK retries on a new connection. This is the
+ * socket's inactivity timeout: a slow upload that keeps sending is not cut off. (The SDK's
+ * `requestTimeout` only logs a warning unless told to throw, and counts from the start.)
+ */
 export const S3_RESPONSE_TIMEOUT_MS = 10_000
 export const S3_MAX_ATTEMPTS = 3
 /** Undoing a failed set, and one round of deletes, never waits longer than this. */
@@ -57,7 +62,7 @@ export class ObjectStore {
       region: storage.region,
       requestHandler: {
         connectionTimeout: S3_CONNECT_TIMEOUT_MS,
-        requestTimeout: S3_RESPONSE_TIMEOUT_MS,
+        socketTimeout: S3_RESPONSE_TIMEOUT_MS,
       },
     })
   }

@@ -41,18 +41,6 @@ const nestedDeeperThan = (value: unknown, limit: number): boolean => {
   return false
 }
 
-/** A handler whose refusal closes the connection when the request's body may be partly unread. */
-const refusing =
-  (handler: NonNullable<Endpoint['handler']>): Endpoint['handler'] =>
-  async (req) => {
-    try {
-      return await handler(req)
-    } catch (error) {
-      closeAfterRefusal(req)
-      throw error
-    }
-  }
-
 /** The route's id, as Payload's router already decoded it. */
 const idOf = (req: PayloadRequest): string => String(req.routeParams?.id ?? '')
 
@@ -111,6 +99,10 @@ export const uploadEndpoints = (
     try {
       await addDataAndFileToRequest(req)
     } catch (error) {
+      // The parser gave up with the body partly unread: the connection cannot be reused. (A
+      // refusal before the body is touched, such as a 401, leaves it to Node, which reads the rest
+      // and keeps the connection; after a complete parse there is nothing left to read.)
+      closeAfterRefusal(req)
       // The file may have been read (a temp file written) before the fields failed.
       await discardFile(req, collection, services.store)
       // `_payload` that is not JSON: Payload's JSON.parse throws as is.
@@ -186,7 +178,7 @@ export const uploadEndpoints = (
 
   return [
     {
-      handler: refusing(async (req) => {
+      handler: async (req) => {
         await authorize(req, slug, 'create')
         const session = await prepare(req, 'create')
         const { args } = writeArgs(req)
@@ -201,12 +193,12 @@ export const uploadEndpoints = (
           },
           201,
         )
-      }),
+      },
       method: 'post',
       path: '/',
     },
     {
-      handler: refusing(async (req) => {
+      handler: async (req) => {
         const id = idOf(req)
         await authorize(req, slug, 'update', id)
         const session = await prepare(req, 'update', id)
@@ -222,12 +214,12 @@ export const uploadEndpoints = (
             ? req.t('version:autosavedSuccessfully')
             : req.t('general:updatedSuccessfully')
         return json(req, { doc, message }, 200)
-      }),
+      },
       method: 'patch',
       path: '/:id',
     },
     {
-      handler: refusing(async (req) => {
+      handler: async (req) => {
         const id = idOf(req)
         await authorize(req, slug, 'delete', id)
         const { depth, overrideLock, populate, select } = parseParams(req.query)
@@ -244,7 +236,7 @@ export const uploadEndpoints = (
           } as unknown as Parameters<typeof req.payload.delete>[0]),
         )
         return json(req, { doc, message: req.t('general:deletedSuccessfully') }, 200)
-      }),
+      },
       method: 'delete',
       path: '/:id',
     },

@@ -14,16 +14,11 @@ const addHeader = (req: PayloadRequest, name: string, value: string): void => {
 export const retryLater = (req: PayloadRequest, seconds: number): void =>
   addHeader(req, 'Retry-After', String(seconds))
 
-/** True when the request carries a body (which a refusal may leave partly unread). */
-export const hasBody = (req: PayloadRequest): boolean =>
-  Number(req.headers.get('content-length') ?? 0) > 0 || req.headers.has('transfer-encoding')
-
 /**
- * `Connection: close` for a request refused while its body may be partly unread (an upload refused
- * before it is read, a malformed or oversize multipart body the parser gave up on). Left open, the
- * connection would still hold the rest of the body, and the client's next request on it (HTTP
- * keep-alive) would wait and then be reset; closed, the client opens a new one.
+ * `Connection: close` for a request refused while its body is partly unread (a malformed or
+ * oversize multipart body the parser gave up on). Left open, the connection would still hold the
+ * rest of the body, and the client's next request on it (HTTP keep-alive) would wait and then be
+ * reset; closed, the client opens a new one.
  */
-export const closeAfterRefusal = (req: PayloadRequest): void => {
-  if (hasBody(req)) addHeader(req, 'Connection', 'close')
-}
+export const closeAfterRefusal = (req: PayloadRequest): void =>
+  addHeader(req, 'Connection', 'close')
