@@ -66,6 +66,19 @@ describe('jobs drained by hand (dedicated workers)', () => {
       { interval, timeout: 10_000 },
     )
 
+  /** Replaces a document's file over REST, as an editor does; the response's status. */
+  const replaceFile = async (id: number, seed: number, name: string) => {
+    const form = new FormData()
+    form.append('file', new Blob([new Uint8Array(await photo(seed))], { type: 'image/jpeg' }), name)
+    form.append('_payload', '{}')
+    const replaced = await fetch(`${app.baseURL}/api/${SLUG}/${id}`, {
+      body: form,
+      headers: { Authorization: `JWT ${app.token}` },
+      method: 'PATCH',
+    })
+    return replaced.status
+  }
+
   /** Clean-up rows made so far: every stored set (upload or job) records one, taking the next id. */
   const rowsMade = async () => {
     const [{ seq }] = await app.sql<{ seq: string }>(
@@ -211,17 +224,58 @@ describe('jobs drained by hand (dedicated workers)', () => {
     expect((await app.payload.find({ collection: SLUG, limit: 1 })).docs).toHaveLength(1)
   })
 
+  it('jobs left processing by a process that died are taken up again by the next claim; a live run’s are not; one abandoned too often is failed with the reason', async () => {
+    await drain(app)
+    const upload = async (seed: number, name: string) => {
+      const { body } = await uploadREST(app, SLUG, { data: await photo(seed), name })
+      const job = (await jobs(app)).find((j) => String(j.input.id) === String(body.doc.id))!
+      return { doc: body.doc as { id: number }, job }
+    }
+    // As a `kill -9` leaves them: claimed (processing), and for a run that had started, its hold
+    // mark; the one whose hold has ended and the one claimed long ago without a hold are abandoned,
+    // the one still held belongs to a live run elsewhere.
+    const ended = await upload(40, 'killed-after-hold.jpg')
+    const unheld = await upload(41, 'killed-before-hold.jpg')
+    const live = await upload(42, 'held-elsewhere.jpg')
+    const mark = (id: number, heldUntil: null | number, minutesAgo = 0) =>
+      app.sql(
+        `update payload_jobs set processing = true,
+           updated_at = now() - make_interval(mins => $3::int),
+           input = case when $2::double precision is null then input - 'imageAssetsHeldUntil'
+             else jsonb_set(input, '{imageAssetsHeldUntil}', to_jsonb($2::double precision)) end
+         where id = $1`,
+        [id, heldUntil, minutesAgo],
+      )
+    await mark(ended.job.id, Date.now() - 1000)
+    await mark(unheld.job.id, null, 31)
+    await mark(live.job.id, Date.now() + 10 * 60_000)
+    await app.payload.jobs.run({ limit: 10, queue: 'image-assets' })
+    expect((await read(app, ended.doc.id)).avif?.length).toBeGreaterThan(0)
+    expect((await read(app, unheld.doc.id)).avif?.length).toBeGreaterThan(0)
+    expect((await read(app, live.doc.id)).avif ?? null).toBeNull()
+    const [left] = await jobs(app)
+    expect(left).toMatchObject({ has_error: false, id: live.job.id, processing: true })
+
+    // A job whose process keeps dying (an image that crashes it) is not taken up for ever.
+    await app.sql(`update payload_jobs set total_tried = 3 where id = $1`, [live.job.id])
+    await mark(live.job.id, Date.now() - 1000)
+    await app.payload.jobs.run({ limit: 10, queue: 'image-assets' })
+    const [failed] = await app.sql<{
+      error: { message: string }
+      has_error: boolean
+      processing: boolean
+    }>('select error, has_error, processing from payload_jobs where id = $1', [live.job.id])
+    expect(failed).toMatchObject({ has_error: true, processing: false })
+    expect(failed.error.message).toBe(
+      'payload-image-assets: the process running this job stopped before it finished, 4 times',
+    )
+    expect((await read(app, live.doc.id)).avif ?? null).toBeNull()
+    await app.sql('delete from payload_jobs where id = $1', [live.job.id])
+  })
+
   it('a replaced image’s pending job does nothing; the new file gets its own', async () => {
     const first = await uploadREST(app, SLUG, { data: await photo(4), name: 'b.jpg' })
-    const form = new FormData()
-    form.append('file', new Blob([new Uint8Array(await photo(5))], { type: 'image/jpeg' }), 'c.jpg')
-    form.append('_payload', '{}')
-    const replaced = await fetch(`${app.baseURL}/api/${SLUG}/${first.body.doc.id}`, {
-      body: form,
-      headers: { Authorization: `JWT ${app.token}` },
-      method: 'PATCH',
-    })
-    expect(replaced.status).toBe(200)
+    expect(await replaceFile(first.body.doc.id, 5, 'c.jpg')).toBe(200)
     await drain(app)
     const doc = await read(app, first.body.doc.id)
     expect(doc.filename).not.toBe(first.body.doc.filename)
@@ -234,6 +288,32 @@ describe('jobs drained by hand (dedicated workers)', () => {
           .docs as unknown as Doc[]
       ).flatMap((d) => fileNamesOf(d).filter((f) => f.endsWith('.avif'))).length,
     )
+  })
+
+  it('a job whose image is replaced while it waits to read its source, and the old objects cleaned up, ends as superseded instead of failing', async () => {
+    await drain(app)
+    const first = await uploadREST(app, SLUG, { data: await photo(50), name: 'old.jpg' })
+    const job = (await jobs(app)).find((j) => String(j.input.id) === String(first.body.doc.id))!
+    const runtime = runtimeOf(app.payload)
+    const get = runtime.store.get.bind(runtime.store)
+    // Only the timing is arranged: the replacement and the clean-up are the real ones, and so is
+    // the bucket's 404 for the old source afterwards.
+    const spy = vi.spyOn(runtime.store, 'get').mockImplementationOnce(async (key, deadline) => {
+      expect(await replaceFile(first.body.doc.id, 51, 'new.jpg')).toBe(200)
+      await vi.waitFor(async () => expect(await app.listKeys(key)).toEqual([]), {
+        interval: 200,
+        timeout: 30_000,
+      })
+      return get(key, deadline)
+    })
+    try {
+      const result = await runAvifJob(app.payload, runtime, job.input as never)
+      expect(result).toEqual({ status: 'superseded' })
+    } finally {
+      spy.mockRestore()
+    }
+    await drain(app)
+    expect((await read(app, first.body.doc.id)).avif?.length).toBeGreaterThan(0)
   })
 
   it('a deleted image’s pending job does nothing and leaves nothing', async () => {
@@ -267,7 +347,9 @@ describe('jobs drained by hand (dedicated workers)', () => {
       id: job.id,
     })) as unknown as { error?: unknown; log?: Array<{ state: string }> }
     expect(recorded.log?.filter((entry) => entry.state === 'failed').length).toBeGreaterThan(1)
-    expect(JSON.stringify(recorded.error)).toContain('The specified key does not exist')
+    expect(JSON.stringify(recorded.error)).toContain(
+      `the image's source object ${original} is missing from the bucket`,
+    )
     const after = await read(app, body.doc.id)
     expect(after.avif).toBeNull()
     expect(after.filename).toBe(doc.filename)

@@ -46,7 +46,7 @@ const JOBS_SLUG = 'payload-jobs'
 type ClaimedJob = { id?: number | string; input?: unknown; updatedAt?: unknown }
 
 /** Where a run that took a job marks it in the job's input, with the time its hold ends. */
-const HOLD_KEY = 'imageAssetsHeldUntil'
+export const HOLD_KEY = 'imageAssetsHeldUntil'
 /** A hold outlasts the longest a run can take: the wait for a slot, then the job's deadline. */
 const holdMs = (collection: ResolvedCollection) =>
   SLOT_WAIT_MS + collection.limits.timeoutSeconds * 1000 * DEADLINE_FACTOR + 60_000
@@ -128,15 +128,24 @@ export const runAvifJob = async (
   input: AvifInput,
 ): Promise<AvifResult> => {
   const { collection, delivery } = collectionRuntime(runtime, input.collection)
-  const doc = (await payload.findByID({
-    collection: collection.slug,
-    depth: 0,
-    disableErrors: true,
-    id: input.id,
-    overrideAccess: true,
-  })) as Doc | null
-  if (!doc?.filename) return { status: 'gone' }
-  if (doc.filename !== input.filename) return { status: 'superseded' }
+  const read = async () =>
+    (await payload.findByID({
+      collection: collection.slug,
+      depth: 0,
+      disableErrors: true,
+      id: input.id,
+      overrideAccess: true,
+    })) as Doc | null
+  /** Why the job has nothing to do for the document as it is now, if so. */
+  const outdated = (now: Doc | null): AvifResult | undefined =>
+    !now?.filename
+      ? { status: 'gone' }
+      : now.filename !== input.filename
+        ? { status: 'superseded' }
+        : undefined
+  const doc = await read()
+  const before = outdated(doc)
+  if (before || !doc) return before ?? { status: 'gone' }
   if (Array.isArray(doc.avif) && doc.avif.length > 0) return { status: 'up-to-date' }
 
   const prefix = prefixOf(doc, collection.slug)
@@ -145,8 +154,17 @@ export const runAvifJob = async (
   // Background work: a slot only when no upload waits for one (uploads come first), however long
   // that takes up to SLOT_WAIT_MS; the source is read once the slot is taken, so that jobs
   // waiting for one hold no image in memory, and the deadline starts then.
+  const sourceKey = doc.originalKey ?? objectKey(prefix, doc.filename!)
   const done = await runtime.limiter.runBackground(async () => {
-    const source = await runtime.store.get(doc.originalKey ?? objectKey(prefix, doc.filename!))
+    let source: Buffer
+    try {
+      source = await runtime.store.get(sourceKey)
+    } catch (error) {
+      // The image was replaced or deleted since it was read, and its objects cleaned up.
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+        return undefined
+      throw error
+    }
     return encodeAvifSet(source, collection.preset, widths, {
       deadline: Date.now() + collection.limits.timeoutSeconds * 1000 * DEADLINE_FACTOR,
       // The stored WebP is already cropped; the original is cropped as the document says.
@@ -157,6 +175,11 @@ export const runAvifJob = async (
   }, Date.now() + SLOT_WAIT_MS)
   if (!done)
     throw new Error('no image work slot came free in time (uploads come first); retrying later')
+  if (!done.value) {
+    const since = outdated(await read())
+    if (since) return since
+    throw new Error(`the image's source object ${sourceKey} is missing from the bucket`)
+  }
 
   const versions = named(done.value.versions, '.avif')
   const shapeVersions = Object.entries(done.value.shapes).map(
