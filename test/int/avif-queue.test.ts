@@ -6,10 +6,10 @@
  * Here the queue is drained by hand (`IMAGE_RUN_JOBS=false`, as with dedicated workers running
  * `payload jobs:run --queue image-assets`), to control when each job runs.
  */
-import { DeleteObjectCommand } from '@aws-sdk/client-s3'
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
-import { runtimeOf } from 'payload-image-assets'
+import { missingAvif, runtimeOf } from 'payload-image-assets'
 import { AVIF_TASK, runAvifJob } from 'payload-image-assets/internal'
 import { createLocalReq } from 'payload'
 
@@ -362,5 +362,21 @@ describe('jobs drained by hand (dedicated workers)', () => {
           .docs as unknown as Doc[]
       ).flatMap((d) => fileNamesOf(d).filter((f) => f.endsWith('.avif'))).length,
     )
+
+    // Once the source is back (the outage is over), re-optimization's check finds the image
+    // without AVIF versions and with no job left, and queues one; then nothing is missing.
+    await app.s3.send(
+      new PutObjectCommand({ Body: await photo(7), Bucket: app.bucket, Key: original }),
+    )
+    const runtime = runtimeOf(app.payload)
+    const count = async () =>
+      (await missingAvif(app.payload, runtime, { queue: false })).find((c) => c.collection === SLUG)
+        ?.missing
+    expect(await count()).toBeGreaterThanOrEqual(1)
+    await missingAvif(app.payload, runtime, { collections: [SLUG], queue: true })
+    expect(await count()).toBe(0)
+    await drain(app)
+    expect((await read(app, body.doc.id)).avif?.length).toBeGreaterThan(0)
+    expect(await count()).toBe(0)
   })
 })

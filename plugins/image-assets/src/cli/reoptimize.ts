@@ -1,8 +1,8 @@
 import { getPayload, type SanitizedConfig } from 'payload'
 
 import { formatBytes } from '../admin/savings.js'
-import { staleWhere } from '../ops/reoptimize.js'
-import { queueReoptimize, reoptimizeAll } from '../ops/reoptimize.js'
+import { missingAvif } from '../ops/avif.js'
+import { queueReoptimize, reoptimizeAll, staleWhere } from '../ops/reoptimize.js'
 import { collectionRuntime, runtimeOf } from '../ops/runtime.js'
 import { finish, flag, option, progressReporter } from './progress.js'
 
@@ -12,6 +12,8 @@ import { finish, flag, option, progressReporter } from './progress.js'
  * stops after the current document; running it again continues; a run with nothing to do does
  * nothing. `--queue` queues jobs-queue tasks instead, for `payload jobs:run --queue image-assets`.
  */
+const plural = (n: number) => `${n} image${n === 1 ? '' : 's'}`
+
 export const script = async (config: SanitizedConfig): Promise<void> => {
   const argv = process.argv.slice(3)
   const payload = await getPayload({ config })
@@ -31,13 +33,28 @@ export const script = async (config: SanitizedConfig): Promise<void> => {
       })
       out(`${c.slug}: ${totalDocs} image${totalDocs === 1 ? '' : 's'} to re-optimize`)
     }
+    for (const { collection, missing } of await missingAvif(payload, runtime, {
+      collections,
+      queue: false,
+    }))
+      out(`${collection}: ${plural(missing)} missing AVIF versions, with no job left to make them`)
     process.exit(0)
+  }
+  /** Images whose AVIF job failed for good (a long outage, say) get a new job. */
+  const requeueAvif = async () => {
+    const counts = await missingAvif(payload, runtime, { collections, queue: true })
+    const queued = counts.reduce((sum, c) => sum + c.missing, 0)
+    if (queued > 0)
+      out(
+        `Queued ${queued} AVIF job${queued === 1 ? '' : 's'} for images missing their AVIF versions (the app runs them, or: payload jobs:run --queue image-assets).`,
+      )
   }
   if (flag(argv, 'queue')) {
     const queued = await queueReoptimize(payload, runtime, collections)
     out(
       `Queued ${queued} re-optimization job${queued === 1 ? '' : 's'} on the "image-assets" queue. Run workers with: payload jobs:run --queue image-assets`,
     )
+    await requeueAvif()
     process.exit(0)
   }
 
@@ -55,6 +72,7 @@ export const script = async (config: SanitizedConfig): Promise<void> => {
     runtime,
     signal: controller.signal,
   })
+  if (!interrupted) await requeueAvif()
   for (const t of totals) {
     out(
       `${t.collection}: ${t.done} re-optimized, ${t.skipped} skipped, ${t.failed} failed of ${t.total}; stored ${formatBytes(t.bytesBefore)} → ${formatBytes(t.bytesAfter)}`,

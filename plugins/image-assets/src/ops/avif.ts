@@ -1,5 +1,7 @@
 import { NotFound, type Payload, type PayloadRequest } from 'payload'
 
+import { settingsFingerprint } from '../image/fingerprint.js'
+
 import { ImageUploadError } from '../errors.js'
 import { encodeAvifSet } from '../image/transform.js'
 import { storedFraming } from '../upload/framing.js'
@@ -11,6 +13,7 @@ import { listed, named } from '../storage/documentFiles.js'
 import { objectKey, prefixOf } from '../storage/keys.js'
 import { storeObjects } from '../upload/prepare.js'
 import { sessionContext, type UploadSession } from '../upload/session.js'
+import { pages } from './pages.js'
 import { collectionRuntime, type Runtime } from './runtime.js'
 
 /**
@@ -119,6 +122,57 @@ export const queueAvif = async (
   if (!collection.avif || typeof doc.filename !== 'string') return
   const input: AvifInput = { collection: collection.slug, filename: doc.filename, id: doc.id }
   await req.payload.jobs.queue({ input, queue: IMAGE_QUEUE, req, task: AVIF_TASK })
+}
+
+/**
+ * Documents of the given collections (all with `avif` on by default) whose current file has no
+ * AVIF versions and no job that could still make them (its job failed, for example through a long
+ * bucket outage, or was deleted): with `queue`, a job is queued for each. Documents whose settings
+ * are stale are left to re-optimization, which queues their job. Per collection, how many.
+ */
+export const missingAvif = async (
+  payload: Payload,
+  runtime: Runtime,
+  options: { collections?: string[]; queue: boolean },
+): Promise<Array<{ collection: string; missing: number }>> => {
+  const wanted = runtime.collections.filter(
+    (c) => c.avif && (!options.collections?.length || options.collections.includes(c.slug)),
+  )
+  if (wanted.length === 0) return []
+  // Jobs that can still run: pending, processing, or waiting for a retry.
+  const pending = new Set<string>()
+  for await (const job of pages(payload, JOBS_SLUG, {
+    and: [
+      { queue: { equals: IMAGE_QUEUE } },
+      { taskSlug: { equals: AVIF_TASK } },
+      { completedAt: { exists: false } },
+      { hasError: { not_equals: true } },
+    ],
+  })) {
+    const input = job.input as Partial<AvifInput> | undefined
+    pending.add(`${input?.collection}:${input?.id}:${input?.filename}`)
+  }
+  const counts: Array<{ collection: string; missing: number }> = []
+  for (const collection of wanted) {
+    let missing = 0
+    const current = { fingerprint: { equals: settingsFingerprint(collection) } }
+    for await (const doc of pages(payload, collection.slug, {
+      and: [{ filename: { exists: true } }, current],
+    })) {
+      const { avif, filename, id } = doc as Doc
+      if ((Array.isArray(avif) && avif.length > 0) || typeof filename !== 'string') continue
+      if (pending.has(`${collection.slug}:${id}:${filename}`)) continue
+      missing++
+      if (options.queue)
+        await payload.jobs.queue({
+          input: { collection: collection.slug, filename, id } satisfies AvifInput,
+          queue: IMAGE_QUEUE,
+          task: AVIF_TASK,
+        })
+    }
+    counts.push({ collection: collection.slug, missing })
+  }
+  return counts
 }
 
 /** Makes and records one document's AVIF versions; see the module comment. */

@@ -10,6 +10,7 @@ import { storedFraming } from '../upload/framing.js'
 import { rerenderStored } from '../upload/rerender.js'
 import { sessionContext, type UploadSession } from '../upload/session.js'
 import { claim } from './ledger.js'
+import { pages } from './pages.js'
 import { collectionRuntime, type Runtime } from './runtime.js'
 
 type StoredDoc = {
@@ -168,25 +169,11 @@ async function* staleIds(
   collection: ResolvedCollection,
   pageSize: number,
 ): AsyncGenerator<number | string> {
-  const where = staleWhere(collection)
-  let after: number | string | undefined
-  for (;;) {
-    const page = await payload.find({
-      collection: collection.slug,
-      depth: 0,
-      limit: pageSize,
-      overrideAccess: true,
-      pagination: false,
-      select: { id: true },
-      sort: 'id',
-      where: after === undefined ? where : { and: [where, { id: { greater_than: after } }] },
-    })
-    if (page.docs.length === 0) return
-    for (const { id } of page.docs) {
-      after = id
-      yield id
-    }
-  }
+  for await (const { id } of pages(payload, collection.slug, staleWhere(collection), {
+    pageSize,
+    select: { id: true },
+  }))
+    yield id
 }
 
 export type Progress = {
