@@ -86,6 +86,51 @@ export const uploadEndpoints = (
     }
   }
 
+  /** A multipart body or fields Payload could not read: the client's fault, as a clear 4xx. */
+  const readFailure = (req: PayloadRequest, error: unknown): unknown => {
+    // `_payload` that is not JSON: Payload's JSON.parse throws as is.
+    if (error instanceof SyntaxError)
+      return uploadError('DATA_INVALID', slug, {
+        label,
+        reason: 'the "_payload" field is not valid JSON',
+      })
+    // Busboy's limits on fields and parts (Payload's bodyParser options; 1 MB per field by default).
+    if ((error as Error).message === 'Multipart limit has been reached')
+      return uploadError('FORM_TOO_LARGE', slug, {
+        fieldBytes:
+          (req.payload.config.bodyParser as { limits?: { fieldSize?: number } } | undefined)?.limits
+            ?.fieldSize ?? 1024 * 1024,
+        label,
+      })
+    // The multipart parser's own failures (a control character in a part header, a cut-off
+    // body) are the request's fault, not the server's: a clear 400 instead of Payload's 500.
+    const status = (error as { status?: number }).status
+    if (status === 500 || !status) return uploadError('MALFORMED_UPLOAD', slug, { label })
+    return error
+  }
+
+  /** The refusals that need no image work: several files, fields nested too deep, missing alt text. */
+  const refuseEarly = (
+    req: PayloadRequest,
+    data: Record<string, unknown> | undefined,
+    operation: 'create' | 'update',
+  ): void => {
+    const parts = (req as { files?: { file?: unknown } }).files?.file
+    if (Array.isArray(parts)) throw uploadError('FILE_PARTS', slug, { count: parts.length, label })
+    if (nestedDeeperThan(data, MAX_DATA_DEPTH))
+      throw uploadError('DATA_INVALID', slug, {
+        label,
+        reason: `the fields are nested more than ${MAX_DATA_DEPTH} levels deep`,
+      })
+    // Missing alt text (Payload's validation would refuse it after the image work).
+    if (
+      collection.requireAlt &&
+      (operation === 'create' || (data !== undefined && 'alt' in data)) &&
+      isBlank(data?.alt)
+    )
+      throw altRequiredError(slug, label)
+  }
+
   /**
    * Steps 2 to 4 for a create or update: the request's file processed and stored, before any
    * transaction. A `url` is a source only when creating (the admin sends a document's own `url`
@@ -105,44 +150,11 @@ export const uploadEndpoints = (
       closeAfterRefusal(req)
       // The file may have been read (a temp file written) before the fields failed.
       await discardFile(req, collection, services.store)
-      // `_payload` that is not JSON: Payload's JSON.parse throws as is.
-      if (error instanceof SyntaxError)
-        throw uploadError('DATA_INVALID', slug, {
-          label,
-          reason: 'the "_payload" field is not valid JSON',
-        })
-      // Busboy's limits on fields and parts (Payload's bodyParser options; 1 MB per field by default).
-      if ((error as Error).message === 'Multipart limit has been reached')
-        throw uploadError('FORM_TOO_LARGE', slug, {
-          fieldBytes:
-            (req.payload.config.bodyParser as { limits?: { fieldSize?: number } } | undefined)
-              ?.limits?.fieldSize ?? 1024 * 1024,
-          label,
-        })
-      // The multipart parser's own failures (a control character in a part header, a cut-off
-      // body) are the request's fault, not the server's: a clear 400 instead of Payload's 500.
-      if ((error as { status?: number }).status === 500 || !(error as { status?: number }).status)
-        throw uploadError('MALFORMED_UPLOAD', slug, { label })
-      throw error
+      throw readFailure(req, error)
     }
     const data = req.data as Record<string, unknown> | undefined
     try {
-      // Cheap refusals before any image work; the file Payload has read so far is let go.
-      const parts = (req as { files?: { file?: unknown } }).files?.file
-      if (Array.isArray(parts))
-        throw uploadError('FILE_PARTS', slug, { count: parts.length, label })
-      if (nestedDeeperThan(data, MAX_DATA_DEPTH))
-        throw uploadError('DATA_INVALID', slug, {
-          label,
-          reason: `the fields are nested more than ${MAX_DATA_DEPTH} levels deep`,
-        })
-      // Missing alt text (Payload's validation would refuse it after the image work).
-      if (
-        collection.requireAlt &&
-        (operation === 'create' || (data !== undefined && 'alt' in data)) &&
-        isBlank(data?.alt)
-      )
-        throw altRequiredError(slug, label)
+      refuseEarly(req, data, operation)
     } catch (error) {
       await discardFile(req, collection, services.store)
       throw error
