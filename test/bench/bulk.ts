@@ -21,7 +21,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { jemallocPath } from '../../scripts/runtime-env.mjs'
-import { mimeTypeOf, pool } from './protocol'
+import { pool, uploadForm } from './protocol'
 import type { RestWorker } from './readLatency'
 import { quantile } from './report'
 
@@ -120,14 +120,8 @@ const restImport = async (worker: RestWorker, files: string[], inputs: Buffer[],
   const start = performance.now()
   const latencies = await pool(count, CONCURRENCY, async (i) => {
     const file = files[i % files.length]
-    const form = new FormData()
-    form.append(
-      'file',
-      new Blob([new Uint8Array(inputs[i % files.length])], { type: mimeTypeOf(file) }),
-      `${i}-${path.basename(file)}`,
-    )
-    // The reference app requires alt text on product images.
-    form.append('_payload', JSON.stringify({ alt: `Bulk import ${i}` }))
+    const name = `${i}-${path.basename(file)}`
+    const form = uploadForm(inputs[i % files.length], file, name, `Bulk import ${i}`)
     const response = await fetch(`${worker.baseURL}/api/product-images`, {
       body: form,
       headers: { Authorization: `JWT ${worker.token}` },

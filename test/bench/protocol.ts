@@ -48,6 +48,17 @@ export const mimeTypeOf = (file: string): string =>
   ] ?? 'application/octet-stream'
 
 /** Runs `task(i)` for every index with at most `concurrency` in flight; returns each one's ms. */
+/**
+ * The multipart form of one upload as the reference app takes it: the file (typed by its
+ * extension) and `_payload` with the alt text `product-images` and `media` require there.
+ */
+export const uploadForm = (data: Buffer, file: string, name: string, alt: string): FormData => {
+  const form = new FormData()
+  form.append('file', new Blob([new Uint8Array(data)], { type: mimeTypeOf(file) }), name)
+  form.append('_payload', JSON.stringify({ alt }))
+  return form
+}
+
 export const pool = async (
   count: number,
   concurrency: number,

@@ -11,7 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import { GENERATED_24MP } from './corpus'
-import { mimeTypeOf, pool, type PoolWatch } from './protocol'
+import { pool, type PoolWatch, uploadForm } from './protocol'
 import { quantile } from './report'
 
 type Env = Record<string, string | undefined>
@@ -96,12 +96,7 @@ const readProducts = async (
 }
 
 const upload = async (worker: RestWorker, file: string, data: Buffer): Promise<Response> => {
-  const form = new FormData()
-  form.append(
-    'file',
-    new Blob([new Uint8Array(data)], { type: mimeTypeOf(file) }),
-    path.basename(file),
-  )
+  const form = uploadForm(data, file, path.basename(file), `Read latency ${path.basename(file)}`)
   return fetch(`${worker.baseURL}/api/product-images`, {
     body: form,
     headers: { Authorization: `JWT ${worker.token}` },

@@ -42,7 +42,7 @@ import sharp from 'sharp'
 import { jemallocPath } from '../../scripts/runtime-env.mjs'
 import { GENERATED_24MP } from './corpus'
 import { currentRss, processTree, watchTreeRss } from './proc'
-import { mimeTypeOf } from './protocol'
+import { uploadForm } from './protocol'
 import { quantile } from './report'
 import type { OpFigures, RequestFigures, SharpCalls, SpanKind } from './requestPathWorker'
 
@@ -137,9 +137,7 @@ const startApp = async (files: string[], env: Env): Promise<App> => {
 
 /** One authenticated multipart upload to product-images; the status, the document, the ms from request to parsed answer. */
 const upload = async (app: App, name: string, data: Buffer, file: string) => {
-  const form = new FormData()
-  form.append('file', new Blob([new Uint8Array(data)], { type: mimeTypeOf(file) }), name)
-  form.append('_payload', JSON.stringify({ alt: `Benchmark photo ${name}` }))
+  const form = uploadForm(data, file, name, `Benchmark photo ${name}`)
   const start = performance.now()
   const response = await fetch(`${app.baseURL}/api/${COLLECTION}`, {
     body: form,
