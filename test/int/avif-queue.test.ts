@@ -263,9 +263,12 @@ describe('jobs drained by hand (dedicated workers)', () => {
     const [failed] = await app.sql<{
       error: { message: string }
       has_error: boolean
+      input: Record<string, unknown>
       processing: boolean
-    }>('select error, has_error, processing from payload_jobs where id = $1', [live.job.id])
+    }>('select error, has_error, input, processing from payload_jobs where id = $1', [live.job.id])
     expect(failed).toMatchObject({ has_error: true, processing: false })
+    // The dead run's hold goes with the release (a new run's claim must not read it as expired).
+    expect(Object.keys(failed.input)).not.toContain('imageAssetsHeldUntil')
     expect(failed.error.message).toBe(
       'payload-image-assets: the process running this job stopped before it finished, 4 times',
     )

@@ -195,6 +195,23 @@ describe('direct-to-bucket uploads', () => {
     expect((await app.payload.count({ collection: SLUG })).totalDocs).toBe(rows)
   })
 
+  it('a claim of a staged key whose object is not there (never uploaded, or already refused) says so', async () => {
+    const answer = await presign({ filename: 'never.jpg', mimeType: 'image/jpeg', size: 1000 })
+    const { key } = (await answer.json()) as { key: string }
+    const never = await claim(key, 'never.jpg', { alt: 'x' })
+    expect(never.status).toBe(400)
+    expect(never.body.errors[0].message).toBe(
+      'The staged upload is no longer in the bucket (it was never uploaded, its URL expired, or it was already used or refused). Nothing was saved to Media; request a new upload URL and upload the file again.',
+    )
+    // Refused for its alt text, the staged object is gone: claiming it again gets the same answer.
+    const staged2 = await stage(await jpeg(400), 'again.jpg')
+    expect((await claim(staged2, 'again.jpg', {})).status).toBe(400)
+    const again = await claim(staged2, 'again.jpg', { alt: 'Now with alt text' })
+    expect(again.status).toBe(400)
+    expect(again.body.errors[0].message).toContain('The staged upload is no longer in the bucket')
+    expect(await clientUploadTempFiles()).toEqual([])
+  })
+
   it('a size that is not a whole number of bytes above 0 gets a message that says so', async () => {
     for (const size of [0, -5, '100', 1.5, null]) {
       const response = await presign({ filename: 'a.jpg', mimeType: 'image/jpeg', size })

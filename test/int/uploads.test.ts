@@ -780,6 +780,13 @@ describe('refused document fields and form parts', () => {
       what: 'a 2 MB `_payload`',
     },
     {
+      message:
+        'The upload\'s document fields could not be read, because the "_payload" field is not a JSON object. Nothing was saved to Media; send the fields as one JSON object in the multipart field "_payload".',
+      payload: () => '"just a string"',
+      status: 400,
+      what: '`_payload` that is JSON but not an object',
+    },
+    {
       files: 2,
       message:
         'The upload has 2 files in its "file" field, and a document of Media holds one image. Nothing was saved; send one file per request.',

@@ -36,6 +36,7 @@ export type ImageUploadErrorCode =
   | 'STAGED_KEY_INVALID'
   | 'SIZE_INVALID'
   | 'FORM_TOO_LARGE'
+  | 'STAGED_UPLOAD_MISSING'
 
 export class ImageUploadError extends ValidationError {
   readonly code: ImageUploadErrorCode
@@ -95,7 +96,10 @@ const formatList = (formats: readonly string[]): string =>
     : `${formats.slice(0, -1).join(', ')} or ${formats[formats.length - 1]}`
 
 const describe = (value: unknown): string => {
-  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'string')
+    return value.length > 40
+      ? `${JSON.stringify(value.slice(0, 40)).slice(0, -1)}…"`
+      : JSON.stringify(value)
   if (value === undefined || value === null || typeof value !== 'object') return String(value)
   return Array.isArray(value) ? 'an array' : 'an object'
 }
@@ -140,6 +144,7 @@ export type UploadErrorArgs = {
   STAGED_KEY_INVALID: { label: string }
   SIZE_INVALID: { label: string; received: unknown }
   FORM_TOO_LARGE: { fieldBytes: number; label: string }
+  STAGED_UPLOAD_MISSING: { label: string }
 }
 
 type UploadErrorEntry<A> = {
@@ -290,6 +295,11 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
     status: 400,
     message: ({ label, received }) =>
       `The upload URL request needs the file's size in bytes, a whole number above 0, and received ${describe(received)}. Nothing was saved to ${label}.`,
+  },
+  STAGED_UPLOAD_MISSING: {
+    status: 400,
+    message: ({ label }) =>
+      `The staged upload is no longer in the bucket (it was never uploaded, its URL expired, or it was already used or refused). Nothing was saved to ${label}; request a new upload URL and upload the file again.`,
   },
   FORM_TOO_LARGE: {
     status: 413,

@@ -1,4 +1,4 @@
-import { NotFound, type Payload, type PayloadRequest } from 'payload'
+import { NotFound, type Payload, type PayloadRequest, type Where } from 'payload'
 
 import { settingsFingerprint } from '../image/fingerprint.js'
 
@@ -50,9 +50,16 @@ type ClaimedJob = { id?: number | string; input?: unknown; updatedAt?: unknown }
 
 /** Where a run that took a job marks it in the job's input, with the time its hold ends. */
 export const HOLD_KEY = 'imageAssetsHeldUntil'
-/** A hold outlasts the longest a run can take: the wait for a slot, then the job's deadline. */
-const holdMs = (collection: ResolvedCollection) =>
-  SLOT_WAIT_MS + collection.limits.timeoutSeconds * 1000 * DEADLINE_FACTOR + 60_000
+/**
+ * A hold outlasts the longest a run can take: the wait for a slot, reading the source and storing
+ * the versions (a store deadline each), the job's encode deadline, and two minutes for the record
+ * step and clocks that differ between hosts (the claim compares it with the database's clock).
+ */
+const holdMs = (collection: ResolvedCollection, storeSeconds: number) =>
+  SLOT_WAIT_MS +
+  collection.limits.timeoutSeconds * 1000 * DEADLINE_FACTOR +
+  2 * storeSeconds * 1000 +
+  120_000
 
 /**
  * Payload claims pending jobs with a read and then a write (one row after another), so two workers
@@ -139,7 +146,9 @@ export const missingAvif = async (
     (c) => c.avif && (!options.collections?.length || options.collections.includes(c.slug)),
   )
   if (wanted.length === 0) return []
-  // Jobs that can still run: pending, processing, or waiting for a retry.
+  // Jobs that can still run: pending, processing, or waiting for a retry. A document written
+  // after this moment queued its own job, which the snapshot may miss: it is left out.
+  const snapshot = new Date().toISOString()
   const pending = new Set<string>()
   for await (const job of pages(payload, JOBS_SLUG, {
     and: [
@@ -156,8 +165,11 @@ export const missingAvif = async (
   for (const collection of wanted) {
     let missing = 0
     const current = { fingerprint: { equals: settingsFingerprint(collection) } }
-    for await (const doc of pages(payload, collection.slug, {
-      and: [{ filename: { exists: true } }, current],
+    const where: Where = {
+      and: [{ filename: { exists: true } }, current, { updatedAt: { less_than: snapshot } }],
+    }
+    for await (const doc of pages(payload, collection.slug, where, {
+      select: { avif: true, filename: true },
     })) {
       const { avif, filename, id } = doc as Doc
       if ((Array.isArray(avif) && avif.length > 0) || typeof filename !== 'string') continue
@@ -319,8 +331,8 @@ export const avifTask = (runtime: Runtime) => ({
     req: PayloadRequest
   }) => {
     const { collection } = collectionRuntime(runtime, (input as AvifInput).collection)
-    if (!(await takeJob(req.payload, job, holdMs(collection))))
-      return { output: { status: 'claimed-elsewhere' } }
+    const hold = holdMs(collection, runtime.store.storage.timeoutSeconds)
+    if (!(await takeJob(req.payload, job, hold))) return { output: { status: 'claimed-elsewhere' } }
     try {
       const result = await runAvifJob(req.payload, runtime, input as AvifInput)
       return { output: { status: result.status } }

@@ -101,6 +101,7 @@ const releaseAbandoned = (db: Adapter, queue: string): string => {
     }),
   )
   return `update ${qualified} set processing = false, updated_at = now(), total_tried = ${tries},
+    input = input - ${literal(HOLD_KEY)},
     has_error = ${tries} >= ${ABANDONED_TRIES},
     error = case when ${tries} >= ${ABANDONED_TRIES} then ${failed}::jsonb else error end
   where queue = ${literal(queue)} and processing and completed_at is null

@@ -6,7 +6,7 @@ import type { ResolvedOptions } from '../options.js'
 import type { Delivery } from './delivery.js'
 import { objectKey } from './keys.js'
 import type { ObjectStore } from './objects.js'
-import { stagedKeyOf, stagedObjectResponse } from '../upload/direct.js'
+import { stagedKeyOf, stagedObjectResponse, stagedReadFailed } from '../upload/direct.js'
 
 /** Names the plugin gives its objects (`keys.ts`): nothing else is ever read through the proxy route. */
 const OBJECT_NAME = /^[0-9a-f]{16}-[0-9a-f]{8}\.(webp|avif)$/
@@ -31,9 +31,11 @@ export const fileRouteHandler =
     // reference to anything else is read no further (the upload path refuses it).
     if ('clientUploadContext' in params) {
       const staged = stagedKeyOf(slug, params.clientUploadContext)
-      return staged
-        ? stagedObjectResponse(store, staged, maxBytes)
-        : new Response('Not Found', { status: 404 })
+      if (!staged) return new Response('Not Found', { status: 404 })
+      return stagedObjectResponse(store, staged, maxBytes).catch((error: unknown) =>
+        // Payload would log a thrown error and answer 500; the upload path reads the reason.
+        stagedReadFailed(req, error),
+      )
     }
     if (!OBJECT_NAME.test(params.filename)) return new Response('Not Found', { status: 404 })
     const key = objectKey(slug, params.filename)

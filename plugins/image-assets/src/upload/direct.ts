@@ -131,6 +131,30 @@ export const stagedObjectResponse = async (
   })
 }
 
+/** Where the file route notes why it could not read a staged object, for the upload path. */
+const STAGED_READ = 'payloadImageAssetsStagedRead'
+
+/** The file route's answer when the staged object could not be read: noted on the request, 404 to Payload. */
+export const stagedReadFailed = (req: PayloadRequest, error: unknown): Response => {
+  const missing = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
+  req.context = { ...req.context, [STAGED_READ]: missing === 404 ? 'missing' : 'unavailable' }
+  if (missing !== 404)
+    req.payload.logger.warn({
+      err: error,
+      msg: 'payload-image-assets: reading a staged upload failed',
+    })
+  return new Response('Not Found', { status: 404 })
+}
+
+/** The refusal for a claim whose staged object the file route could not read, if it could not. */
+export const stagedReadError = (req: PayloadRequest, collection: ResolvedCollection) => {
+  const failed = req.context?.[STAGED_READ]
+  if (!failed) return undefined
+  return failed === 'missing'
+    ? uploadError('STAGED_UPLOAD_MISSING', collection.slug, { label: collection.label })
+    : uploadError('STORAGE_FAILED', collection.slug, { label: collection.label })
+}
+
 /** Deletes a staged object once it has been read (its clean-up row deletes it later otherwise). */
 export const deleteStaged = async (req: PayloadRequest, store: ObjectStore, key: string) => {
   if ((await store.deleteAll([key])).length > 0)

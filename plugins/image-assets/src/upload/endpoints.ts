@@ -94,14 +94,19 @@ export const uploadEndpoints = (
         label,
         reason: 'the "_payload" field is not valid JSON',
       })
-    // Busboy's limits on fields and parts (Payload's bodyParser options; 1 MB per field by default).
-    if ((error as Error).message === 'Multipart limit has been reached')
+    // Busboy's limits on fields and parts: Payload passes `{ ...bodyParser, ...upload }`, so the
+    // upload options' `limits` (which the plugin always sets) win whole; 1 MB per field by default.
+    if ((error as Error).message === 'Multipart limit has been reached') {
+      const { bodyParser, upload } = req.payload.config as {
+        bodyParser?: { limits?: { fieldSize?: number } }
+        upload?: { limits?: { fieldSize?: number } }
+      }
+      const limits = upload?.limits ?? bodyParser?.limits
       return uploadError('FORM_TOO_LARGE', slug, {
-        fieldBytes:
-          (req.payload.config.bodyParser as { limits?: { fieldSize?: number } } | undefined)?.limits
-            ?.fieldSize ?? 1024 * 1024,
+        fieldBytes: limits?.fieldSize ?? 1024 * 1024,
         label,
       })
+    }
     // The multipart parser's own failures (a control character in a part header, a cut-off
     // body) are the request's fault, not the server's: a clear 400 instead of Payload's 500.
     const status = (error as { status?: number }).status
@@ -115,6 +120,11 @@ export const uploadEndpoints = (
     data: Record<string, unknown> | undefined,
     operation: 'create' | 'update',
   ): void => {
+    if (data !== undefined && (data === null || typeof data !== 'object' || Array.isArray(data)))
+      throw uploadError('DATA_INVALID', slug, {
+        label,
+        reason: 'the "_payload" field is not a JSON object',
+      })
     const parts = (req as { files?: { file?: unknown } }).files?.file
     if (Array.isArray(parts)) throw uploadError('FILE_PARTS', slug, { count: parts.length, label })
     if (nestedDeeperThan(data, MAX_DATA_DEPTH))

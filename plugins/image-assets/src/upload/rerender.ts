@@ -67,8 +67,13 @@ export const rerenderStored = async (
   )
   return prepareUpload(
     payload,
-    // The stored file was accepted once; the collection's extension list may have changed since.
-    { ...collection, allowedExtensions: Object.keys(FORMAT_BY_EXTENSION) },
+    // The stored file was accepted once; the collection's extension list and animation check may
+    // have changed since (an animated PNG original accepted before is made from its first frame).
+    {
+      ...collection,
+      allowedExtensions: Object.keys(FORMAT_BY_EXTENSION),
+      limits: { ...collection.limits, animation: 'first-frame' },
+    },
     services,
     { data: source, name: `${base}${FORMATS[format].extension}` },
     {

@@ -6,7 +6,7 @@ import { uploadError } from '../errors.js'
 import { assertAllowedName, assertAllowedSize } from '../image/pipeline.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
 import { fetchRemoteImage, RemoteFetchError } from '../remote/fetch.js'
-import { deleteStaged, stagedKeyOf } from './direct.js'
+import { deleteStaged, stagedKeyOf, stagedReadError } from './direct.js'
 import { newFileFraming, takeUploadEdits, touchesFraming } from './framing.js'
 import { prepareUpload, type UploadServices } from './prepare.js'
 import type { UploadSession } from './session.js'
@@ -146,6 +146,8 @@ export const sessionFromRequest = async (
       // a stored image, a made-up key): Payload's file route answered 404 and that was read.
       if (direct && !staged)
         throw uploadError('STAGED_KEY_INVALID', collection.slug, { label: collection.label })
+      const unread = staged && stagedReadError(req, collection)
+      if (unread) throw unread
       assertAllowedName(file.name, collection)
       framed = await framing()
       if (!staged) assertAllowedSize(file.size, collection)
