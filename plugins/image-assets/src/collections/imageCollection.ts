@@ -336,10 +336,21 @@ export const imageCollection = (
       // Payload's crop and focal-point editor; the plugin applies the edits itself (upload/framing.ts).
       crop: true,
       filesRequiredOnCreate: false,
-      // Payload's file route: streams (proxy delivery) or redirects to the delivery URL; 404 when missing.
-      handlers: [
-        fileRouteHandler(services.store, collection.slug, delivery, collection.limits.maxBytes),
-      ],
+      // Payload's file route: streams (proxy delivery) or redirects to the delivery URL; 404 when
+      // missing. In proxy delivery the storage adapter adds the same handler itself, and Payload
+      // runs every handler for a direct upload's claim: one is enough (else the staged object is
+      // read twice).
+      handlers:
+        delivery.mode === 'proxy'
+          ? []
+          : [
+              fileRouteHandler(
+                services.store,
+                collection.slug,
+                delivery,
+                collection.limits.maxBytes,
+              ),
+            ],
       focalPoint: true,
       mimeTypes: formats.map((f) => FORMATS[f].mimeType),
       pasteURL: false,
