@@ -25,8 +25,10 @@ export const S3_CONNECT_TIMEOUT_MS = 5_000
 /**
  * No byte either way for this long ends the attempt (a stalled connection, or a pooled one a NAT
  * or load balancer dropped silently), and the SDK retries on a new connection. This is the
- * socket's inactivity timeout: a slow upload that keeps sending is not cut off. (The SDK's
- * `requestTimeout` only logs a warning unless told to throw, and counts from the start.)
+ * socket's inactivity timeout: a slow upload that keeps sending is not cut off; the SDK arms it
+ * 3 s into the request, so a stall costs 10 to 13 s. (The SDK's `requestTimeout` only logs a
+ * warning unless told to throw, and counts from the start.) A body that stalls after the headers
+ * of a read is not retried by the SDK; the caller's deadline ends it.
  */
 export const S3_RESPONSE_TIMEOUT_MS = 10_000
 export const S3_MAX_ATTEMPTS = 3
