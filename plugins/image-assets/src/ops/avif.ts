@@ -11,6 +11,7 @@ import { nudgeCleanup } from '../storage/cleanupRunner.js'
 import { contentDisposition } from '../storage/headers.js'
 import { listed, named } from '../storage/documentFiles.js'
 import { objectKey, prefixOf } from '../storage/keys.js'
+import { s3Status } from '../storage/objects.js'
 import { storeObjects } from '../upload/prepare.js'
 import { sessionContext, type UploadSession } from '../upload/session.js'
 import { pages } from './pages.js'
@@ -227,8 +228,7 @@ export const runAvifJob = async (
       source = await runtime.store.get(sourceKey)
     } catch (error) {
       // The image was replaced or deleted since it was read, and its objects cleaned up.
-      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
-        return undefined
+      if (s3Status(error) === 404) return undefined
       throw error
     }
     return encodeAvifSet(source, collection.preset, widths, {

@@ -2,6 +2,7 @@ import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import type { Payload } from 'payload'
 
 import { ORIGINALS_PREFIX } from '../storage/documentFiles.js'
+import { s3Status } from '../storage/objects.js'
 import { STAGING_PREFIX } from '../upload/direct.js'
 import { documentKeys } from '../storage/documentKeys.js'
 import { CLEANUP_SLUG } from '../collections/cleanup.js'
@@ -183,9 +184,7 @@ export const reconcile = async (args: {
             abortSignal: AbortSignal.timeout(runtime.store.storage.timeoutSeconds * 1000),
           })
         } catch (error) {
-          const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
-            ?.httpStatusCode
-          if (status === 404 || (error as { name?: string }).name === 'NotFound') {
+          if (s3Status(error) === 404 || (error as { name?: string }).name === 'NotFound') {
             report.missing.push({ collection: slug, id, key })
             own.missing++
           } else throw error

@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import type { ResolvedCollection } from '../options.js'
 import { objectKey, prefixOf } from '../storage/keys.js'
-import type { ObjectStore } from '../storage/objects.js'
+import { type ObjectStore, s3Status } from '../storage/objects.js'
 
 /**
  * The bytes to re-process: the kept original, else the stored file in the bucket. A document of an
@@ -20,8 +20,7 @@ export const readSource = async (
       doc.originalKey ?? objectKey(prefixOf(doc, collection.slug), doc.filename),
     )
   } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
-    if (status !== 404 || !collection.adoptedFrom || doc.originalKey) throw error
+    if (s3Status(error) !== 404 || !collection.adoptedFrom || doc.originalKey) throw error
     const file = path.resolve(collection.adoptedFrom.staticDir, path.basename(doc.filename))
     return readFile(file).catch(() => {
       throw error

@@ -5,7 +5,7 @@ import type { Plugin } from 'payload'
 import type { ResolvedOptions } from '../options.js'
 import type { Delivery } from './delivery.js'
 import { objectKey } from './keys.js'
-import type { ObjectStore } from './objects.js'
+import { type ObjectStore, s3Status } from './objects.js'
 import { stagedKeyOf, stagedObjectResponse, stagedReadFailed } from '../upload/direct.js'
 
 /** Names the plugin gives its objects (`keys.ts`): nothing else is ever read through the proxy route. */
@@ -55,9 +55,7 @@ export const fileRouteHandler =
       if (object.cacheControl) headers.set('Cache-Control', object.cacheControl)
       return new Response(new Uint8Array(object.body), { headers, status: 200 })
     } catch (error) {
-      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
-        ?.httpStatusCode
-      if (status === 404) return new Response('Not Found', { status: 404 })
+      if (s3Status(error) === 404) return new Response('Not Found', { status: 404 })
       req.payload.logger.error({ err: error, msg: `payload-image-assets: reading ${key} failed` })
       return new Response('The image could not be read from storage; try again in a moment.', {
         headers: { 'Retry-After': '10' },

@@ -17,6 +17,10 @@ export type StoredObject = {
   key: string
 }
 
+/** The HTTP status an S3 call failed with, if it got one. */
+export const s3Status = (error: unknown): number | undefined =>
+  (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode
+
 /** A delete that still failed after its retries; recorded so that it can be done later. */
 export type FailedDelete = { error: string; key: string }
 
@@ -136,7 +140,7 @@ export class ObjectStore {
         notModified: false as const,
       }
     } catch (error) {
-      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 304)
+      if (s3Status(error) === 304)
         return { body: Buffer.alloc(0), etag: ifNoneMatch, notModified: true as const }
       throw error
     }

@@ -11,7 +11,7 @@ import { extensionOf } from '../image/guard.js'
 import { assertAllowedName, assertAllowedSize } from '../image/pipeline.js'
 import type { ResolvedCollection } from '../options.js'
 import { iso } from '../storage/cleanup.js'
-import type { ObjectStore } from '../storage/objects.js'
+import { type ObjectStore, s3Status } from '../storage/objects.js'
 import { authorize } from './authorize.js'
 
 /**
@@ -136,9 +136,9 @@ const STAGED_READ = 'payloadImageAssetsStagedRead'
 
 /** The file route's answer when the staged object could not be read: noted on the request, 404 to Payload. */
 export const stagedReadFailed = (req: PayloadRequest, error: unknown): Response => {
-  const missing = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
-  req.context = { ...req.context, [STAGED_READ]: missing === 404 ? 'missing' : 'unavailable' }
-  if (missing !== 404)
+  const missing = s3Status(error) === 404
+  req.context = { ...req.context, [STAGED_READ]: missing ? 'missing' : 'unavailable' }
+  if (!missing)
     req.payload.logger.warn({
       err: error,
       msg: 'payload-image-assets: reading a staged upload failed',

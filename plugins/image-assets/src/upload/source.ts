@@ -29,9 +29,14 @@ const readUpload = async (file: UploadedFile): Promise<Buffer> => {
   }
 }
 
-/** The client-upload reference of a direct upload, when the file is one (Payload sets the key, even to undefined). */
-const directUploadOf = (file: UploadedFile): { clientUploadContext: unknown } | undefined =>
-  'clientUploadContext' in file ? { clientUploadContext: file.clientUploadContext } : undefined
+/**
+ * Whether the file is a direct upload's reference (Payload sets `clientUploadContext`, even to
+ * undefined), and the collection's staged key it names, if it names one.
+ */
+const directUploadOf = (file: UploadedFile, slug: string) =>
+  'clientUploadContext' in file
+    ? { staged: stagedKeyOf(slug, file.clientUploadContext) }
+    : undefined
 
 /**
  * Lets go of the request's file when the upload is refused before it is read: Payload's temp file
@@ -50,8 +55,7 @@ export const discardFile = async (
   req.file = undefined
   for (const file of new Set(files)) {
     if (file.tempFilePath) await unlink(file.tempFilePath).catch(() => undefined)
-    const direct = directUploadOf(file)
-    const staged = direct && stagedKeyOf(collection.slug, direct.clientUploadContext)
+    const staged = directUploadOf(file, collection.slug)?.staged
     if (staged) await deleteStaged(req, store, staged)
   }
   if (typeof req.context?.[CLIENT_UPLOAD_TEMP_FILE] === 'string') {
@@ -137,8 +141,8 @@ export const sessionFromRequest = async (
   if (file) {
     req.file = undefined
     // A direct-to-bucket upload: the staged object, read by Payload through the file handler.
-    const direct = directUploadOf(file)
-    const staged = direct && stagedKeyOf(collection.slug, direct.clientUploadContext)
+    const direct = directUploadOf(file, collection.slug)
+    const staged = direct?.staged
     let bytes: Buffer
     let framed
     try {
