@@ -47,6 +47,14 @@ export const describeError = (error: unknown): string =>
     ? `${error.name}: ${error.message}`.slice(0, 500)
     : String(error).slice(0, 500)
 
+/** A response body read whole, as a Buffer over the SDK's bytes (no copy). */
+export const readBody = async (object: {
+  Body?: { transformToByteArray(): Promise<Uint8Array> }
+}) => {
+  const bytes = await object.Body!.transformToByteArray()
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
 /** An abort signal for the time left before `deadline` (epoch ms). */
 const until = (deadline: number) => AbortSignal.timeout(Math.max(1, deadline - Date.now()))
 
@@ -114,7 +122,7 @@ export class ObjectStore {
       new GetObjectCommand({ Bucket: this.storage.bucket, Key: key }),
       { abortSignal: signal },
     )
-    return Buffer.from(await object.Body!.transformToByteArray())
+    return readBody(object)
   }
 
   /** Whether an object is there (throws with `$metadata.httpStatusCode` 404 when it is not), within the store deadline. */
@@ -131,7 +139,7 @@ export class ObjectStore {
         new GetObjectCommand({ Bucket: this.storage.bucket, IfNoneMatch: ifNoneMatch, Key: key }),
         { abortSignal: until(this.storeDeadline()) },
       )
-      const body = Buffer.from(await object.Body!.transformToByteArray())
+      const body = await readBody(object)
       return {
         body,
         cacheControl: object.CacheControl,

@@ -124,8 +124,8 @@ export const stagedObjectResponse = async (
     new GetObjectCommand({ Bucket: store.storage.bucket, Key: key, Range: `bytes=0-${maxBytes}` }),
     { abortSignal: AbortSignal.timeout(store.storage.timeoutSeconds * 1000) },
   )
-  const body = Buffer.from(await object.Body!.transformToByteArray())
-  return new Response(new Uint8Array(body), {
+  const body = await object.Body!.transformToByteArray()
+  return new Response(body, {
     headers: { 'Content-Length': String(body.length), 'Content-Type': 'application/octet-stream' },
     status: 200,
   })
