@@ -208,7 +208,7 @@ describe('refused uploads on a keep-alive connection (next start)', () => {
       body?: { bytes: Buffer; name: string },
       auth = true,
     ) =>
-      new Promise<{ connection?: string; status: number }>((resolve, reject) => {
+      new Promise<{ body?: string; connection?: string; status: number }>((resolve, reject) => {
         const boundary = 'k33palive'
         const payload = body
           ? Buffer.concat([
@@ -237,9 +237,15 @@ describe('refused uploads on a keep-alive connection (next start)', () => {
             method,
           },
           (response) => {
-            response.resume()
+            let text = ''
+            response.setEncoding('utf8')
+            response.on('data', (chunk: string) => (text += chunk))
             response.on('end', () =>
-              resolve({ connection: response.headers.connection, status: response.statusCode! }),
+              resolve({
+                body: text,
+                connection: response.headers.connection,
+                status: response.statusCode!,
+              }),
             )
           },
         )
@@ -253,15 +259,21 @@ describe('refused uploads on a keep-alive connection (next start)', () => {
         request.end(payload)
       })
     const jpg = await gradientJPEG(300, 200, [0, 0, 0], [255, 255, 255])
-    // [what, body, logged in, status, the connection closed]: a body the parser gave up on must
-    // close it; one refused before it is read (401) is read to its end by Node, which keeps it.
-    const refusals: Array<[string, { bytes: Buffer; name: string }, boolean, number, boolean]> = [
+    // [what, body, logged in, status, the connection closed, the message]: a body the parser gave
+    // up on must close it; one refused before it is read (401) is read to its end by Node, which
+    // keeps it. Each message reaches the client, and each refusal is logged as one info line, not
+    // an error with a stack: a production build minifies Payload's error class names, by which
+    // its logging levels and its error formatting go.
+    const refusals: Array<
+      [string, { bytes: Buffer; name: string }, boolean, number, boolean, string]
+    > = [
       [
         'a control character in the file name',
         { bytes: jpg, name: 'bell\x07.jpg' },
         true,
         400,
         true,
+        'its multipart body is malformed or incomplete',
       ],
       [
         'a body over the largest upload',
@@ -269,6 +281,7 @@ describe('refused uploads on a keep-alive connection (next start)', () => {
         true,
         413,
         true,
+        'The file is larger than 25 MB, the largest upload this server accepts.',
       ],
       [
         'an anonymous upload',
@@ -276,13 +289,19 @@ describe('refused uploads on a keep-alive connection (next start)', () => {
         false,
         401,
         false,
+        'Unauthorized, you must be logged in to make this request.',
       ],
     ]
     try {
-      for (const [what, body, auth, status, closed] of refusals) {
+      for (const [what, body, auth, status, closed, message] of refusals) {
+        const logFrom = output.length
         const refused = await send('POST', '/api/media', body, auth)
         expect(refused.status, what).toBe(status)
         expect(refused.connection, what).toBe(closed ? 'close' : 'keep-alive')
+        expect(refused.body, what).toContain(message)
+        await vi.waitFor(() => expect(output.slice(logFrom), what).toContain(message))
+        expect(output.slice(logFrom), what).toMatch(/INFO/)
+        expect(output.slice(logFrom), what).not.toMatch(/ERROR|stack/)
         const next = await send('GET', '/api/media?limit=1&depth=0')
         expect(next.status, `the request after ${what}`).toBe(200)
       }

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises'
 import http from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -11,7 +11,7 @@ import {
   prepareImage,
   sessionContext,
 } from 'payload-image-assets'
-import { encodeWebP } from 'payload-image-assets/internal'
+import { encodeWebP, sweepTempFiles, TEMP_FILE_MAX_AGE_MS } from 'payload-image-assets/internal'
 import sharp from 'sharp'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 
@@ -182,6 +182,8 @@ describe('REST uploads become WebP inside their box, stored in S3', () => {
     expect(status).toBe(201)
     // 200 x 400 upright, fitted inside 240 x 200: 100 x 200.
     expect([body.doc.width, body.doc.height]).toEqual([100, 200])
+    // The original's size is the picture's as shown too (stored 400 x 200, orientation 6).
+    expect([body.doc.originalWidth, body.doc.originalHeight]).toEqual([200, 400])
     const bytes = await objectBytes(`avatars/${body.doc.filename}`)
     const meta = await sharp(bytes).metadata()
     expect([meta.width, meta.height]).toEqual([100, 200])
@@ -583,6 +585,25 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
     )
   })
 
+  it('a replacement for a document that does not exist is a 404 before the file is read: no image work, no object', async () => {
+    const keysBefore = await app.listKeys()
+    const rows = async () =>
+      Number((await app.sql<{ n: string }>('select count(*) as n from image_asset_cleanup'))[0].n)
+    const rowsBefore = await rows()
+    const form = new FormData()
+    form.append('file', new Blob([new Uint8Array(photo)]), 'photo.jpg')
+    form.append('_payload', '{}')
+    const response = await fetch(`${app.baseURL}/api/media/987654`, {
+      body: form,
+      headers: { Authorization: `JWT ${app.token}` },
+      method: 'PATCH',
+    })
+    expect(response.status).toBe(404)
+    expect(await app.listKeys()).toEqual(keysBefore)
+    // No upload was recorded for clean-up either: nothing was stored.
+    expect(await rows()).toBe(rowsBefore)
+  })
+
   it('the Local API refuses the same way', async () => {
     const rowsBefore = await rowCount('avatars')
     const data = await smallGIF()
@@ -639,9 +660,69 @@ describe('hostile names and polyglots', () => {
     })
     expect(status).toBe(400)
     expect(body.errors[0].message).toBe(
-      'The file name is longer than 255 characters, so its extension was cut off on the way in. Rename the file and upload it to Media again. Allowed extensions are .jpg, .jpeg, .png and .webp.',
+      'The file name is longer than 255 characters (UTF-16 units: an emoji counts as two), so its extension was cut off on the way in. Rename the file and upload it to Media again. Allowed extensions are .jpg, .jpeg, .png and .webp.',
     )
     expect(await rowCount('media')).toBe(rowsBefore)
+  })
+
+  it('a name ending in a space or an invisible character keeps its extension (as its display name does)', async () => {
+    const data = await sharp(photo).resize(64).png().toBuffer()
+    for (const name of ['trailing space.png ', 'zero width.png\u200b', 'no break.png\u00a0']) {
+      const { body, status } = await uploadREST(app, 'avatars', { data, name })
+      expect(status, JSON.stringify(name)).toBe(201)
+      expect(body.doc.originalFilename).toBe(name.slice(0, -1))
+    }
+  })
+
+  it('file parts nothing reads leave no temp file: a part under another name, a bulk update with a file', async () => {
+    const data = await sharp(photo).resize(64).png().toBuffer()
+    const form = new FormData()
+    form.append('file', new Blob([new Uint8Array(data)]), 'kept.png')
+    form.append('extra', new Blob([new Uint8Array(data)]), 'extra.png')
+    form.append('_payload', '{}')
+    const created = await fetch(`${app.baseURL}/api/avatars`, {
+      body: form,
+      headers: { Authorization: `JWT ${app.token}` },
+      method: 'POST',
+    })
+    expect(created.status).toBe(201)
+    const { doc } = (await created.json()) as { doc: { id: number } }
+    expect(await readdir(tempDir)).toEqual([])
+
+    const bulk = new FormData()
+    bulk.append('file', new Blob([new Uint8Array(data)]), 'bulk.png')
+    bulk.append('_payload', '{}')
+    const refused = await fetch(`${app.baseURL}/api/avatars?where[id][equals]=${doc.id}`, {
+      body: bulk,
+      headers: { Authorization: `JWT ${app.token}` },
+      method: 'PATCH',
+    })
+    expect(refused.status).toBe(400)
+    expect(await readdir(tempDir)).toEqual([])
+  })
+
+  it("the clean-up runner removes Payload's temp files an hour old that no request read (parts sent to the app's other endpoints, a killed process's)", async () => {
+    // A file part sent with a login: Payload writes it and never removes it.
+    const form = new FormData()
+    form.append('email', 'nobody@example.com')
+    form.append('password', 'wrong')
+    form.append('x', new Blob([new Uint8Array(1000)]), 'x.png')
+    const login = await fetch(`${app.baseURL}/api/users/login`, { body: form, method: 'POST' })
+    expect(login.status).toBeGreaterThanOrEqual(400)
+    const [left] = await readdir(tempDir)
+    expect(left).toMatch(/^tmp-\d+-\d+$/)
+    const old = new Date(Date.now() - TEMP_FILE_MAX_AGE_MS - 60_000)
+    await utimes(path.join(tempDir, left), old, old)
+    // A recent part (an upload still being read) and a file that is not Payload's stay.
+    await writeFile(path.join(tempDir, 'tmp-1-1700000000000'), 'recent')
+    await writeFile(path.join(tempDir, 'notes.txt'), 'not a temp file')
+    await utimes(path.join(tempDir, 'notes.txt'), old, old)
+    try {
+      expect(await sweepTempFiles(app.payload)).toBe(1)
+      expect((await readdir(tempDir)).sort()).toEqual(['notes.txt', 'tmp-1-1700000000000'])
+    } finally {
+      for (const name of await readdir(tempDir)) await rm(path.join(tempDir, name))
+    }
   })
 
   it('a zTXt zlib bomb (200 MB of text in 200 KB) is not inflated into the result: the image is stored, its text is not', async () => {
@@ -683,6 +764,33 @@ describe('hostile names and polyglots', () => {
 })
 
 describe('malformed multipart bodies', () => {
+  it('a "file" part without a file name gets a clear 400 naming the problem, not Payload\'s JSON error', async () => {
+    const png = await sharp(photo).resize(32).png().toBuffer()
+    const boundary = 'n0name'
+    const body = Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"\r\nContent-Type: image/png\r\n\r\n`,
+      ),
+      png,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ])
+    const rowsBefore = await rowCount('media')
+    const response = await fetch(`${app.baseURL}/api/media`, {
+      body,
+      headers: {
+        Authorization: `JWT ${app.token}`,
+        'Content-Type': `multipart/form-data; boundary=${boundary}`,
+      },
+      method: 'POST',
+    })
+    expect(response.status).toBe(400)
+    const { errors } = (await response.json()) as { errors: Array<{ message: string }> }
+    expect(errors[0].message).toBe(
+      'The "file" part has no file name (or, for a direct upload, its reference is not JSON), so its type cannot be checked. Nothing was saved to Media; send the file with its name. Allowed extensions are .jpg, .jpeg, .png and .webp.',
+    )
+    expect(await rowCount('media')).toBe(rowsBefore)
+  })
+
   it('a file name with a control character gets a clear 400, and the next request on the same keep-alive connection succeeds', async () => {
     const jpg = await gradientJPEG(300, 200, [0, 0, 0], [255, 255, 255])
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
@@ -723,7 +831,7 @@ describe('malformed multipart bodies', () => {
         const refused = await send(name)
         expect(refused.status, name).toBe(400)
         expect(refused.body.errors[0].message).toBe(
-          'The upload could not be read because its multipart body is malformed (a file name with control characters such as \\x01 is the usual cause). Nothing was saved to Media; rename the file and upload it again.',
+          'The upload could not be read because its multipart body is malformed or incomplete (a file name with control characters such as \\x01, a body cut off before its closing boundary, or a Content-Type without a boundary). Nothing was saved to Media; send the whole form again, with the file renamed if its name has control characters.',
         )
         const next = await send('fine.jpg')
         expect(next.status, JSON.stringify(next.body)).toBe(201)

@@ -1,4 +1,11 @@
-import { ValidationError } from 'payload'
+import {
+  APIError,
+  Forbidden,
+  NotFound,
+  type PayloadRequest,
+  UnauthorizedError,
+  ValidationError,
+} from 'payload'
 
 /**
  * Every message a user of the plugin can see, in one place.
@@ -12,6 +19,7 @@ export type ImageUploadErrorCode =
   | 'BUSY'
   | 'EXTENSION_NOT_ALLOWED'
   | 'FILE_MISSING'
+  | 'FILE_NAME_MISSING'
   | 'FILE_TOO_LARGE'
   | 'FORMAT_NOT_ALLOWED'
   | 'IMAGE_ANIMATED'
@@ -61,6 +69,29 @@ export class ImageUploadError extends ValidationError {
   }
 }
 
+/**
+ * Payload's own error classes, with their names set by hand: a production build (`next build`)
+ * minifies class names, and Payload's `loggingLevels` (a refusal logged as one info line, not an
+ * error with a stack) and its error formatting (the message reaches the client) go by the name.
+ */
+const named = <E extends Error>(error: E, name: string): E => Object.assign(error, { name })
+
+/** A refused caller: 401 without a user, 403 with one. */
+export const accessRefused = (req: PayloadRequest): Error =>
+  req.user
+    ? named(new Forbidden(req.t), 'Forbidden')
+    : named(new UnauthorizedError(req.t), 'UnauthorizedError')
+
+/** No such document (404). */
+export const notFound = (req: PayloadRequest): Error => named(new NotFound(req.t), 'NotFound')
+
+/** The error name of a body over the largest upload, for `loggingLevels`. */
+export const REQUEST_TOO_LARGE = 'RequestTooLarge'
+
+/** A multipart body over the largest upload the server accepts (413), stopped while it streams in. */
+export const requestTooLarge = (message: string): Error =>
+  named(new APIError(message, 413, undefined, true), REQUEST_TOO_LARGE)
+
 /** Thrown at config time when plugin options are invalid; names the option path. */
 export class ImageAssetsConfigError extends Error {
   constructor(message: string) {
@@ -109,6 +140,7 @@ export type UploadErrorArgs = {
   BUSY: { label: string }
   EXTENSION_NOT_ALLOWED: { allowed: readonly string[]; ext: string; label: string }
   FILE_MISSING: { allowed: readonly string[]; label: string }
+  FILE_NAME_MISSING: { allowed: readonly string[]; label: string }
   /**
    * `bytes` for an uploaded file; `fromURL` for a file at a URL and `over` for a staged upload,
    * whose size is known only to exceed the limit (they are read no further).
@@ -168,6 +200,11 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
         ? `A file without an extension is not allowed for ${label}. Allowed extensions are ${list(allowed)}.`
         : `File extension "${printable(ext)}" is not allowed for ${label}. Allowed extensions are ${list(allowed)}.`,
   },
+  FILE_NAME_MISSING: {
+    status: 400,
+    message: ({ allowed, label }) =>
+      `The "file" part has no file name (or, for a direct upload, its reference is not JSON), so its type cannot be checked. Nothing was saved to ${label}; send the file with its name. Allowed extensions are ${list(allowed)}.`,
+  },
   FILE_MISSING: {
     status: 400,
     message: ({ allowed, label }) =>
@@ -213,7 +250,7 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
   NAME_TOO_LONG: {
     status: 400,
     message: ({ allowed, label }) =>
-      `The file name is longer than 255 characters, so its extension was cut off on the way in. Rename the file and upload it to ${label} again. Allowed extensions are ${list(allowed)}.`,
+      `The file name is longer than 255 characters (UTF-16 units: an emoji counts as two), so its extension was cut off on the way in. Rename the file and upload it to ${label} again. Allowed extensions are ${list(allowed)}.`,
   },
   REMOTE_URL_DISABLED: {
     status: 400,
@@ -254,12 +291,12 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
   MALFORMED_UPLOAD: {
     status: 400,
     message: ({ label }) =>
-      `The upload could not be read because its multipart body is malformed (a file name with control characters such as \\x01 is the usual cause). Nothing was saved to ${label}; rename the file and upload it again.`,
+      `The upload could not be read because its multipart body is malformed or incomplete (a file name with control characters such as \\x01, a body cut off before its closing boundary, or a Content-Type without a boundary). Nothing was saved to ${label}; send the whole form again, with the file renamed if its name has control characters.`,
   },
   CROP_INVALID: {
     status: 400,
     message: ({ label }) =>
-      `The crop is not a rectangle inside the image. Nothing was saved to ${label}; give crop as percentages of the image (x and y from 0 to 100, width and height above 0, x + width and y + height at most 100), or null for no crop.`,
+      `The crop is not a rectangle inside the image. Nothing was saved to ${label}; give crop as percentages of the image (x and y from 0 to 100, width and height at least 0.5, x + width and y + height at most 100), or null for no crop.`,
   },
   FOCAL_INVALID: {
     status: 400,
@@ -313,10 +350,13 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
  * ValidationError on the `alt` field (the admin shows it there; REST and GraphQL answer 400).
  */
 export const altRequiredError = (collection: string, label: string): ValidationError =>
-  new ValidationError({
-    collection,
-    errors: [{ message: messages.altRequired({ label }), path: 'alt' }],
-  })
+  named(
+    new ValidationError({
+      collection,
+      errors: [{ message: messages.altRequired({ label }), path: 'alt' }],
+    }),
+    'ValidationError',
+  )
 
 /** The ImageUploadError for `code` on `collection`: its status, retry delay and message come from the table. */
 export const uploadError = <C extends ImageUploadErrorCode>(

@@ -27,16 +27,23 @@ const ascii = (bytes: Uint8Array, start: number, end: number): string =>
 export type ImageHeader = { format: string; frames: number; height: number; width: number }
 
 /**
- * The image's format (the libvips loader that claimed it), dimensions and frame count, read from
- * its header only (libvips does not decode pixels for this). Undefined when it cannot be read.
+ * The image's format (the libvips loader that claimed it), dimensions (upright, with its EXIF
+ * orientation applied) and frame count, read from its header only (libvips decodes no pixels for this). Undefined when it cannot be read.
  */
 export const readHeader = async (bytes: Buffer): Promise<ImageHeader | undefined> => {
   try {
-    const { format, height, pages, width } = await sharp(bytes, {
+    const { autoOrient, format, height, pages, width } = await sharp(bytes, {
       limitInputPixels: false,
     }).metadata()
     if (!width || !height) return undefined
-    return { format, frames: Math.max(pages ?? 1, pngFrames(bytes)), height, width }
+    // The picture as shown: EXIF orientations 5 to 8 swap the stored width and height.
+    const shown = autoOrient?.width && autoOrient.height ? autoOrient : { height, width }
+    return {
+      format,
+      frames: Math.max(pages ?? 1, pngFrames(bytes)),
+      height: shown.height,
+      width: shown.width,
+    }
   } catch {
     return undefined
   }

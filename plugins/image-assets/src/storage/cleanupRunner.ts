@@ -1,6 +1,7 @@
 import type { Payload } from 'payload'
 
 import { CLEANUP_SLUG } from '../collections/cleanup.js'
+import { sweepTempFiles } from '../upload/tempFiles.js'
 import { iso, type Row } from './cleanup.js'
 import type { ObjectStore } from './objects.js'
 
@@ -223,6 +224,7 @@ export class CleanupRunner {
         collection: CLEANUP_SLUG,
         where: { doneAt: { less_than: iso(Date.now() - KEEP_DONE_MS) } },
       })
+      await sweepTempFiles(this.payload)
     }
     return totals
   }

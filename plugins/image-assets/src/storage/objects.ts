@@ -48,9 +48,7 @@ export const describeError = (error: unknown): string =>
     : String(error).slice(0, 500)
 
 /** A response body read whole, as a Buffer over the SDK's bytes (no copy). */
-const readBody = async (object: {
-  Body?: { transformToByteArray(): Promise<Uint8Array> }
-}) => {
+const readBody = async (object: { Body?: { transformToByteArray(): Promise<Uint8Array> } }) => {
   const bytes = await object.Body!.transformToByteArray()
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }

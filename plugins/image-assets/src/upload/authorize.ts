@@ -1,4 +1,6 @@
-import { Forbidden, type PayloadRequest, UnauthorizedError, type Where } from 'payload'
+import type { PayloadRequest, Where } from 'payload'
+
+import { accessRefused, notFound } from '../errors.js'
 
 /**
  * Step 1 of the upload path: the collection's own access function (the app's overrides included)
@@ -14,7 +16,7 @@ export const authorize = async (
 ): Promise<void> => {
   const access = req.payload.collections[slug].config.access[operation]
   let result: boolean | Where
-  const refuse = () => (req.user ? new Forbidden(req.t) : new UnauthorizedError(req.t))
+  const refuse = () => accessRefused(req)
   try {
     result = await access({ id, req } as Parameters<typeof access>[0])
   } catch (error) {
@@ -33,12 +35,31 @@ export const authorize = async (
     }
     throw refuse()
   }
-  if (typeof result === 'object' && id !== undefined) {
-    const { totalDocs } = await req.payload.count({
-      collection: slug,
-      overrideAccess: true,
-      where: { and: [{ id: { equals: id } }, result] },
-    })
-    if (totalDocs === 0) throw refuse()
+  if (id === undefined || operation !== 'update') {
+    if (typeof result === 'object' && id !== undefined) await assertMatches(req, slug, id, result)
+    return
   }
+  // An update of a document that is not there: 404 before the file is read, not after its image
+  // work (Payload's own update would find out only then).
+  await assertMatches(req, slug, id, typeof result === 'object' ? result : undefined)
+}
+
+/** The document `id` exists (404) and, with a `where` from access, matches it (401/403). */
+const assertMatches = async (
+  req: PayloadRequest,
+  slug: string,
+  id: number | string,
+  where: Where | undefined,
+): Promise<void> => {
+  const count = async (constraint?: Where) =>
+    (
+      await req.payload.count({
+        collection: slug,
+        overrideAccess: true,
+        where: constraint ? { and: [{ id: { equals: id } }, constraint] } : { id: { equals: id } },
+      })
+    ).totalDocs
+  if ((await count(where)) > 0) return
+  if (where && (await count()) > 0) throw accessRefused(req)
+  throw notFound(req)
 }

@@ -124,7 +124,8 @@ export const stagedObjectResponse = async (
     new GetObjectCommand({ Bucket: store.storage.bucket, Key: key, Range: `bytes=0-${maxBytes}` }),
     { abortSignal: AbortSignal.timeout(store.storage.timeoutSeconds * 1000) },
   )
-  const body = await object.Body!.transformToByteArray()
+  // The SDK's bytes as they are (over a plain ArrayBuffer), not copied.
+  const body = (await object.Body!.transformToByteArray()) as Uint8Array<ArrayBuffer>
   return new Response(body, {
     headers: { 'Content-Length': String(body.length), 'Content-Type': 'application/octet-stream' },
     status: 200,

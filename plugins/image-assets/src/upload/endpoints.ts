@@ -8,7 +8,7 @@ import {
   type RequestContext,
 } from 'payload'
 
-import { altRequiredError, uploadError } from '../errors.js'
+import { altRequiredError, requestTooLarge, uploadError } from '../errors.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
 import { abandonUpload, isWriteConflict } from '../storage/cleanup.js'
 import { nudgeCleanup } from '../storage/cleanupRunner.js'
@@ -18,7 +18,7 @@ import type { UploadServices } from './prepare.js'
 import { framingSession } from './rerender.js'
 import { closeAfterRefusal } from './responseHeaders.js'
 import { type UploadSession, sessionContext } from './session.js'
-import { discardFile, sessionFromRequest, withoutFileSource } from './source.js'
+import { discardFile, discardUnreadParts, sessionFromRequest, withoutFileSource } from './source.js'
 
 /** A write that lost a race with another write from the same file is retried from the new state this many times. */
 const WRITE_ATTEMPTS = 4
@@ -107,9 +107,19 @@ export const uploadEndpoints = (
         label,
       })
     }
+    // A `file` part without a file name reaches Payload as a field, which it reads as a direct
+    // upload's JSON reference.
+    if ((error as Error).message === 'A file name is required.')
+      return uploadError('FILE_NAME_MISSING', slug, {
+        allowed: collection.allowedExtensions,
+        label,
+      })
+    const status = (error as { status?: number }).status
+    // Over the largest upload (Payload's abort while the file streams in, with the plugin's
+    // `responseOnLimit`): named, or a production build's client would read "An unknown error occurred."
+    if (status === 413) return requestTooLarge((error as Error).message)
     // The multipart parser's own failures (a control character in a part header, a cut-off
     // body) are the request's fault, not the server's: a clear 400 instead of Payload's 500.
-    const status = (error as { status?: number }).status
     if (status === 500 || !status) return uploadError('MALFORMED_UPLOAD', slug, { label })
     return error
   }
@@ -163,6 +173,7 @@ export const uploadEndpoints = (
       throw readFailure(req, error)
     }
     const data = req.data as Record<string, unknown> | undefined
+    await discardUnreadParts(req)
     try {
       refuseEarly(req, data, operation)
     } catch (error) {

@@ -38,22 +38,40 @@ const directUploadOf = (file: UploadedFile, slug: string) =>
     ? { staged: stagedKeyOf(slug, file.clientUploadContext) }
     : undefined
 
+/** Every file part Payload read from the request, under any field name (`req.files`), and `req.file`. */
+const fileParts = (req: PayloadRequest): UploadedFile[] => {
+  const byField = Object.values((req as { files?: Record<string, unknown> }).files ?? {})
+  const parts = [req.file, ...byField.flat()].filter((file): file is UploadedFile =>
+    Boolean(file && typeof file === 'object'),
+  )
+  return [...new Set(parts)]
+}
+
 /**
- * Lets go of the request's file when the upload is refused before it is read: Payload's temp file
- * (a direct upload's, or every upload's with `useTempFiles`) is removed and a staged object of this
- * collection is deleted, as when an upload is refused after it is read.
+ * Removes the temp files (`useTempFiles`) of the parts nothing will read: every part but the one
+ * `file` the upload path reads (a part under another name, several `file` parts). Payload removes
+ * only `req.file`'s, so the others would stay on disk.
+ */
+export const discardUnreadParts = async (req: PayloadRequest): Promise<void> => {
+  for (const part of fileParts(req)) {
+    if (part !== req.file && part.tempFilePath)
+      await unlink(part.tempFilePath).catch(() => undefined)
+  }
+}
+
+/**
+ * Lets go of the request's files when the upload is refused before they are read: Payload's temp
+ * files (a direct upload's, or every part's with `useTempFiles`) are removed and a staged object
+ * of this collection is deleted, as when an upload is refused after it is read.
  */
 export const discardFile = async (
   req: PayloadRequest,
   collection: ResolvedCollection,
   store: UploadServices['store'],
 ): Promise<void> => {
-  const parts = (req as { files?: { file?: unknown } }).files?.file
-  const files = [req.file, ...(Array.isArray(parts) ? parts : [parts])].filter(
-    (file): file is UploadedFile => Boolean(file),
-  )
+  const files = fileParts(req)
   req.file = undefined
-  for (const file of new Set(files)) {
+  for (const file of files) {
     if (file.tempFilePath) await unlink(file.tempFilePath).catch(() => undefined)
     const staged = directUploadOf(file, collection.slug)?.staged
     if (staged) await deleteStaged(req, store, staged)
