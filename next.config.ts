@@ -10,6 +10,9 @@ const nextConfig: NextConfig = {
   // sharp (a native module) runs in Node, outside the bundle. The plugin itself is bundled: its
   // `payload-image-assets/client` entry holds admin components that import `@payloadcms/ui`.
   serverExternalPackages: ['sharp'],
+  // Payload's logging levels (a refused request logged as one info line, not an error with a
+  // stack) and its error answers go by the error's class name, which server minification renames.
+  experimental: { serverMinification: false },
 }
 
 export default (phase: string) => {

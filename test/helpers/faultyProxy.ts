@@ -11,6 +11,8 @@ export type S3Faults = {
   delayDeletesMs?: number
   /** Fail every DELETE of an object (HTTP 500, on every retry). */
   failDeletes?: boolean
+  /** Fail every GET of an object (HTTP 500, on every retry). */
+  failGets?: boolean
   /** Let the first `n` distinct object keys be written; every PUT of any other key fails (HTTP 500). */
   failPutsAfter?: number
   /**
@@ -89,6 +91,7 @@ export const startFaultyS3 = async (target: string) => {
     const fail =
       isObject &&
       ((req.method === 'DELETE' && faults.failDeletes) ||
+        (req.method === 'GET' && faults.failGets) ||
         (req.method === 'PUT' &&
           faults.failPutsAfter !== undefined &&
           !written.has(path) &&
@@ -132,6 +135,7 @@ export const startFaultyS3 = async (target: string) => {
         {
           delayDeletesMs: undefined,
           failDeletes: undefined,
+          failGets: undefined,
           failPutsAfter: undefined,
           stall: undefined,
           stallDelivers: undefined,

@@ -305,6 +305,29 @@ describe('refused uploads on a keep-alive connection (next start)', () => {
         const next = await send('GET', '/api/media?limit=1&depth=0')
         expect(next.status, `the request after ${what}`).toBe(200)
       }
+      // The app's own collection, refused by Payload itself: its Forbidden keeps its name too
+      // (the reference app's next.config.ts turns server minification off).
+      const logFrom = output.length
+      const forbidden = await fetch(`${origin}/api/products`, {
+        body: JSON.stringify({ name: 'x', price: 1 }),
+        headers: { 'Content-Type': 'application/json' },
+        method: 'POST',
+      })
+      expect(forbidden.status).toBe(403)
+      await vi.waitFor(() =>
+        expect(output.slice(logFrom)).toContain('You are not allowed to perform this action.'),
+      )
+      expect(output.slice(logFrom)).not.toMatch(/ERROR|stack/)
+      // Payload's own abort over the largest upload, on the app's own collection: its message
+      // reaches the client.
+      const tooLarge = await send(
+        'POST',
+        '/api/products',
+        { bytes: Buffer.alloc(26 * 1024 * 1024), name: 'big.jpg' },
+        false,
+      )
+      expect(tooLarge.status).toBe(413)
+      expect(tooLarge.body).toContain('The file is larger than 25 MB')
     } finally {
       agent.destroy()
     }

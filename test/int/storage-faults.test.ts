@@ -213,4 +213,57 @@ describe('S3 failing part-way', () => {
     )
     s3.set({})
   })
+
+  it('a direct upload whose staged object cannot be read back gets 503 saying so; nothing is recorded', async () => {
+    s3.set({})
+    const bytes = await gradientJPEG(800, 600, [30, 30, 200], [200, 200, 30])
+    const presigned = await fetch(`${app.baseURL}/api/media/upload-url`, {
+      body: JSON.stringify({ filename: 'direct.jpg', mimeType: 'image/jpeg', size: bytes.length }),
+      headers: { Authorization: `JWT ${app.token}`, 'Content-Type': 'application/json' },
+      method: 'POST',
+    })
+    expect(presigned.status).toBe(200)
+    const target = (await presigned.json()) as {
+      headers: Record<string, string>
+      key: string
+      method: string
+      url: string
+    }
+    const put = await fetch(target.url, {
+      body: new Uint8Array(bytes),
+      headers: target.headers,
+      method: target.method,
+    })
+    expect(put.status).toBe(200)
+    const rowsBefore = Number(
+      (await app.sql<{ n: string }>('select count(*) as n from media'))[0].n,
+    )
+    s3.set({ failGets: true })
+    const form = new FormData()
+    form.append(
+      'file',
+      JSON.stringify({
+        clientUploadContext: { key: target.key },
+        filename: 'direct.jpg',
+        mimeType: 'image/jpeg',
+        size: bytes.length,
+      }),
+    )
+    form.append('_payload', JSON.stringify({ alt: 'A gradient' }))
+    const claimed = await fetch(`${app.baseURL}/api/media`, {
+      body: form,
+      headers: { Authorization: `JWT ${app.token}` },
+      method: 'POST',
+    })
+    expect(claimed.status).toBe(503)
+    expect(claimed.headers.get('retry-after')).toBe('10')
+    const { errors } = (await claimed.json()) as { errors: Array<{ message: string }> }
+    expect(errors[0].message).toBe(
+      'The uploaded file could not be read back from the storage service, which did not answer. Nothing was saved to Media; upload the file again in a moment.',
+    )
+    expect(Number((await app.sql<{ n: string }>('select count(*) as n from media'))[0].n)).toBe(
+      rowsBefore,
+    )
+    s3.set({})
+  })
 })

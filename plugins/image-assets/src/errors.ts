@@ -162,7 +162,8 @@ export type UploadErrorArgs = {
   REMOTE_URL_FAILED: { label: string; reason: string }
   REMOTE_URL_NOT_ALLOWED: { label: string; reason: string }
   PROCESSING_FAILED: { label: string }
-  STORAGE_FAILED: { label: string }
+  /** `reading`: a direct upload's staged object could not be read back. */
+  STORAGE_FAILED: { label: string; reading?: true }
   UPLOAD_CONFLICT: { label: string }
   BULK_UPLOAD: { label: string }
   MALFORMED_UPLOAD: { label: string }
@@ -275,8 +276,10 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
   STORAGE_FAILED: {
     status: 503,
     retryAfterSeconds: 10,
-    message: ({ label }) =>
-      `The image could not be stored because the storage service did not accept it. Nothing was saved to ${label}; try again in a moment.`,
+    message: ({ label, reading }) =>
+      reading
+        ? `The uploaded file could not be read back from the storage service, which did not answer. Nothing was saved to ${label}; upload the file again in a moment.`
+        : `The image could not be stored because the storage service did not accept it. Nothing was saved to ${label}; try again in a moment.`,
   },
   UPLOAD_CONFLICT: {
     status: 409,

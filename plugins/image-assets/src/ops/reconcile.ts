@@ -113,6 +113,7 @@ export const reconcile = async (args: {
       `${STAGING_PREFIX}/${slug}/`,
     ]) {
       let ContinuationToken: string | undefined
+      const scanned = { objects: 0, orphans: 0 }
       do {
         const page = await client.send(
           new ListObjectsV2Command({
@@ -127,6 +128,7 @@ export const reconcile = async (args: {
         const objects = (page.Contents ?? []).filter((o) => o.Key)
         report.scannedObjects += objects.length
         own.objects += objects.length
+        scanned.objects += objects.length
         if (objects.length === 0) continue
         const keys = objects.map((o) => o.Key!)
         const { docs } = await payload.find({
@@ -149,6 +151,7 @@ export const reconcile = async (args: {
           ? new Set((await runtime.store.deleteAll(old.map((o) => o.Key!))).map((f) => f.key))
           : new Set<string>()
         own.orphans += orphans.length
+        scanned.orphans += orphans.length
         for (const o of orphans) {
           const tooRecent = !old.includes(o)
           report.orphans.push({
@@ -158,7 +161,9 @@ export const reconcile = async (args: {
             tooRecent,
           })
         }
-        args.onProgress?.(`${prefix}: ${own.objects} objects scanned, ${own.orphans} orphaned`)
+        args.onProgress?.(
+          `${prefix}: ${scanned.objects} objects scanned, ${scanned.orphans} orphaned`,
+        )
       } while (ContinuationToken)
     }
 
