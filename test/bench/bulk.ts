@@ -20,7 +20,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { jemallocPath } from '../../scripts/runtime-env.mjs'
+import { jemallocPath, runtimeNodeArgs } from '../../scripts/runtime-env.mjs'
 import { pool, uploadForm } from './protocol'
 import type { RestWorker } from './readLatency'
 import { quantile } from './report'
@@ -80,7 +80,7 @@ const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 
 const child = (args: string[], env: Env): ChildProcess =>
   fork(path.join(here, 'bulkWorker.ts'), args, {
     env: { ...env, BENCH_BULK_JOB_LIMIT: String(JOB_LIMIT) } as unknown as NodeJS.ProcessEnv,
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...runtimeNodeArgs],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   })
 

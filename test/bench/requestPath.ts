@@ -39,7 +39,7 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import sharp from 'sharp'
 
-import { jemallocPath } from '../../scripts/runtime-env.mjs'
+import { jemallocPath, runtimeNodeArgs } from '../../scripts/runtime-env.mjs'
 import { GENERATED_24MP } from './corpus'
 import { currentRss, processTree, watchTreeRss } from './proc'
 import { uploadForm } from './protocol'
@@ -89,7 +89,7 @@ let nextId = 1
 const startApp = async (files: string[], env: Env): Promise<App> => {
   const child = fork(path.join(here, 'requestPathWorker.ts'), [JSON.stringify(files)], {
     env: { ...env, NODE_ENV: 'development' } as NodeJS.ProcessEnv,
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...runtimeNodeArgs],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))

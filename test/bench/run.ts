@@ -24,7 +24,7 @@ import { BUILT_IN_COLLECTIONS } from 'payload-image-assets'
 import { encodeWebP } from 'payload-image-assets/internal'
 import sharp from 'sharp'
 
-import { runtimeEnv } from '../../scripts/runtime-env.mjs'
+import { runtimeEnv, runtimeNodeArgs } from '../../scripts/runtime-env.mjs'
 import {
   ensureDatabase,
   freePort,
@@ -91,7 +91,7 @@ const startWorker = async (
 ): Promise<Worker> => {
   const child = fork(path.join(here, 'worker.ts'), [mode, JSON.stringify(files)], {
     env: { ...env, NODE_ENV: 'development' } as NodeJS.ProcessEnv,
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...runtimeNodeArgs],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   })
   const ready = await new Promise<{ baseURL?: string; token?: string }>((resolve, reject) => {
@@ -122,7 +122,7 @@ const runAvifParts = (parts: readonly string[]) =>
   new Promise<void>((resolve, reject) => {
     const child = fork(path.join(here, 'avif.ts'), parts, {
       env: runtimeEnv(process.env) as NodeJS.ProcessEnv,
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', 'tsx', ...runtimeNodeArgs],
       stdio: 'inherit',
     })
     child.once('exit', (code) =>
