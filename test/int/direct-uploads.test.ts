@@ -212,6 +212,15 @@ describe('direct-to-bucket uploads', () => {
     expect(await clientUploadTempFiles()).toEqual([])
   })
 
+  it('a name ending in a space or an invisible character is presigned by its extension', async () => {
+    for (const filename of ['photo.jpg ', 'photo.jpg\u200b']) {
+      const answer = await presign({ filename, mimeType: 'image/jpeg', size: 1000 })
+      expect(answer.status, JSON.stringify(filename)).toBe(200)
+      const body = (await answer.json()) as { headers: Record<string, string> }
+      expect(body.headers['Content-Type']).toBe('image/jpeg')
+    }
+  })
+
   it('a size that is not a whole number of bytes above 0 gets a message that says so', async () => {
     for (const size of [0, -5, '100', 1.5, null]) {
       const response = await presign({ filename: 'a.jpg', mimeType: 'image/jpeg', size })

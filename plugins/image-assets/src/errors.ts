@@ -89,8 +89,8 @@ export const notFound = (req: PayloadRequest): Error => named(new NotFound(req.t
 export const REQUEST_TOO_LARGE = 'RequestTooLarge'
 
 /** A multipart body over the largest upload the server accepts (413), stopped while it streams in. */
-export const requestTooLarge = (message: string): Error =>
-  named(new APIError(message, 413, undefined, true), REQUEST_TOO_LARGE)
+export const requestTooLarge = (message: string, data?: Record<string, unknown>): Error =>
+  named(new APIError(message, 413, data ?? null, true), REQUEST_TOO_LARGE)
 
 /** Thrown at config time when plugin options are invalid; names the option path. */
 export class ImageAssetsConfigError extends Error {

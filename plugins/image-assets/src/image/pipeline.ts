@@ -3,7 +3,6 @@ import type { ResolvedCollection } from '../options.js'
 import { FORMAT_NAMES, FORMATS, formatsFor, type InputFormat } from './formats.js'
 import { extensionOf, isAllowedExtension } from './guard.js'
 import { readHeader, sniffFormat } from './inspect.js'
-import { displayFilename } from '../storage/keys.js'
 import {
   DeadlineExceeded,
   DecodeFailed,
@@ -37,8 +36,7 @@ export class ImageProcessingFailed extends Error {
 
 /** guard: refuses a name whose extension is not allowed. Cheap; runs before any byte is read. */
 export const assertAllowedName = (filename: string, collection: ResolvedCollection): void => {
-  // The name as it is kept for display: a trailing space or invisible character is no part of the extension.
-  const ext = extensionOf(displayFilename(filename))
+  const ext = extensionOf(filename)
   if (!isAllowedExtension(ext, collection.allowedExtensions)) {
     // Payload's multipart parser cuts names at 255 characters, extension included.
     if (filename.length >= 255)

@@ -18,7 +18,7 @@ import type { UploadServices } from './prepare.js'
 import { framingSession } from './rerender.js'
 import { closeAfterRefusal } from './responseHeaders.js'
 import { type UploadSession, sessionContext } from './session.js'
-import { discardFile, discardUnreadParts, sessionFromRequest, withoutFileSource } from './source.js'
+import { discardFile, removeTempFiles, sessionFromRequest, withoutFileSource } from './source.js'
 
 /** A write that lost a race with another write from the same file is retried from the new state this many times. */
 const WRITE_ATTEMPTS = 4
@@ -40,6 +40,21 @@ const nestedDeeperThan = (value: unknown, limit: number): boolean => {
   }
   return false
 }
+
+/**
+ * Every file part's temp file (`useTempFiles`) is removed once the handler is done, whatever
+ * happened: the upload path removes the file it reads as soon as it has read it; the rest (a part
+ * under another name, a refused file) would stay, since Payload removes only `req.file`'s.
+ */
+const afterRemovingTempFiles =
+  (handler: Endpoint['handler']): Endpoint['handler'] =>
+  async (req) => {
+    try {
+      return await handler(req)
+    } finally {
+      await removeTempFiles(req)
+    }
+  }
 
 /** The route's id, as Payload's router already decoded it. */
 const idOf = (req: PayloadRequest): string => String(req.routeParams?.id ?? '')
@@ -117,7 +132,11 @@ export const uploadEndpoints = (
     const status = (error as { status?: number }).status
     // Over the largest upload (Payload's abort while the file streams in, with the plugin's
     // `responseOnLimit`): named, or a production build's client would read "An unknown error occurred."
-    if (status === 413) return requestTooLarge((error as Error).message)
+    if (status === 413)
+      return requestTooLarge(
+        (error as Error).message,
+        (error as { data?: Record<string, unknown> }).data,
+      )
     // The multipart parser's own failures (a control character in a part header, a cut-off
     // body) are the request's fault, not the server's: a clear 400 instead of Payload's 500.
     if (status === 500 || !status) return uploadError('MALFORMED_UPLOAD', slug, { label })
@@ -173,7 +192,6 @@ export const uploadEndpoints = (
       throw readFailure(req, error)
     }
     const data = req.data as Record<string, unknown> | undefined
-    await discardUnreadParts(req)
     try {
       refuseEarly(req, data, operation)
     } catch (error) {
@@ -211,7 +229,7 @@ export const uploadEndpoints = (
 
   return [
     {
-      handler: async (req) => {
+      handler: afterRemovingTempFiles(async (req) => {
         await authorize(req, slug, 'create')
         const session = await prepare(req, 'create')
         const { args } = writeArgs(req)
@@ -226,12 +244,12 @@ export const uploadEndpoints = (
           },
           201,
         )
-      },
+      }),
       method: 'post',
       path: '/',
     },
     {
-      handler: async (req) => {
+      handler: afterRemovingTempFiles(async (req) => {
         const id = idOf(req)
         await authorize(req, slug, 'update', id)
         const session = await prepare(req, 'update', id)
@@ -247,7 +265,7 @@ export const uploadEndpoints = (
             ? req.t('version:autosavedSuccessfully')
             : req.t('general:updatedSuccessfully')
         return json(req, { doc, message }, 200)
-      },
+      }),
       method: 'patch',
       path: '/:id',
     },

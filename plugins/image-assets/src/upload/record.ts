@@ -20,7 +20,7 @@ import type { UploadServices } from './prepare.js'
 import { checkedFocal, FRAMED_KEY, takeUploadEdits, touchesFraming } from './framing.js'
 import { framingSession } from './rerender.js'
 import { attachSession, peekSession, takeSession } from './session.js'
-import { discardFile, sessionFromRequest, withoutFileSource } from './source.js'
+import { removeTempFiles, sessionFromRequest, withoutFileSource } from './source.js'
 
 type OperationArgs = {
   data?: Record<string, unknown>
@@ -102,7 +102,8 @@ export const prepareInOperationHook =
     }
     // One file is one document's: a bulk update (`PATCH /api/<slug>?where=…`) cannot carry one.
     if (operation === 'update' && id === undefined) {
-      await discardFile(req, collection, services.store)
+      await removeTempFiles(req)
+      req.file = undefined
       throw uploadError('BULK_UPLOAD', collection.slug, { label: collection.label })
     }
     // Access first here too: no image work for a caller the collection refuses.

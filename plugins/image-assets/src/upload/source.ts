@@ -48,14 +48,13 @@ const fileParts = (req: PayloadRequest): UploadedFile[] => {
 }
 
 /**
- * Removes the temp files (`useTempFiles`) of the parts nothing will read: every part but the one
- * `file` the upload path reads (a part under another name, several `file` parts). Payload removes
- * only `req.file`'s, so the others would stay on disk.
+ * Removes the temp files (`useTempFiles`) of every file part of the request, under any field name,
+ * once the request is done with them. Payload removes only `req.file`'s, so a part under another
+ * name, or a file the upload path refused, would stay on disk. (No staged object is touched.)
  */
-export const discardUnreadParts = async (req: PayloadRequest): Promise<void> => {
+export const removeTempFiles = async (req: PayloadRequest): Promise<void> => {
   for (const part of fileParts(req)) {
-    if (part !== req.file && part.tempFilePath)
-      await unlink(part.tempFilePath).catch(() => undefined)
+    if (part.tempFilePath) await unlink(part.tempFilePath).catch(() => undefined)
   }
 }
 
