@@ -31,7 +31,7 @@ export const script = async (config: SanitizedConfig): Promise<void> => {
         overrideAccess: true,
         where: staleWhere(c),
       })
-      out(`${c.slug}: ${totalDocs} image${totalDocs === 1 ? '' : 's'} to re-optimize`)
+      out(`${c.slug}: ${plural(totalDocs)} to re-optimize`)
     }
     for (const { collection, missing } of await missingAvif(payload, runtime, {
       collections,

@@ -28,7 +28,8 @@ export type ImageHeader = { format: string; frames: number; height: number; widt
 
 /**
  * The image's format (the libvips loader that claimed it), dimensions (upright, with its EXIF
- * orientation applied) and frame count, read from its header only (libvips decodes no pixels for this). Undefined when it cannot be read.
+ * orientation applied) and frame count, read from its header only (libvips decodes no pixels for
+ * this). Undefined when it cannot be read.
  */
 export const readHeader = async (bytes: Buffer): Promise<ImageHeader | undefined> => {
   try {

@@ -16,13 +16,12 @@ export const authorize = async (
 ): Promise<void> => {
   const access = req.payload.collections[slug].config.access[operation]
   let result: boolean | Where
-  const refuse = () => accessRefused(req)
   try {
     result = await access({ id, req } as Parameters<typeof access>[0])
   } catch (error) {
     // An access function that fails without a user (`req.user.roles…`) refuses; with one, it may
     // need the submitted data, and the operation runs it again with the data.
-    if (!req.user) throw refuse()
+    if (!req.user) throw accessRefused(req)
     return
   }
   if (!result) {
@@ -33,13 +32,14 @@ export const authorize = async (
     ) {
       await req.payload.db.find({ collection: slug, limit: 1, pagination: false, req })
     }
-    throw refuse()
+    throw accessRefused(req)
   }
   if (id === undefined) return
   if (typeof result === 'object') {
     // Refused alike whether the document is not there or not the caller's (as Payload does): a
     // caller held to a `where` learns nothing of documents outside it.
-    if ((await count(req, slug, { and: [{ id: { equals: id } }, result] })) === 0) throw refuse()
+    if ((await count(req, slug, { and: [{ id: { equals: id } }, result] })) === 0)
+      throw accessRefused(req)
     return
   }
   // An update of a document that is not there: 404 before the file is read, not after its image

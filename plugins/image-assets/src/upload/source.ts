@@ -69,9 +69,9 @@ export const discardFile = async (
   store: UploadServices['store'],
 ): Promise<void> => {
   const files = fileParts(req)
+  await removeTempFiles(req)
   req.file = undefined
   for (const file of files) {
-    if (file.tempFilePath) await unlink(file.tempFilePath).catch(() => undefined)
     const staged = directUploadOf(file, collection.slug)?.staged
     if (staged) await deleteStaged(req, store, staged)
   }
