@@ -14,7 +14,7 @@ import { postgresAdapter } from '@payloadcms/db-postgres'
 import { imageAssetsPlugin, reoptimizeAll, runtimeOf } from 'payload-image-assets'
 import { buildConfig, type CollectionConfig, getPayload, type Payload } from 'payload'
 import sharp from 'sharp'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 
 import { dropDatabase, ensureDatabase, S3RVER_CREDENTIALS } from '../../src/dev/services'
 import { serveAPI } from '../helpers/serve'
@@ -29,7 +29,11 @@ const calls: string[] = []
 /** The app's own collection, as a Payload user writes it (blank template plus a field and hooks). */
 const appMedia = (staticDir: string): CollectionConfig => ({
   slug: 'media',
-  access: { read: () => true },
+  // Editors may change only the images credited to Ada: a `where` access, as apps write them.
+  access: {
+    read: () => true,
+    update: ({ req }) => (req.user ? { credit: { equals: 'ADA' } } : false),
+  },
   admin: { description: 'The team’s own media library' },
   fields: [
     { name: 'alt', type: 'text', required: true },
@@ -136,6 +140,11 @@ describe('adopting the app’s own upload collection', () => {
     }
   }
 
+  const listKeys = async () =>
+    ((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? [])
+      .map((o) => o.Key)
+      .sort()
+
   const boot = async (withPlugin: boolean): Promise<Payload> => {
     // getPayload caches one instance per key. The app with the plugin takes the default key, the
     // one the REST handlers look up; the app before it has its own.
@@ -227,6 +236,36 @@ describe('adopting the app’s own upload collection', () => {
         })
         expect(refused.status).toBe(400)
         expect(JSON.stringify(await refused.json())).toContain('alt')
+
+        // The app's `where` access: a replacement of a document outside it, and of one that does
+        // not exist, are both 403 (as Payload answers: the caller learns nothing of documents it
+        // cannot change), before the file is read; nothing is stored. Inside it, a change is saved.
+        const before = await listKeys()
+        const imageWork = vi.spyOn(runtimeOf(payload).limiter, 'run')
+        for (const target of [legacy.id, 987654]) {
+          const replace = new FormData()
+          replace.append(
+            'file',
+            new Blob([new Uint8Array(await photo())], { type: 'image/jpeg' }),
+            'other.jpg',
+          )
+          replace.append('_payload', '{}')
+          const patched = await fetch(`${baseURL}/api/media/${target}`, {
+            body: replace,
+            headers: { Authorization: `JWT ${token}` },
+            method: 'PATCH',
+          })
+          expect(patched.status, `PATCH /api/media/${target}`).toBe(403)
+        }
+        expect(imageWork).not.toHaveBeenCalled()
+        imageWork.mockRestore()
+        expect(await listKeys()).toEqual(before)
+        const own = await fetch(`${baseURL}/api/media/${body.doc.id}`, {
+          body: JSON.stringify({ alt: 'The whole team' }),
+          headers: { Authorization: `JWT ${token}`, 'Content-Type': 'application/json' },
+          method: 'PATCH',
+        })
+        expect(own.status).toBe(200)
       } finally {
         server.closeAllConnections()
         await new Promise((resolve) => server.close(resolve))

@@ -420,8 +420,28 @@ describe('reconcile', () => {
         reason: 'upload',
       },
     })
-    const report = await reconcile({ fix: false, graceMs: 0, payload: app.payload, runtime })
+    const progress: string[] = []
+    const report = await reconcile({
+      fix: false,
+      graceMs: 0,
+      onProgress: (line) => progress.push(line),
+      payload: app.payload,
+      runtime,
+    })
     expect(report.orphans.map((o) => o.key).sort()).toEqual([...planted, recordedKey].sort())
+    // Each prefix's progress line counts that prefix only (originals are listed apart from the
+    // collection's own objects), and each collection's document line its own documents.
+    const objectsOf = async (prefix: string) => (await app.listKeys(prefix)).length
+    expect(progress).toContain(
+      `originals/product-images/: ${await objectsOf('originals/product-images/')} objects scanned, 1 orphaned`,
+    )
+    expect(progress).toContain(
+      `product-images/: ${await objectsOf('product-images/')} objects scanned, 1 orphaned`,
+    )
+    expect(progress).toContain('category-images: 3 documents checked, missing objects: 1')
+    expect(progress).toContain(
+      `avatars: ${report.collections.avatars.documents} documents checked, missing objects: 0`,
+    )
     expect(report.recorded).toEqual({ deleted: 0, remaining: 1 })
 
     // With --fix and a grace period, young orphans stay (an upload may still be in progress), and

@@ -196,7 +196,7 @@ export const reconcile = async (args: {
         }
       })
       args.onProgress?.(
-        `${slug}: ${own.documents} documents checked, ${own.missing} objects missing`,
+        `${slug}: ${own.documents} documents checked, missing objects: ${own.missing}`,
       )
       if (!result.hasNextPage) break
     }
