@@ -218,7 +218,7 @@ describe('1 authorize: anonymous uploads are refused before any image work', () 
   })
 })
 
-describe('3 a failure after the new objects and the row were written', () => {
+describe('4 a failure after the new objects and the row were written', () => {
   it('leaves the previous image in place and served; only the new objects are cleaned up', async () => {
     const created = await uploadREST(app, 'media', {
       data: photo,
@@ -325,7 +325,65 @@ describe('3 a failure after the new objects and the row were written', () => {
   }, 180_000)
 })
 
-describe('2 S3 stalled: the store step ends at its deadline, with no transaction open', () => {
+describe('2 the Local API: the operation’s connection is let go for the image work', () => {
+  const create = (name: string, req?: { transactionID: number | string }) =>
+    app.payload.create({
+      collection: 'media',
+      data: { alt: name },
+      file: { data: small, mimetype: 'image/jpeg', name: `${name}.jpg`, size: small.length },
+      ...(req ? { req } : {}),
+    } as never) as Promise<{ id: number; objectKeys: string[] }>
+  const rowsWithId = (id: number) => app.sql('select id from media where id = $1', [id])
+
+  it('more creates with a file at once than the pool has connections (an import script’s Promise.all): every one is created', async () => {
+    // Each operation's transaction would otherwise hold a connection through its image work while
+    // the plugin's clean-up row waits for another: with the pool's 10 all held, for ever.
+    let timer: NodeJS.Timeout | undefined
+    const hung = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the creates still wait after 60 s')), 60_000)
+    })
+    try {
+      const docs = await Promise.race([
+        Promise.all(Array.from({ length: 14 }, (_, i) => create(`import-${i}`))),
+        hung,
+      ])
+      expect(new Set(docs.map((d) => d.id)).size).toBe(14)
+      for (const doc of docs) {
+        expect(await rowsWithId(doc.id)).toHaveLength(1)
+        for (const key of doc.objectKeys) expect(await exists(key), key).toBe(true)
+      }
+    } finally {
+      clearTimeout(timer)
+    }
+  })
+
+  it('a transaction the caller began and passed in keeps its meaning: the image is in it, and commits or rolls back with it', async () => {
+    for (const outcome of ['rollback', 'commit'] as const) {
+      const transactionID = (await app.payload.db.beginTransaction())!
+      const doc = await create(`in-${outcome}`, { transactionID })
+      // Not visible outside the caller's transaction before it ends.
+      expect(await rowsWithId(doc.id)).toEqual([])
+      if (outcome === 'commit') await app.payload.db.commitTransaction(transactionID)
+      else await app.payload.db.rollbackTransaction(transactionID)
+      expect(await rowsWithId(doc.id)).toHaveLength(outcome === 'commit' ? 1 : 0)
+    }
+    // One that has already written: the image work runs inside it, and it commits as one.
+    const transactionID = (await app.payload.db.beginTransaction())!
+    const first = await create('written-first', { transactionID })
+    const second = await create('written-second', { transactionID })
+    await app.payload.db.rollbackTransaction(transactionID)
+    expect([...(await rowsWithId(first.id)), ...(await rowsWithId(second.id))]).toEqual([])
+    // Nothing is left open.
+    expect(
+      await app.sql(
+        `select state from pg_stat_activity
+          where datname = current_database() and state like 'idle in transaction%'`,
+      ),
+    ).toEqual([])
+  })
+})
+
+describe('3 S3 stalled: the store step ends at its deadline, with no transaction open', () => {
   for (const [what, stallDelivers] of [
     ['the requests never reach S3', false],
     ['the writes reach S3 but their answers never come back', true],

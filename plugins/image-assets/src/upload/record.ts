@@ -16,6 +16,7 @@ import { recordTransition, settleUpload, WriteConflict } from '../storage/cleanu
 import { nudgeCleanup } from '../storage/cleanupRunner.js'
 import { documentKeys } from '../storage/documentKeys.js'
 import { authorize } from './authorize.js'
+import { outsideTransaction } from './transaction.js'
 import type { UploadServices } from './prepare.js'
 import { checkedFocal, FRAMED_KEY, takeUploadEdits, touchesFraming } from './framing.js'
 import { framingSession } from './rerender.js'
@@ -96,7 +97,9 @@ export const prepareInOperationHook =
       // Access first (GraphQL passes no `overrideAccess`; only the Local API's default skips it).
       if (overrideAccess !== true) await authorize(req, collection.slug, operation, id)
       const framed = { ...data }
-      const session = await framingSession(req, collection, services, id, framed)
+      const session = await outsideTransaction(req, () =>
+        framingSession(req, collection, services, id, framed),
+      )
       if (session) attachSession(context, session)
       return { ...args, data: framed }
     }
@@ -108,7 +111,9 @@ export const prepareInOperationHook =
     }
     // Access first here too: no image work for a caller the collection refuses.
     if (overrideAccess === false) await authorize(req, collection.slug, operation, id)
-    const session = await sessionFromRequest(req, data, { collection, operation, services })
+    const session = await outsideTransaction(req, () =>
+      sessionFromRequest(req, data, { collection, operation, services }),
+    )
     if (!session) return args
     attachSession(context, session)
     return { ...args, data: withoutFileSource(data) }
