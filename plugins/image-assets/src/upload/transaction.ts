@@ -48,22 +48,21 @@ export const outsideTransaction = async <T>(
   if (result.rows?.[0]?.free !== true) return work()
   const sessions = db.sessions
   await db.rollbackTransaction(id as number | string)
-  let failed = false
-  try {
-    return await work()
-  } catch (error) {
-    failed = true
-    throw error
-  } finally {
-    try {
-      const next = await db.beginTransaction()
-      if (next !== null && next !== undefined && sessions[String(next)]) {
-        sessions[key!] = sessions[String(next)]
-        delete sessions[String(next)]
-      }
-    } catch (error) {
-      // Without a transaction the operation's statements run on their own: refused if it went on.
-      if (!failed) throw error
-    }
+  const beginAgain = async () => {
+    const next = await db.beginTransaction()
+    if (next === null || next === undefined || !sessions[String(next)]) return
+    sessions[key!] = sessions[String(next)]
+    delete sessions[String(next)]
   }
+  let value: T
+  try {
+    value = await work()
+  } catch (error) {
+    // The holder still ends its transaction (a rollback, as the operation fails).
+    await beginAgain().catch(() => undefined)
+    throw error
+  }
+  // Without a transaction the operation's statements would run on their own: it stops instead.
+  await beginAgain()
+  return value
 }
