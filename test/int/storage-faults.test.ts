@@ -2,7 +2,7 @@
  * All or nothing: S3 failing on the first or the second write of an upload, and deletes that keep failing. In every failure the
  * request fails with a clear 5xx, no row is left, no object is left, and the server keeps answering.
  */
-import { GetObjectCommand } from '@aws-sdk/client-s3'
+import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { inject } from 'vitest'
 
@@ -212,6 +212,52 @@ describe('S3 failing part-way', () => {
       { interval: 100, timeout: 15_000 },
     )
     s3.set({})
+  })
+
+  it('a new crop when the stored file cannot be read: 503 saying the storage did not answer, or 409 when the file is gone; the document is unchanged', async () => {
+    s3.set({})
+    const { body } = await uploadREST(app, 'product-images', { data: photo, name: 'crop.jpg' })
+    const doc = body.doc as {
+      filename: string
+      id: number
+      objectKeys: string[]
+      originalKey: string
+    }
+    const reframe = async () => {
+      const response = await fetch(`${app.baseURL}/api/product-images/${doc.id}`, {
+        body: JSON.stringify({ crop: { height: 50, width: 50, x: 10, y: 10 } }),
+        headers: { Authorization: `JWT ${app.token}`, 'Content-Type': 'application/json' },
+        method: 'PATCH',
+      })
+      const { errors } = (await response.json()) as { errors?: Array<{ message: string }> }
+      return { message: errors?.[0]?.message, response }
+    }
+    const unchanged = async () =>
+      expect(
+        (
+          await app.sql<{ filename: string }>('select filename from product_images where id = $1', [
+            doc.id,
+          ])
+        )[0].filename,
+      ).toBe(doc.filename)
+
+    s3.set({ failGets: true })
+    const failing = await reframe()
+    expect(failing.response.status).toBe(503)
+    expect(failing.response.headers.get('retry-after')).toBe('10')
+    expect(failing.message).toBe(
+      "The image's stored file could not be read from the storage service, which did not answer. Nothing was changed in Product Images; try again in a moment.",
+    )
+    await unchanged()
+
+    s3.set({})
+    await app.s3.send(new DeleteObjectCommand({ Bucket: app.bucket, Key: doc.originalKey }))
+    const missing = await reframe()
+    expect(missing.response.status).toBe(409)
+    expect(missing.message).toBe(
+      "This image's stored file is missing from the storage, so it cannot be made again with a new crop or focal point. Nothing was changed in Product Images; upload the image again.",
+    )
+    await unchanged()
   })
 
   it('a direct upload whose staged object cannot be read back gets 503 saying so; nothing is recorded', async () => {

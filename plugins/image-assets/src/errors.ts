@@ -45,6 +45,7 @@ export type ImageUploadErrorCode =
   | 'SIZE_INVALID'
   | 'FORM_TOO_LARGE'
   | 'STAGED_UPLOAD_MISSING'
+  | 'SOURCE_MISSING'
 
 export class ImageUploadError extends ValidationError {
   readonly code: ImageUploadErrorCode
@@ -162,8 +163,8 @@ export type UploadErrorArgs = {
   REMOTE_URL_FAILED: { label: string; reason: string }
   REMOTE_URL_NOT_ALLOWED: { label: string; reason: string }
   PROCESSING_FAILED: { label: string }
-  /** `reading`: a direct upload's staged object could not be read back. */
-  STORAGE_FAILED: { label: string; reading?: true }
+  /** `reading`: a direct upload's staged object, or a stored image re-made, could not be read. */
+  STORAGE_FAILED: { label: string; reading?: 'staged' | 'stored' }
   UPLOAD_CONFLICT: { label: string }
   BULK_UPLOAD: { label: string }
   MALFORMED_UPLOAD: { label: string }
@@ -178,6 +179,7 @@ export type UploadErrorArgs = {
   SIZE_INVALID: { label: string; received: unknown }
   FORM_TOO_LARGE: { fieldBytes: number; label: string }
   STAGED_UPLOAD_MISSING: { label: string }
+  SOURCE_MISSING: { label: string }
 }
 
 type UploadErrorEntry<A> = {
@@ -277,9 +279,11 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
     status: 503,
     retryAfterSeconds: 10,
     message: ({ label, reading }) =>
-      reading
+      reading === 'staged'
         ? `The uploaded file could not be read back from the storage service, which did not answer. Nothing was saved to ${label}; upload the file again in a moment.`
-        : `The image could not be stored because the storage service did not accept it. Nothing was saved to ${label}; try again in a moment.`,
+        : reading === 'stored'
+          ? `The image's stored file could not be read from the storage service, which did not answer. Nothing was changed in ${label}; try again in a moment.`
+          : `The image could not be stored because the storage service did not accept it. Nothing was saved to ${label}; try again in a moment.`,
   },
   UPLOAD_CONFLICT: {
     status: 409,
@@ -340,6 +344,11 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
     status: 400,
     message: ({ label }) =>
       `The staged upload is no longer in the bucket (it was never uploaded, its URL expired, or it was already used or refused). Nothing was saved to ${label}; request a new upload URL and upload the file again.`,
+  },
+  SOURCE_MISSING: {
+    status: 409,
+    message: ({ label }) =>
+      `This image's stored file is missing from the storage, so it cannot be made again with a new crop or focal point. Nothing was changed in ${label}; upload the image again.`,
   },
   FORM_TOO_LARGE: {
     status: 413,

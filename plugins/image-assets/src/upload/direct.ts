@@ -153,7 +153,7 @@ export const stagedReadError = (req: PayloadRequest, collection: ResolvedCollect
   if (!failed) return undefined
   return failed === 'missing'
     ? uploadError('STAGED_UPLOAD_MISSING', collection.slug, { label: collection.label })
-    : uploadError('STORAGE_FAILED', collection.slug, { label: collection.label, reading: true })
+    : uploadError('STORAGE_FAILED', collection.slug, { label: collection.label, reading: 'staged' })
 }
 
 /** Deletes a staged object once it has been read (its clean-up row deletes it later otherwise). */

@@ -5,6 +5,7 @@ import { FORMAT_BY_EXTENSION, FORMATS } from '../image/formats.js'
 import { cropWithin } from '../image/geometry.js'
 import { sniffFormat } from '../image/inspect.js'
 import { readSource } from '../ops/source.js'
+import { s3Status } from '../storage/objects.js'
 import type { ResolvedCollection } from '../options.js'
 import {
   FRAMED_KEY,
@@ -56,7 +57,23 @@ export const rerenderStored = async (
       `payload-image-assets: ${collection.slug} ${doc.id} has no kept original; re-rendering its stored WebP`,
     )
   }
-  const source = await readSource(services.store, collection, doc)
+  let source: Buffer
+  try {
+    source = await readSource(services.store, collection, doc)
+  } catch (error) {
+    // The bucket's failure, said as such: not a 500, nor a database that is down.
+    const missing = s3Status(error) === 404
+    payload.logger[missing ? 'warn' : 'error']({
+      err: error,
+      msg: `payload-image-assets: reading the stored file of ${collection.slug} ${doc.id} failed`,
+    })
+    throw missing
+      ? uploadError('SOURCE_MISSING', collection.slug, { label: collection.label })
+      : uploadError('STORAGE_FAILED', collection.slug, {
+          label: collection.label,
+          reading: 'stored',
+        })
+  }
   const format = sniffFormat(source) ?? 'webp'
   const base = (doc.originalFilename ?? doc.filename).replace(/\.[^.]*$/, '') || 'image'
   // What the upload was stays as recorded (a stored WebP is not the original).
