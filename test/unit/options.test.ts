@@ -510,3 +510,25 @@ describe('the README documents every option', () => {
     expect(undocumented).toEqual([])
   })
 })
+
+describe('the app’s own body limits', () => {
+  it('are kept: the plugin’s upload limits (which replace bodyParser.limits whole in Payload’s parser) carry them over', async () => {
+    const { imageAssetsPlugin } = await import('payload-image-assets')
+    const plugin = imageAssetsPlugin({ storage: { bucket: 'media' } })
+    const config = await plugin({
+      bodyParser: { limits: { fieldSize: 100_000, fields: 20 } },
+      collections: [],
+    } as never)
+    expect(config.upload?.limits).toMatchObject({ fieldSize: 100_000, fields: 20 })
+    // The app's upload limits win over its body limits, as in Payload's own merge.
+    const both = await plugin({
+      bodyParser: { limits: { fieldSize: 100_000 } },
+      collections: [],
+      upload: { limits: { fieldSize: 50_000, fileSize: 2_000_000 } },
+    } as never)
+    expect(both.upload?.limits).toMatchObject({ fieldSize: 50_000, fileSize: 2_000_000 })
+    expect(both.upload?.responseOnLimit).toBe(
+      'The file is larger than 2 MB, the largest upload this server accepts. Upload a smaller file.',
+    )
+  })
+})

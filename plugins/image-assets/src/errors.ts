@@ -118,7 +118,12 @@ const printable = (text: string): string => {
   return cleaned.length > 16 ? `${cleaned.slice(0, 16)}…` : cleaned
 }
 
-const mb = (bytes: number): string => String(Math.round(bytes / 104_857.6) / 10)
+/**
+ * Megabytes in the unit the limit (`unitOf`) was most likely written in: `20 * 1024 * 1024` is
+ * 20 (binary), `2_000_000` is 2 (decimal); one decimal place at most.
+ */
+const mb = (bytes: number, unitOf = bytes): string =>
+  String(Math.round(bytes / (unitOf % 1_048_576 === 0 ? 104_857.6 : 100_000)) / 10)
 
 const megapixels = (pixels: number): string => String(Math.round(pixels / 100_000) / 10)
 
@@ -217,7 +222,7 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
     status: 413,
     message: (args) =>
       'bytes' in args
-        ? `The file is ${mb(args.bytes)} MB; ${args.label} accepts files up to ${mb(args.maxBytes)} MB. Upload a smaller file.`
+        ? `The file is ${mb(args.bytes, args.maxBytes)} MB; ${args.label} accepts files up to ${mb(args.maxBytes)} MB. Upload a smaller file.`
         : 'over' in args
           ? `The file is larger than ${mb(args.maxBytes)} MB, the most ${args.label} accepts. Upload a smaller file.`
           : `The file at the URL is larger than ${mb(args.maxBytes)} MB, the most ${args.label} accepts. Use a smaller image.`,

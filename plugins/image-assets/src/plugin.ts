@@ -181,7 +181,13 @@ export const imageAssetsPlugin =
       upload: {
         ...config.upload,
         abortOnLimit: config.upload?.abortOnLimit ?? true,
-        limits: { ...config.upload?.limits, fileSize: config.upload?.limits?.fileSize ?? maxBytes },
+        // Payload hands the parser `{ ...bodyParser, ...upload }`: `upload.limits` replaces
+        // `bodyParser.limits` whole, so the app's own body limits are carried over into it.
+        limits: {
+          ...config.bodyParser?.limits,
+          ...config.upload?.limits,
+          fileSize: config.upload?.limits?.fileSize ?? maxBytes,
+        },
         responseOnLimit:
           config.upload?.responseOnLimit ??
           messages.requestTooLarge({ maxBytes: config.upload?.limits?.fileSize ?? maxBytes }),

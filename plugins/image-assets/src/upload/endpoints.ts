@@ -109,8 +109,8 @@ export const uploadEndpoints = (
         label,
         reason: 'the "_payload" field is not valid JSON',
       })
-    // Busboy's limits on fields and parts: Payload passes `{ ...bodyParser, ...upload }`, so the
-    // upload options' `limits` (which the plugin always sets) win whole; 1 MB per field by default.
+    // Busboy's limits on fields and parts: Payload passes `{ ...bodyParser, ...upload }`, and the
+    // plugin's `upload.limits` carry the app's `bodyParser.limits` over; 1 MB per field by default.
     if ((error as Error).message === 'Multipart limit has been reached') {
       const { bodyParser, upload } = req.payload.config as {
         bodyParser?: { limits?: { fieldSize?: number } }
