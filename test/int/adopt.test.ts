@@ -301,6 +301,87 @@ describe('adopting the app’s own upload collection', () => {
     }
   })
 
+  it('with drafts: a draft save with a new file is refused before any image work; an autosave (the admin sends the form’s file again) saves the fields and leaves the image', async () => {
+    const drafts = `${database}_drafts`
+    await ensureDatabase(inject('pgAdminURI'), drafts)
+    const uri = new URL(inject('pgAdminURI'))
+    uri.pathname = `/${drafts}`
+    const media: CollectionConfig = {
+      ...appMedia(staticDir),
+      hooks: {},
+      versions: { drafts: { autosave: true } },
+    }
+    const payload = await getPayload({
+      config: await buildConfig({
+        collections: [users, media],
+        db: postgresAdapter({ pool: { connectionString: uri.toString() } }),
+        plugins: [
+          imageAssetsPlugin({
+            cleanup: { intervalSeconds: 0 },
+            collections: { avatars: false, 'category-images': false, 'product-images': false },
+            storage: storage(),
+          }),
+        ],
+        secret: `drafts-${id}`,
+        sharp,
+        telemetry: false,
+      }),
+      key: `adopt-drafts-${id}`,
+    })
+    try {
+      const file = async (name: string) => {
+        const data = await photo()
+        return { data, mimetype: 'image/jpeg', name, size: data.length }
+      }
+      const doc = (await payload.create({
+        collection: 'media',
+        data: { _status: 'published', alt: 'Published', credit: 'ADA' },
+        file: await file('first.jpg'),
+      } as never)) as Record<string, any>
+      expect(doc.filename).toMatch(/\.webp$/)
+      const imageWork = vi.spyOn(runtimeOf(payload).limiter, 'run')
+      try {
+        await expect(
+          payload.update({
+            collection: 'media',
+            data: { alt: 'Draft' },
+            draft: true,
+            file: await file('second.jpg'),
+            id: doc.id,
+          } as never),
+        ).rejects.toMatchObject({
+          message:
+            "A new image, crop or focal point cannot be saved as a draft, because the image's files are not versioned. Nothing was saved to Team media; publish the change, or save the draft without it.",
+          status: 400,
+        })
+        const autosaved = (await payload.update({
+          autosave: true,
+          collection: 'media',
+          data: { alt: 'Autosaved' },
+          draft: true,
+          file: await file('second.jpg'),
+          id: doc.id,
+        } as never)) as Record<string, any>
+        expect(autosaved.alt).toBe('Autosaved')
+        expect(autosaved.filename).toBe(doc.filename)
+        expect(imageWork).not.toHaveBeenCalled()
+      } finally {
+        imageWork.mockRestore()
+      }
+      // The published document still has its image, and it was not touched.
+      const published = (await payload.findByID({
+        collection: 'media',
+        depth: 0,
+        id: doc.id,
+      })) as Record<string, any>
+      expect([published.alt, published.filename]).toEqual(['Published', doc.filename])
+    } finally {
+      quietPool(payload)
+      await payload.destroy()
+      await dropDatabase(inject('pgAdminURI'), drafts).catch(() => undefined)
+    }
+  })
+
   it('refuses what cannot be merged, naming it', async () => {
     const notUpload: CollectionConfig = { slug: 'media', fields: [{ name: 'title', type: 'text' }] }
     await expect(config(true, notUpload)).rejects.toThrow(

@@ -18,7 +18,13 @@ import type { UploadServices } from './prepare.js'
 import { framingSession } from './rerender.js'
 import { closeAfterRefusal } from './responseHeaders.js'
 import { type UploadSession, sessionContext } from './session.js'
-import { discardFile, removeTempFiles, sessionFromRequest, withoutFileSource } from './source.js'
+import {
+  discardFile,
+  keepImageOutOfDraft,
+  removeTempFiles,
+  sessionFromRequest,
+  withoutFileSource,
+} from './source.js'
 
 /** A write that lost a race with another write from the same file is retried from the new state this many times. */
 const WRITE_ATTEMPTS = 4
@@ -198,6 +204,8 @@ export const uploadEndpoints = (
       await discardFile(req, collection, services.store)
       throw error
     }
+    if (operation === 'update')
+      await keepImageOutOfDraft(req, collection, services.store, parseParams(req.query))
     addLocalesToRequestFromData(req)
     const session = await sessionFromRequest(req, data, { collection, id, operation, services })
     req.data = withoutFileSource(data)

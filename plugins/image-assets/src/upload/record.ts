@@ -21,10 +21,17 @@ import type { UploadServices } from './prepare.js'
 import { checkedFocal, FRAMED_KEY, takeUploadEdits, touchesFraming } from './framing.js'
 import { framingSession } from './rerender.js'
 import { attachSession, peekSession, takeSession } from './session.js'
-import { removeTempFiles, sessionFromRequest, withoutFileSource } from './source.js'
+import {
+  keepImageOutOfDraft,
+  removeTempFiles,
+  sessionFromRequest,
+  withoutFileSource,
+} from './source.js'
 
 type OperationArgs = {
+  autosave?: boolean
   data?: Record<string, unknown>
+  draft?: boolean
   id?: number | string
   overrideAccess?: boolean
 }
@@ -78,6 +85,8 @@ export const prepareInOperationHook =
       takeUploadEdits(req)
       return { ...args, data: withoutFileSource(data) }
     }
+    if (operation === 'update')
+      await keepImageOutOfDraft(req, collection, services.store, args as OperationArgs)
     const submitted = { ...(req.data as Record<string, unknown> | undefined), ...data }
     const hasSource =
       Boolean(req.file) ||

@@ -67,8 +67,9 @@ export const discardFile = async (
   req: PayloadRequest,
   collection: ResolvedCollection,
   store: UploadServices['store'],
+  options: { keepStaged?: boolean } = {},
 ): Promise<void> => {
-  const files = fileParts(req)
+  const files = options.keepStaged ? [] : fileParts(req)
   await removeTempFiles(req)
   req.file = undefined
   for (const file of files) {
@@ -79,6 +80,30 @@ export const discardFile = async (
     await unlink(req.context[CLIENT_UPLOAD_TEMP_FILE] as string).catch(() => undefined)
     delete req.context[CLIENT_UPLOAD_TEMP_FILE]
   }
+}
+
+/**
+ * A draft save in a collection with drafts holds no new image: the image's files are not
+ * versioned, so the published document would lose its objects to a draft. The admin's autosave
+ * sends the form's file again with every change of a field: it saves the fields and leaves the
+ * file (and a staged direct upload, which the form sends again) for "Publish changes". Any other
+ * draft save with a new file is refused here, before any image work.
+ */
+export const keepImageOutOfDraft = async (
+  req: PayloadRequest,
+  collection: ResolvedCollection,
+  store: UploadServices['store'],
+  write: { autosave?: boolean; draft?: boolean },
+): Promise<void> => {
+  if (!write.draft || !req.payload.collections[collection.slug]?.config.versions?.drafts) return
+  if (write.autosave) {
+    takeUploadEdits(req)
+    await discardFile(req, collection, store, { keepStaged: true })
+    return
+  }
+  if (!req.file) return
+  await discardFile(req, collection, store)
+  throw uploadError('DRAFT_IMAGE_CHANGE', collection.slug, { label: collection.label })
 }
 
 /** Creation from a URL (`url` in the body): refused unless switched on, then fetched under the allowlist. */
