@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import { postgresAdapter } from '@payloadcms/db-postgres'
-import { imageAssetsPlugin, reoptimizeAll, runtimeOf } from 'payload-image-assets'
+import { imageAssetsPlugin, reconcile, reoptimizeAll, runtimeOf } from 'payload-image-assets'
 import { buildConfig, type CollectionConfig, getPayload, type Payload } from 'payload'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
@@ -301,7 +301,7 @@ describe('adopting the app’s own upload collection', () => {
     }
   })
 
-  it('with drafts: a draft save with a new file is refused before any image work; an autosave (the admin sends the form’s file again) saves the fields and leaves the image', async () => {
+  it('with drafts and trash: a draft save with a new file is refused before any image work; an autosave (the admin sends the form’s file again) saves the fields and leaves the image; a trashed image keeps its objects', async () => {
     const drafts = `${database}_drafts`
     await ensureDatabase(inject('pgAdminURI'), drafts)
     const uri = new URL(inject('pgAdminURI'))
@@ -309,8 +309,11 @@ describe('adopting the app’s own upload collection', () => {
     const media: CollectionConfig = {
       ...appMedia(staticDir),
       hooks: {},
+      trash: true,
       versions: { drafts: { autosave: true } },
     }
+    const draftsBucket = `${bucket}-drafts`
+    await s3.send(new CreateBucketCommand({ Bucket: draftsBucket }))
     const payload = await getPayload({
       config: await buildConfig({
         collections: [users, media],
@@ -319,7 +322,7 @@ describe('adopting the app’s own upload collection', () => {
           imageAssetsPlugin({
             cleanup: { intervalSeconds: 0 },
             collections: { avatars: false, 'category-images': false, 'product-images': false },
-            storage: storage(),
+            storage: { ...storage(), bucket: draftsBucket },
           }),
         ],
         secret: `drafts-${id}`,
@@ -375,6 +378,24 @@ describe('adopting the app’s own upload collection', () => {
         id: doc.id,
       })) as Record<string, any>
       expect([published.alt, published.filename]).toEqual(['Published', doc.filename])
+
+      // Trashed (the collection has `trash`), it keeps its objects: reconcile counts them as the
+      // document's, and --fix deletes none of them.
+      await payload.update({
+        collection: 'media',
+        data: { deletedAt: new Date().toISOString() },
+        id: doc.id,
+      } as never)
+      const report = await reconcile({
+        fix: true,
+        graceMs: 0,
+        payload,
+        runtime: runtimeOf(payload),
+      })
+      expect(report.orphans).toEqual([])
+      expect(report.missing).toEqual([])
+      const left = await s3.send(new ListObjectsV2Command({ Bucket: draftsBucket }))
+      expect((left.Contents ?? []).map((o) => o.Key).sort()).toEqual([...doc.objectKeys].sort())
     } finally {
       quietPool(payload)
       await payload.destroy()

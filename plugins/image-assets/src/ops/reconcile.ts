@@ -4,7 +4,7 @@ import type { Payload } from 'payload'
 import { ORIGINALS_PREFIX } from '../storage/documentFiles.js'
 import { s3Status } from '../storage/objects.js'
 import { STAGING_PREFIX } from '../upload/direct.js'
-import { documentKeys } from '../storage/documentKeys.js'
+import { documentKeys, EVERY_DOCUMENT } from '../storage/documentKeys.js'
 import { CLEANUP_SLUG } from '../collections/cleanup.js'
 import { CleanupRunner } from '../storage/cleanupRunner.js'
 import type { Runtime } from './runtime.js'
@@ -49,7 +49,7 @@ const backfillObjectKeys = async (payload: Payload, slug: string) => {
       collection: slug,
       depth: 0,
       limit: 200,
-      overrideAccess: true,
+      ...EVERY_DOCUMENT,
       pagination: false,
       where: { and: [{ filename: { exists: true } }, { objectKeys: { exists: false } }] },
     })
@@ -135,7 +135,7 @@ export const reconcile = async (args: {
           collection: slug,
           depth: 0,
           limit: 0,
-          overrideAccess: true,
+          ...EVERY_DOCUMENT,
           pagination: false,
           select: { objectKeys: true },
           where: { objectKeys: { in: keys } },
@@ -173,7 +173,7 @@ export const reconcile = async (args: {
         collection: slug,
         depth: 0,
         limit: 200,
-        overrideAccess: true,
+        ...EVERY_DOCUMENT,
         page: pageNumber++,
         select: { objectKeys: true },
         sort: 'id',

@@ -1,3 +1,4 @@
+import { EVERY_DOCUMENT } from './documentKeys.js'
 import type { Payload } from 'payload'
 
 import { CLEANUP_SLUG } from '../collections/cleanup.js'
@@ -85,7 +86,7 @@ export const referencedKeys = async (
     collection,
     depth: 0,
     limit: 0,
-    overrideAccess: true,
+    ...EVERY_DOCUMENT,
     pagination: false,
     select: { objectKeys: true },
     where: { objectKeys: { in: [...keys] } },

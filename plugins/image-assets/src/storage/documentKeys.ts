@@ -41,3 +41,10 @@ export const documentKeys = (doc: StoredDoc | undefined, slug: string): string[]
     ? [...keys, doc.originalKey]
     : keys
 }
+
+/**
+ * Local API options for the questions "which documents point at these objects?": every document,
+ * whatever the caller's access, trashed ones included (a collection with `trash`: a trashed
+ * document can be restored, and its objects with it).
+ */
+export const EVERY_DOCUMENT = { overrideAccess: true, trash: true } as const
