@@ -327,10 +327,8 @@ describe('a replacement racing a delete', () => {
       const current = await docById(SLUG, doc.id)
       if (deleted.status === 200) {
         expect(current).toBeNull()
-        // The delete answered with the document it deleted: the replacement's when that came first.
-        expect(deleted.body.doc.filename).toBe(
-          patched.status === 200 ? patched.body.doc.filename : doc.filename,
-        )
+        // The delete answers with the document as it read it (before or after the replacement).
+        expect([doc.filename, patched.body?.doc?.filename]).toContain(deleted.body.doc.filename)
       } else {
         expect(current).not.toBeNull()
         if (patched.status === 200) expectDocumentFrom(current!, patched)
@@ -349,7 +347,7 @@ describe('a replacement racing a delete', () => {
     console.info(`replacement vs delete, 9 rounds: ${JSON.stringify(tally)}`)
   }, 900_000)
 
-  it('a delete that read the document before a replacement committed retries, and records the replacement’s objects (held by a row lock)', async () => {
+  it('a delete that read the document before a replacement committed deletes the replacement, and records its objects (held by a row lock)', async () => {
     const doc = await createDoc(SLUG, 150)
     const lock = await lockRow('product_images', doc.id)
     let patched: Reply
@@ -370,9 +368,8 @@ describe('a replacement racing a delete', () => {
       200, 200,
     ])
     expect(await docById(SLUG, doc.id)).toBeNull()
-    // Its first attempt deleted the replaced row but recorded the old file: the unique transition
-    // refused that, and the retry deleted (and recorded) the replacement's file.
-    expect(deleted.body.doc.filename).toBe(patched.body.doc.filename)
+    // It recorded the file it found under the row's lock (the replacement's), not the one it read
+    // before: a bulk delete's shared transaction would otherwise be aborted by the unique key.
     expect(await transitionsOf(doc.id)).toEqual([
       `replaced ${SLUG}:${doc.id}:${doc.filename}`,
       `deleted ${SLUG}:${doc.id}:${patched.body.doc.filename}`,
@@ -426,7 +423,7 @@ describe('a replacement racing a delete', () => {
     ).toEqual([])
   }, 300_000)
 
-  it('a GraphQL delete that loses to a replacement (held by a row lock) is refused, changes nothing, and leaks nothing', async () => {
+  it('a GraphQL delete behind a replacement (held by a row lock) deletes the replaced document, and leaks nothing', async () => {
     const doc = await createDoc(SLUG, 170)
     const lock = await lockRow('product_images', doc.id)
     let patched: Reply
@@ -452,17 +449,59 @@ describe('a replacement racing a delete', () => {
       await lock.release()
     }
     expect(patched.status, JSON.stringify(patched.body)).toBe(200)
-    // Not retried: the delete read the replaced file, and its transition from it was already taken.
-    console.info(
-      `GraphQL delete behind a replacement: ${JSON.stringify(graphql.errors?.map((e) => [e.extensions?.statusCode, e.message]))}`,
-    )
-    expect(graphql.data?.deleteProductImage ?? null).toBeNull()
-    expect(graphql.errors?.map((e) => e.message)).toEqual([
-      'This image was changed by another request while yours was being processed, so yours was not saved to Product Images. Reload the document and try again.',
+    // Payload's own delete operation, with no retry: it read the file before the replacement, and
+    // deletes what is there under the lock, recording the replacement's file and objects.
+    expect(graphql.errors).toBeUndefined()
+    expect(graphql.data?.deleteProductImage?.id).toBe(doc.id)
+    expect(await docById(SLUG, doc.id)).toBeNull()
+    expect(await transitionsOf(doc.id)).toEqual([
+      `replaced ${SLUG}:${doc.id}:${doc.filename}`,
+      `deleted ${SLUG}:${doc.id}:${patched.body.doc.filename}`,
     ])
-    const current = (await docById(SLUG, doc.id))!
-    expectDocumentFrom(current, patched)
     await expectBucketMatchesDocuments(SLUG)
+    const stored = new Set(await bucketKeysOf(SLUG))
+    expect(
+      [...doc.objectKeys, ...patched.body.doc.objectKeys].filter((k: string) => stored.has(k)),
+    ).toEqual([])
+  }, 300_000)
+})
+
+describe('a bulk delete racing a replacement', () => {
+  it('deletes every document it lists, the replaced one with its new file (held by a row lock): none is rolled back behind its answer', async () => {
+    const [first, second] = [await createDoc(SLUG, 180), await createDoc(SLUG, 181)]
+    const lock = await lockRow('product_images', first.id)
+    let patched: Reply
+    let bulk: { body: any; status: number }
+    try {
+      const patching = replaceREST(SLUG, first.id, await photo(182), 'replace-before-bulk.jpg')
+      await lock.waiters(1)
+      // Payload's own bulk delete: one transaction for every document it found.
+      const deleting = fetch(`${app.baseURL}/api/${SLUG}?where[id][in]=${first.id},${second.id}`, {
+        headers: { Authorization: `JWT ${app.token}` },
+        method: 'DELETE',
+      }).then(async (r) => ({ body: await r.json(), status: r.status }))
+      await lock.waiters(2)
+      await lock.release()
+      ;[patched, bulk] = await Promise.all([patching, deleting])
+    } finally {
+      await lock.release()
+    }
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200)
+    expect(bulk.status, JSON.stringify(bulk.body)).toBe(200)
+    expect(bulk.body.errors).toEqual([])
+    expect(bulk.body.docs.map((d: { id: number }) => d.id).sort()).toEqual(
+      [first.id, second.id].sort(),
+    )
+    // What it answered is what was committed.
+    expect(await docById(SLUG, first.id)).toBeNull()
+    expect(await docById(SLUG, second.id)).toBeNull()
+    await expectBucketMatchesDocuments(SLUG)
+    const stored = new Set(await bucketKeysOf(SLUG))
+    expect(
+      [...first.objectKeys, ...second.objectKeys, ...patched.body.doc.objectKeys].filter(
+        (k: string) => stored.has(k),
+      ),
+    ).toEqual([])
   }, 300_000)
 })
 

@@ -267,34 +267,53 @@ const lockFile = async (
 const NEW_FILE_KEY = 'payloadImageAssetsNewFile'
 const DELETING_KEY = 'payloadImageAssetsDeleting'
 
+/** What a delete found under the row's lock: the file and keys to record, whatever it read before. */
+type Locked = { filename: unknown; keys: string[] }
+
 /**
- * beforeDelete, inside the delete's transaction: locks the row and reads its keys as they are now
- * (an AVIF job may have added some since the delete read the document).
+ * beforeDelete, inside the delete's transaction: locks the row and reads its file and keys as they
+ * are now (a replacement may have committed, or an AVIF job added versions, since the delete read
+ * the document).
  */
 export const lockDeletionHook =
   (collection: ResolvedCollection): CollectionBeforeDeleteHook =>
   async ({ context, id, req }) => {
-    const before = await req.payload.db.findOne({
-      collection: collection.slug,
-      req,
-      where: { id: { equals: id } },
-    })
-    if (!before) return
-    const current = await lockFile(req, collection, before as { filename?: unknown; id: number })
-    const deleting = (context[DELETING_KEY] ??= {}) as Record<string, string[]>
-    deleting[String(id)] = documentKeys(current, collection.slug)
+    let current: Record<string, unknown>
+    // A delete removes whatever file the document has: when a replacement committed between the
+    // read and the lock, it reads again and locks that (a few times at most, then a conflict).
+    for (let attempt = 1; ; attempt++) {
+      const before = await req.payload.db.findOne({
+        collection: collection.slug,
+        req,
+        where: { id: { equals: id } },
+      })
+      if (!before) return
+      try {
+        current = await lockFile(req, collection, before as { filename?: unknown; id: number })
+        break
+      } catch (error) {
+        if (!(error instanceof WriteConflict) || attempt >= 3) throw error
+      }
+    }
+    const deleting = (context[DELETING_KEY] ??= {}) as Record<string, Locked>
+    deleting[String(id)] = {
+      filename: current.filename,
+      keys: documentKeys(current, collection.slug),
+    }
   }
 
 /** afterDelete, inside the delete's transaction: the document's keys recorded for clean-up after commit. */
 export const recordDeletionHook =
   (collection: ResolvedCollection): CollectionAfterDeleteHook =>
   async ({ context, doc, req }) => {
-    const locked = (context[DELETING_KEY] as Record<string, string[]> | undefined)?.[String(doc.id)]
+    const locked = (context[DELETING_KEY] as Record<string, Locked> | undefined)?.[String(doc.id)]
+    // The file under the lock: the transition's unique key must name the file deleted, or a
+    // replacement committed meanwhile would make it collide and abort the whole (bulk) transaction.
     await recordTransition(req, {
       collection: collection.slug,
       document: doc.id,
-      from: doc.filename,
-      keys: locked ?? documentKeys(doc, collection.slug),
+      from: locked ? locked.filename : doc.filename,
+      keys: locked?.keys ?? documentKeys(doc, collection.slug),
       label: collection.label,
       reason: 'deleted',
     })
