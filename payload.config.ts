@@ -34,7 +34,14 @@ export default buildConfig({
     // the schema instead). After changing a collection or upgrading the plugin:
     // `npx payload migrate:create <name>`; see the README's "Production".
     migrationDir: path.resolve(dirname, 'src/migrations'),
-    pool: { connectionString: process.env.DATABASE_URI },
+    pool: {
+      connectionString: process.env.DATABASE_URI,
+      // Deadlines on the database too: a request that cannot get a connection within 30 s is
+      // answered 503 (not left waiting for ever), and a connection left idle in a transaction
+      // for a minute (a stalled client of it) is closed by the server, releasing its locks.
+      connectionTimeoutMillis: 30_000,
+      idle_in_transaction_session_timeout: 60_000,
+    },
     prodMigrations: migrations,
   }),
   onInit: async (payload) => {

@@ -59,6 +59,9 @@ describe('databaseDownHook', () => {
       status: 503,
     })
     expect(retryAfter).toBe('5')
+    // No connection free in the pool within its `connectionTimeoutMillis` (node-postgres).
+    const busy = call(new Error('timeout exceeded when trying to connect'))
+    expect([busy.result?.status, busy.retryAfter]).toEqual([503, '5'])
   })
 
   it('a deadlock or serialization failure with a concurrent write is a 409 with the conflict message', () => {

@@ -23,6 +23,25 @@ const BATCH = 1
 /** Finished transitions are kept this long (their unique key guards against a very late writer), then pruned. */
 const KEEP_DONE_MS = 24 * 60 * 60 * 1000
 const PRUNE_EVERY_MS = 10 * 60 * 1000
+/**
+ * Each step of a pass (a claim, a row's settling, the prune, the temp-file sweep) is given up after
+ * this long: a database or bucket that stops answering ends the pass with an error instead of
+ * holding it, and every later one, for ever. The step's own work may still finish; its row stays
+ * leased meanwhile, and is taken up again after its lease.
+ */
+const STEP_DEADLINE_MS = 60_000
+
+const within = <T>(work: Promise<T>, what: string): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not finish within ${STEP_DEADLINE_MS / 1000} s`)),
+      STEP_DEADLINE_MS,
+    )
+    timer.unref()
+  })
+  return Promise.race([work, late]).finally(() => clearTimeout(timer))
+}
 
 type PostgresAdapter = {
   name?: string
@@ -209,10 +228,13 @@ export class CleanupRunner {
   async runOnce(): Promise<{ deleted: number; failed: number; rows: number }> {
     const totals = { deleted: 0, failed: 0, rows: 0 }
     for (;;) {
-      const rows = await claimDue(this.payload, BATCH)
+      const rows = await within(claimDue(this.payload, BATCH), 'claiming due clean-up rows')
       if (rows.length === 0) break
       for (const row of rows) {
-        const result = await settleRow(this.payload, this.store, row)
+        const result = await within(
+          settleRow(this.payload, this.store, row),
+          `settling clean-up row ${row.id}`,
+        )
         totals.deleted += result.deleted
         totals.failed += result.failed
         totals.rows++
@@ -221,11 +243,14 @@ export class CleanupRunner {
     }
     if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) {
       this.lastPrune = Date.now()
-      await this.payload.db.deleteMany({
-        collection: CLEANUP_SLUG,
-        where: { doneAt: { less_than: iso(Date.now() - KEEP_DONE_MS) } },
-      })
-      await sweepTempFiles(this.payload)
+      await within(
+        this.payload.db.deleteMany({
+          collection: CLEANUP_SLUG,
+          where: { doneAt: { less_than: iso(Date.now() - KEEP_DONE_MS) } },
+        }),
+        'pruning finished clean-up rows',
+      )
+      await within(sweepTempFiles(this.payload), 'sweeping temp files')
     }
     return totals
   }

@@ -6,7 +6,7 @@ import { retryLater } from './responseHeaders.js'
 
 /** Connection-level failures of the database driver (node-postgres and SQLite/Mongo alike). */
 const CONNECTION_FAILURE =
-  /connection terminated|connection error|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|cannot begin transaction|server closed the connection|the database system is (starting up|shutting down)|too many clients/i
+  /connection terminated|connection error|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|cannot begin transaction|server closed the connection|the database system is (starting up|shutting down)|too many clients|timeout exceeded when trying to connect/i
 
 const isConnectionFailure = (error: unknown, depth = 0): boolean => {
   if (!error || typeof error !== 'object' || depth > 5) return false
