@@ -260,7 +260,7 @@ describe('S3 failing part-way', () => {
     await unchanged()
   })
 
-  it('a direct upload whose staged object cannot be read back gets 503 saying so; nothing is recorded', async () => {
+  it('a direct upload whose staged object cannot be read back gets 503 saying so; nothing is recorded, and the same request succeeds once the bucket answers', async () => {
     s3.set({})
     const bytes = await gradientJPEG(800, 600, [30, 30, 200], [200, 200, 30])
     const presigned = await fetch(`${app.baseURL}/api/media/upload-url`, {
@@ -285,31 +285,39 @@ describe('S3 failing part-way', () => {
       (await app.sql<{ n: string }>('select count(*) as n from media'))[0].n,
     )
     s3.set({ failGets: true })
-    const form = new FormData()
-    form.append(
-      'file',
-      JSON.stringify({
-        clientUploadContext: { key: target.key },
-        filename: 'direct.jpg',
-        mimeType: 'image/jpeg',
-        size: bytes.length,
-      }),
-    )
-    form.append('_payload', JSON.stringify({ alt: 'A gradient' }))
-    const claimed = await fetch(`${app.baseURL}/api/media`, {
-      body: form,
-      headers: { Authorization: `JWT ${app.token}` },
-      method: 'POST',
-    })
+    const claim = () => {
+      const form = new FormData()
+      form.append(
+        'file',
+        JSON.stringify({
+          clientUploadContext: { key: target.key },
+          filename: 'direct.jpg',
+          mimeType: 'image/jpeg',
+          size: bytes.length,
+        }),
+      )
+      form.append('_payload', JSON.stringify({ alt: 'A gradient' }))
+      return fetch(`${app.baseURL}/api/media`, {
+        body: form,
+        headers: { Authorization: `JWT ${app.token}` },
+        method: 'POST',
+      })
+    }
+    const claimed = await claim()
     expect(claimed.status).toBe(503)
     expect(claimed.headers.get('retry-after')).toBe('10')
     const { errors } = (await claimed.json()) as { errors: Array<{ message: string }> }
     expect(errors[0].message).toBe(
-      'The uploaded file could not be read back from the storage service, which did not answer. Nothing was saved to Media; upload the file again in a moment.',
+      'The uploaded file could not be read back from the storage service, which did not answer. Nothing was saved to Media; try again in a moment.',
     )
     expect(Number((await app.sql<{ n: string }>('select count(*) as n from media'))[0].n)).toBe(
       rowsBefore,
     )
     s3.set({})
+    // Nothing was wrong with the file: the staged upload was kept, and the same request now works,
+    // after which the staged object is gone.
+    const again = await claim()
+    expect(again.status, await again.clone().text()).toBe(201)
+    expect(await app.listKeys(target.key)).toEqual([])
   })
 })

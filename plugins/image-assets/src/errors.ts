@@ -285,7 +285,7 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
     retryAfterSeconds: 10,
     message: ({ label, reading }) =>
       reading === 'staged'
-        ? `The uploaded file could not be read back from the storage service, which did not answer. Nothing was saved to ${label}; upload the file again in a moment.`
+        ? `The uploaded file could not be read back from the storage service, which did not answer. Nothing was saved to ${label}; try again in a moment.`
         : reading === 'stored'
           ? `The image's stored file could not be read from the storage service, which did not answer. Nothing was changed in ${label}; try again in a moment.`
           : `The image could not be stored because the storage service did not accept it. Nothing was saved to ${label}; try again in a moment.`,

@@ -82,6 +82,9 @@ export const discardFile = async (
   }
 }
 
+/** A refusal that says "try again in a moment" (503): nothing was wrong with the file. */
+const isTransient = (error: unknown): boolean => (error as { status?: unknown }).status === 503
+
 /**
  * A draft save in a collection with drafts holds no new image: the image's files are not
  * versioned, so the published document would lose its objects to a draft. The admin's autosave
@@ -187,6 +190,9 @@ export const sessionFromRequest = async (
     const staged = direct?.staged
     let bytes: Buffer
     let framed
+    // A staged upload is deleted once used or refused; kept when the server could not finish for
+    // now (503: busy, the bucket not answering), so that the same request can simply be sent again.
+    let keepStaged = false
     try {
       // A reference to anything but this collection's staged uploads (another collection's,
       // a stored image, a made-up key): Payload's file route answered 404 and that was read.
@@ -209,20 +215,28 @@ export const sessionFromRequest = async (
       assertAllowedSize(bytes.length, collection)
     } catch (error) {
       if (file.tempFilePath) await unlink(file.tempFilePath).catch(() => undefined)
+      keepStaged = isTransient(error)
+      if (staged && !keepStaged) await deleteStaged(req, services.store, staged)
       throw error
     } finally {
-      if (staged) await deleteStaged(req, services.store, staged)
       // The temp file Payload wrote for a direct upload is removed above; Payload would try again.
       if (file.tempFilePath && req.context?.[CLIENT_UPLOAD_TEMP_FILE] === file.tempFilePath)
         delete req.context[CLIENT_UPLOAD_TEMP_FILE]
     }
-    return prepareUpload(
-      payload,
-      collection,
-      services,
-      { data: bytes, name: file.name },
-      { framing: framed },
-    )
+    try {
+      return await prepareUpload(
+        payload,
+        collection,
+        services,
+        { data: bytes, name: file.name },
+        { framing: framed },
+      )
+    } catch (error) {
+      keepStaged = isTransient(error)
+      throw error
+    } finally {
+      if (staged && !keepStaged) await deleteStaged(req, services.store, staged)
+    }
   }
   // Payload strips `url` and `filename` from untrusted data before its hooks; the request keeps them.
   if (!urlIsSource || typeof submitted.url !== 'string' || submitted.url === '') return undefined
