@@ -1,4 +1,4 @@
-import type { Payload, PayloadRequest } from 'payload'
+import type { Payload, PayloadRequest, Where } from 'payload'
 
 import { CLEANUP_SLUG } from '../collections/cleanup.js'
 import { ImageUploadError, messages } from '../errors.js'
@@ -58,6 +58,15 @@ export const recordUpload = async (
 }
 
 /**
+ * An upload's row that no runner has claimed, ever: a claim sets a lease and counts an attempt, and
+ * a runner that could not delete every object gives the lease back (the row is retried later), so
+ * the lease alone would let a late upload take back a row whose objects are partly deleted.
+ */
+const unclaimed = (id: number | string): Where => ({
+  and: [{ id: { equals: id } }, { leaseUntil: { exists: false } }, { attempts: { equals: 0 } }],
+})
+
+/**
  * Adds keys to an upload's row before they are written (a statement of its own), and moves its
  * deadline to `storeDeadline`'s; only while no runner has claimed the row. False when one has (the
  * objects already written may be deleted at any moment: the upload cannot go on).
@@ -73,7 +82,7 @@ export const extendUpload = async (
     collection: CLEANUP_SLUG,
     data: { due: iso(recordBy + INTENT_MARGIN_MS), keys: [...keys] },
     options: { atomic: true },
-    where: { and: [{ id: { equals: id } }, { leaseUntil: { exists: false } }] },
+    where: unclaimed(id),
   })
   return row ? { id, recordBy } : undefined
 }
@@ -83,7 +92,7 @@ export const discardUpload = async (payload: Payload, id: number | string): Prom
   await payload.db.deleteOne({
     collection: CLEANUP_SLUG,
     returning: false,
-    where: { and: [{ id: { equals: id } }, { leaseUntil: { exists: false } }] },
+    where: unclaimed(id),
   })
 }
 
@@ -91,14 +100,14 @@ export const discardUpload = async (payload: Payload, id: number | string): Prom
 export const settleUpload = async (req: PayloadRequest, id: number | string): Promise<boolean> => {
   // One statement that locks the row only if no runner has claimed it: from here the runner skips
   // it (SKIP LOCKED) until this transaction ends, and a claim that came first makes this refuse.
-  const unclaimed = await req.payload.db.updateOne({
+  const settled = await req.payload.db.updateOne({
     collection: CLEANUP_SLUG,
     data: { attempts: 0 },
     options: { atomic: true },
     req,
-    where: { and: [{ id: { equals: id } }, { leaseUntil: { exists: false } }] },
+    where: unclaimed(id),
   })
-  if (!unclaimed) return false
+  if (!settled) return false
   await req.payload.db.deleteOne({
     collection: CLEANUP_SLUG,
     req,
