@@ -10,7 +10,7 @@ import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 import { missingAvif, runtimeOf } from 'payload-image-assets'
-import { AVIF_TASK, runAvifJob } from 'payload-image-assets/internal'
+import { AVIF_TASK, holdTiming, runAvifJob } from 'payload-image-assets/internal'
 import { createLocalReq } from 'payload'
 
 import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
@@ -149,6 +149,50 @@ describe('jobs drained by hand (dedicated workers)', () => {
     expect((await read(app, uploaded.id)).avif?.length).toBeGreaterThan(0)
     await settledBucket(app)
     await app.payload.delete({ collection: 'payload-jobs', id: job.id, overrideAccess: true })
+  })
+
+  it('a run keeps its job held for as long as it works (renewed while it waits for a work slot): a claim after the first lease has run out still finds it held', async () => {
+    const saved = { ...holdTiming }
+    Object.assign(holdTiming, { leaseMs: 1500, renewMs: 200 })
+    const limiter = runtimeOf(app.payload).limiter
+    let release = () => {}
+    const busy = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const { claim, doc: uploaded, job, run } = await claimedJob(11, 'renewed.jpg')
+    // Every work slot is taken (by uploads, say): the job's run waits for one.
+    const slots = Array.from({ length: limiter.concurrency }, () => limiter.run(() => busy))
+    try {
+      const first = await claim()
+      const running = run(first)
+      await heldByARun(job.id, 20)
+      const heldUntil = async () =>
+        Number(
+          (
+            await app.sql<{ until: string }>(
+              "select input ->> 'imageAssetsHeldUntil' as until from payload_jobs where id = $1",
+              [job.id],
+            )
+          )[0].until,
+        )
+      const firstLease = await heldUntil()
+      // Past the first lease, the mark has moved on.
+      await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(firstLease + 500), {
+        interval: 100,
+        timeout: 10_000,
+      })
+      expect(await heldUntil()).toBeGreaterThan(Date.now())
+      const late = await claim()
+      expect((await run(late)).output.status).toBe('claimed-elsewhere')
+      release()
+      await Promise.all(slots)
+      expect((await running).output.status).toBe('done')
+      expect((await read(app, uploaded.id)).avif?.length).toBeGreaterThan(0)
+      await app.payload.delete({ collection: 'payload-jobs', id: job.id, overrideAccess: true })
+    } finally {
+      release()
+      Object.assign(holdTiming, saved)
+    }
   })
 
   /**

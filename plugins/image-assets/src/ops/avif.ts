@@ -52,15 +52,14 @@ type ClaimedJob = { id?: number | string; input?: unknown; updatedAt?: unknown }
 /** Where a run that took a job marks it in the job's input, with the time its hold ends. */
 export const HOLD_KEY = 'imageAssetsHeldUntil'
 /**
- * A hold outlasts the longest a run can take: the wait for a slot, reading the source and storing
- * the versions (a store deadline each), the job's encode deadline, and two minutes for the record
- * step and clocks that differ between hosts (the claim compares it with the database's clock).
+ * How a run holds its job: the mark ends `leaseMs` after it was last set, and a live run sets it
+ * again every `renewMs` for as long as it works (waiting for a slot, reading, encoding, storing).
+ * A run whose process died stops renewing it, so the next claim after `leaseMs` takes the job up
+ * again (`jobClaims.ts`), instead of waiting out the longest a run could take. The lease leaves
+ * room for clocks that differ between hosts (a claim compares the mark with the database's clock).
+ * (An object, so that tests can shorten it.)
  */
-const holdMs = (collection: ResolvedCollection, storeSeconds: number) =>
-  SLOT_WAIT_MS +
-  collection.limits.timeoutSeconds * 1000 * DEADLINE_FACTOR +
-  2 * storeSeconds * 1000 +
-  120_000
+export const holdTiming = { leaseMs: 120_000, renewMs: 20_000 }
 
 /**
  * Payload claims pending jobs with a read and then a write (one row after another), so two workers
@@ -71,11 +70,7 @@ const holdMs = (collection: ResolvedCollection, storeSeconds: number) =>
  * Were both to go on anyway, the record step would keep one result and hand the other's objects to
  * the clean-up: this saves the work, it is not what keeps the document whole.
  */
-const takeJob = async (
-  payload: Payload,
-  job: ClaimedJob | undefined,
-  hold: number,
-): Promise<boolean> => {
+const takeJob = async (payload: Payload, job: ClaimedJob | undefined): Promise<boolean> => {
   if (job?.id === undefined || typeof job.updatedAt !== 'string') return true
   const input = { ...(job.input as Record<string, unknown>) }
   const heldUntil = input[HOLD_KEY]
@@ -83,7 +78,7 @@ const takeJob = async (
   const taken = await payload.db.updateOne({
     collection: JOBS_SLUG,
     data: {
-      input: { ...input, [HOLD_KEY]: Date.now() + hold },
+      input: { ...input, [HOLD_KEY]: Date.now() + holdTiming.leaseMs },
       updatedAt: new Date().toISOString(),
     },
     options: { atomic: true },
@@ -91,6 +86,35 @@ const takeJob = async (
     where: { and: [{ id: { equals: job.id } }, { updatedAt: { equals: job.updatedAt } }] },
   })
   return taken !== null
+}
+
+/**
+ * Renews a taken job's hold every `holdTiming.renewMs` while its run works (only while the job is
+ * still processing: a finished or released job is left alone). Returns the stop, which waits for
+ * a renewal in flight, so that none lands after the run has let go of the job.
+ */
+const keepHeld = (payload: Payload, job: ClaimedJob | undefined): (() => Promise<void>) => {
+  if (job?.id === undefined) return async () => undefined
+  const { [HOLD_KEY]: _held, ...input } = job.input as Record<string, unknown>
+  let renewing: Promise<unknown> = Promise.resolve()
+  const timer = setInterval(() => {
+    renewing = renewing.then(() =>
+      payload.db
+        .updateOne({
+          collection: JOBS_SLUG,
+          data: { input: { ...input, [HOLD_KEY]: Date.now() + holdTiming.leaseMs } },
+          options: { atomic: true },
+          returning: false,
+          where: { and: [{ id: { equals: job.id } }, { processing: { equals: true } }] },
+        })
+        .catch(() => undefined),
+    )
+  }, holdTiming.renewMs)
+  timer.unref()
+  return async () => {
+    clearInterval(timer)
+    await renewing
+  }
 }
 
 /** A run that failed lets go of its job, so that Payload's retry can take it (best effort). */
@@ -330,13 +354,14 @@ export const avifTask = (runtime: Runtime) => ({
     job?: ClaimedJob
     req: PayloadRequest
   }) => {
-    const { collection } = collectionRuntime(runtime, (input as AvifInput).collection)
-    const hold = holdMs(collection, runtime.store.storage.timeoutSeconds)
-    if (!(await takeJob(req.payload, job, hold))) return { output: { status: 'claimed-elsewhere' } }
+    if (!(await takeJob(req.payload, job))) return { output: { status: 'claimed-elsewhere' } }
+    const stopHolding = keepHeld(req.payload, job)
     try {
       const result = await runAvifJob(req.payload, runtime, input as AvifInput)
+      await stopHolding()
       return { output: { status: result.status } }
     } catch (error) {
+      await stopHolding()
       await letGo(req.payload, job)
       throw error
     }

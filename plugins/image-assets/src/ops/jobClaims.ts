@@ -22,7 +22,7 @@ import { HOLD_KEY } from './avif.js'
  *    and only ever picks jobs that are not, so a job whose process was killed mid-run would stay
  *    processing for good (its image never getting its AVIF versions). Each claim of the image
  *    queue first lets go of its jobs that no live run can still hold: those whose hold (the mark a
- *    run sets when it starts, sized to outlast the longest run) has ended, and those claimed
+ *    run sets when it starts and renews while it works, `holdTiming` in avif.ts) has ended, and those claimed
  *    without a hold longer than `UNHELD_MS` ago. Each such release counts as a try; past
  *    `ABANDONED_TRIES` the job is failed with a message saying why, so an image that kills its
  *    process cannot do so forever.
