@@ -417,11 +417,11 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
     },
     {
       collection: 'media',
-      file: async () => ({ data: pngClaiming(8000, 6000), name: 'big.png' }),
+      file: async () => ({ data: pngClaiming(9000, 8000), name: 'big.png' }),
       message:
-        'The image is 8000 x 6000 pixels (48 megapixels); Media accepts at most 40 megapixels. Upload a smaller image.',
+        'The image is 9000 x 8000 pixels (72 megapixels); Media accepts at most 64 megapixels. Upload a smaller image.',
       status: 422,
-      what: 'a 48-megapixel PNG header',
+      what: 'a 72-megapixel PNG header',
     },
     {
       collection: 'avatars',

@@ -24,7 +24,7 @@ describe('resolveOptions', () => {
     expect(collections[0].limits).toEqual({
       animation: 'refuse',
       maxBytes: 26_214_400,
-      maxPixels: 40_000_000,
+      maxPixels: 64_000_000,
       maxSide: 12_000,
       timeoutSeconds: 30,
     })

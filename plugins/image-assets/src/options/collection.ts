@@ -92,7 +92,7 @@ const SLUG = /^[a-z0-9][a-z0-9-_]*$/
 export const DEFAULT_LIMITS: Readonly<Required<ImageLimits>> = {
   animation: 'refuse',
   maxBytes: 25 * 1024 * 1024,
-  maxPixels: 40_000_000,
+  maxPixels: 64_000_000,
   maxSide: 12_000,
   timeoutSeconds: 30,
 }

@@ -148,7 +148,7 @@ export type ImageLimits = {
   animation?: 'first-frame' | 'refuse'
   /** Largest upload in bytes (HTTP 413 beyond it). @default 26_214_400 (25 MB) */
   maxBytes?: number
-  /** Largest number of pixels (width x height). @default 40_000_000 */
+  /** Largest number of pixels (width x height). @default 64_000_000 */
   maxPixels?: number
   /** Longest side in pixels (catches long strips). @default 12_000 */
   maxSide?: number
