@@ -2,7 +2,9 @@
  * All or nothing: S3 failing on the first or the second write of an upload, and deletes that keep failing. In every failure the
  * request fails with a clear 5xx, no row is left, no object is left, and the server keeps answering.
  */
-import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3'
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { cleanupRunnerOf, recordUpload, settleUpload } from 'payload-image-assets/internal'
+import { createLocalReq } from 'payload'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { inject } from 'vitest'
 
@@ -165,7 +167,7 @@ describe('S3 failing part-way', () => {
           done_at: null,
           reason: 'deleted',
         })
-        expect(row.attempts).toBeGreaterThanOrEqual(1)
+        expect(Number(row.attempts)).toBeGreaterThanOrEqual(1)
         expect(row.last_error).toMatch(/InternalError/)
         expect([...row.keys].sort()).toEqual(keys)
       },
@@ -182,6 +184,37 @@ describe('S3 failing part-way', () => {
       },
       { interval: 200, timeout: 30_000 },
     )
+  })
+
+  it('an upload a runner has taken (it outlived its deadline) stays taken after a failed delete: a late record step cannot take it back', async () => {
+    const key = 'media/aaaaaaaaaaaaaaaa-33333333.webp'
+    await app.s3.send(
+      new PutObjectCommand({ Body: Buffer.from('partly deleted'), Bucket: app.bucket, Key: key }),
+    )
+    // Its store deadline long past: due now.
+    const intent = await recordUpload(app.payload, 'media', [key], Date.now() - 10 * 60_000)
+    s3.set({ failDeletes: true })
+    await vi.waitFor(
+      async () => {
+        await cleanupRunnerOf(app.payload)!.runOnce()
+        const [row] = await app.sql<{ attempts: number; lease_until: null | string }>(
+          'select attempts, lease_until from image_asset_cleanup where id = $1',
+          [intent.id],
+        )
+        // Claimed, its delete failed, and its lease given back for a later try.
+        expect(row).toMatchObject({ lease_until: null })
+        expect(Number(row.attempts)).toBeGreaterThanOrEqual(1)
+      },
+      { interval: 200, timeout: 15_000 },
+    )
+    s3.set({})
+    const req = await createLocalReq({}, app.payload)
+    req.transactionID = (await app.payload.db.beginTransaction())!
+    try {
+      expect(await settleUpload(req, intent.id)).toBe(false)
+    } finally {
+      await app.payload.db.rollbackTransaction(req.transactionID)
+    }
   })
 
   it('a replacement whose old objects cannot be deleted yet succeeds and records them', async () => {
