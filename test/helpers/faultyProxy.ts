@@ -170,20 +170,26 @@ export const startFaultyS3 = async (target: string) => {
 /** A TCP proxy to a database server that can drop every connection and refuse new ones. */
 export const startTCPProxy = async (targetHost: string, targetPort: number) => {
   let down = false
+  let stalled = false
   const sockets = new Set<net.Socket>()
+  /** Each connection's answers (upstream to client), held back while stalled. */
+  const answers = new Map<net.Socket, net.Socket>()
   const server = net.createServer((client) => {
     if (down) return client.destroy()
     const upstream = net.connect(targetPort, targetHost)
     sockets.add(client).add(upstream)
+    answers.set(upstream, client)
     const close = () => {
       client.destroy()
       upstream.destroy()
       sockets.delete(client)
       sockets.delete(upstream)
+      answers.delete(upstream)
     }
     client.on('error', close).on('close', close)
     upstream.on('error', close).on('close', close)
-    client.pipe(upstream).pipe(client)
+    client.pipe(upstream)
+    if (!stalled) upstream.pipe(client)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as net.AddressInfo
@@ -203,6 +209,15 @@ export const startTCPProxy = async (targetHost: string, targetPort: number) => {
       }),
     up: () => {
       down = false
+    },
+    /** Connections stay open and requests go through, but no answer comes back until `flow()`. */
+    stall: () => {
+      stalled = true
+      for (const [upstream, client] of answers) upstream.unpipe(client)
+    },
+    flow: () => {
+      stalled = false
+      for (const [upstream, client] of answers) upstream.pipe(client)
     },
   }
 }

@@ -7,6 +7,7 @@ import { inject } from 'vitest'
 
 import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
 import { startTCPProxy } from '../helpers/faultyProxy'
+import { cleanupRunnerOf, cleanupTiming } from 'payload-image-assets/internal'
 import { gradientJPEG } from '../helpers/images'
 
 let photo: Buffer
@@ -93,5 +94,23 @@ describe('the database failing', () => {
     const again = await uploadREST(app, 'media', { data: photo, name: 'x.jpg' })
     expect(again.status).toBe(201)
     expect(await mediaRows()).toEqual([...rowsBefore, again.body.doc.id])
+  })
+
+  it('the database answering nothing: the clean-up pass gives up at its step deadline instead of waiting for ever, and runs again once it answers', async () => {
+    const runner = cleanupRunnerOf(app.payload)!
+    const saved = { ...cleanupTiming }
+    cleanupTiming.stepDeadlineMs = 1_000
+    db.stall()
+    try {
+      const started = Date.now()
+      await expect(runner.runOnce()).rejects.toThrow(
+        'claiming due clean-up rows did not finish within 1 s',
+      )
+      expect(Date.now() - started).toBeLessThan(10_000)
+    } finally {
+      db.flow()
+      Object.assign(cleanupTiming, saved)
+    }
+    await expect(runner.runOnce()).resolves.toMatchObject({ failed: 0 })
   })
 })

@@ -35,7 +35,7 @@ export {
 export { mediaURL } from './storage/url.js'
 export { displayFilename, objectFilename } from './storage/keys.js'
 export { ObjectStore, ObjectWriteError } from './storage/objects.js'
-export { CleanupRunner, cleanupRunnerOf } from './storage/cleanupRunner.js'
+export { CleanupRunner, cleanupRunnerOf, cleanupTiming } from './storage/cleanupRunner.js'
 export { recordUpload, settleUpload } from './storage/cleanup.js'
 export { fetchRemoteImage, RemoteFetchError } from './remote/fetch.js'
 export { isAllowedHost, isPublicAddress } from './remote/addresses.js'

@@ -27,16 +27,17 @@ const PRUNE_EVERY_MS = 10 * 60 * 1000
  * Each step of a pass (a claim, a row's settling, the prune, the temp-file sweep) is given up after
  * this long: a database or bucket that stops answering ends the pass with an error instead of
  * holding it, and every later one, for ever. The step's own work may still finish; its row stays
- * leased meanwhile, and is taken up again after its lease.
+ * leased meanwhile, and is taken up again after its lease. (An object, so that tests can shorten it.)
  */
-const STEP_DEADLINE_MS = 60_000
+export const cleanupTiming = { stepDeadlineMs: 60_000 }
 
 const within = <T>(work: Promise<T>, what: string): Promise<T> => {
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new Error(`${what} did not finish within ${STEP_DEADLINE_MS / 1000} s`)),
-      STEP_DEADLINE_MS,
+      () =>
+        reject(new Error(`${what} did not finish within ${cleanupTiming.stepDeadlineMs / 1000} s`)),
+      cleanupTiming.stepDeadlineMs,
     )
     timer.unref()
   })
