@@ -69,6 +69,8 @@ const send = async (
 export const serveAPI = async (
   config: SanitizedConfig,
   port = 0,
+  /** The Payload instance's `getPayload` key, when it is not the default one (REST only). */
+  payloadInstanceCacheKey?: string,
 ): Promise<{ baseURL: string; requests: string[]; server: Server }> => {
   const graphql = GRAPHQL_POST(config)
   const requests: string[] = []
@@ -79,7 +81,7 @@ export const serveAPI = async (
     const handled =
       pathname === '/api/graphql' && request.method === 'POST'
         ? graphql(request)
-        : handleEndpoints({ config, request })
+        : handleEndpoints({ config, payloadInstanceCacheKey, request })
     handled
       .then((response) => send(req, res, response))
       .catch((error: unknown) => {

@@ -320,7 +320,7 @@ describe('adopting the app’s own upload collection', () => {
         db: postgresAdapter({ pool: { connectionString: uri.toString() } }),
         plugins: [
           imageAssetsPlugin({
-            cleanup: { intervalSeconds: 0 },
+            cleanup: { intervalSeconds: 1 },
             collections: { avatars: false, 'category-images': false, 'product-images': false },
             storage: { ...storage(), bucket: draftsBucket },
           }),
@@ -396,6 +396,53 @@ describe('adopting the app’s own upload collection', () => {
       expect(report.missing).toEqual([])
       const left = await s3.send(new ListObjectsV2Command({ Bucket: draftsBucket }))
       expect((left.Contents ?? []).map((o) => o.Key).sort()).toEqual([...doc.objectKeys].sort())
+
+      // Over REST, `?trash=true` reaches a trashed document as in Payload's own routes: it is
+      // restored with its image; then deleted for good, its objects go.
+      const { baseURL, server } = await serveAPI(payload.config, 0, `adopt-drafts-${id}`)
+      try {
+        await payload.create({
+          collection: 'users',
+          data: { email: 'd@example.com', password: 'pw-123456' },
+        })
+        const login = await fetch(`${baseURL}/api/users/login`, {
+          body: JSON.stringify({ email: 'd@example.com', password: 'pw-123456' }),
+          headers: { 'Content-Type': 'application/json' },
+          method: 'POST',
+        })
+        const auth = { Authorization: `JWT ${((await login.json()) as { token: string }).token}` }
+        const restored = await fetch(`${baseURL}/api/media/${doc.id}?trash=true`, {
+          body: JSON.stringify({ deletedAt: null }),
+          headers: { ...auth, 'Content-Type': 'application/json' },
+          method: 'PATCH',
+        })
+        expect(restored.status, await restored.clone().text()).toBe(200)
+        const back = (await payload.findByID({ collection: 'media', id: doc.id })) as Record<
+          string,
+          any
+        >
+        expect([back.deletedAt ?? null, back.filename]).toEqual([null, doc.filename])
+        await payload.update({
+          collection: 'media',
+          data: { deletedAt: new Date().toISOString() },
+          id: doc.id,
+        } as never)
+        const deleted = await fetch(`${baseURL}/api/media/${doc.id}?trash=true`, {
+          headers: auth,
+          method: 'DELETE',
+        })
+        expect(deleted.status, await deleted.clone().text()).toBe(200)
+        await vi.waitFor(
+          async () => {
+            const listed = await s3.send(new ListObjectsV2Command({ Bucket: draftsBucket }))
+            expect(listed.Contents ?? []).toEqual([])
+          },
+          { interval: 200, timeout: 20_000 },
+        )
+      } finally {
+        server.closeAllConnections()
+        await new Promise((resolve) => server.close(resolve))
+      }
     } finally {
       quietPool(payload)
       await payload.destroy()

@@ -9,6 +9,7 @@ import {
   BUILT_IN_COLLECTIONS,
   ImageUploadError,
   prepareImage,
+  runtimeOf,
   sessionContext,
 } from 'payload-image-assets'
 import { encodeWebP, sweepTempFiles, TEMP_FILE_MAX_AGE_MS } from 'payload-image-assets/internal'
@@ -989,6 +990,52 @@ describe('replacing and deleting', () => {
       timeout: 15_000,
     })
     expect(await app.sql('select id from media where id = $1', [doc.id])).toEqual([])
+  })
+
+  it('the file the document already has, sent again with a later save (as the admin’s form does), is not processed again: same image, same URLs, the fields saved', async () => {
+    const limiter = runtimeOf(app.payload).limiter
+    for (const slug of ['media', 'product-images'] as const) {
+      const bytes = await sharp(photo).resize(700).jpeg().toBuffer()
+      const created = await uploadREST(
+        app,
+        slug,
+        { data: bytes, name: 'same.jpg' },
+        { alt: 'First' },
+      )
+      expect(created.status, JSON.stringify(created.body)).toBe(201)
+      const resend = (data: Buffer, alt: string) => {
+        const form = new FormData()
+        form.append('file', new Blob([new Uint8Array(data)], { type: 'image/jpeg' }), 'same.jpg')
+        form.append('_payload', JSON.stringify({ alt }))
+        return fetch(`${app.baseURL}/api/${slug}/${created.body.doc.id}`, {
+          body: form,
+          headers: { Authorization: `JWT ${app.token}` },
+          method: 'PATCH',
+        })
+      }
+      const work = vi.spyOn(limiter, 'run')
+      try {
+        const again = await resend(bytes, 'Second')
+        const body = (await again.json()) as { doc: Record<string, any> }
+        expect(again.status, JSON.stringify(body)).toBe(200)
+        expect(work).not.toHaveBeenCalled()
+        expect([body.doc.alt, body.doc.filename, body.doc.url]).toEqual([
+          'Second',
+          created.body.doc.filename,
+          created.body.doc.url,
+        ])
+        // Another file under the same name is a replacement as usual.
+        const other = await sharp(photo).resize(700).flop().jpeg().toBuffer()
+        const replaced = await resend(other, 'Third')
+        expect(replaced.status).toBe(200)
+        expect(work).toHaveBeenCalledTimes(1)
+        expect(((await replaced.json()) as { doc: { filename: string } }).doc.filename).not.toBe(
+          created.body.doc.filename,
+        )
+      } finally {
+        work.mockRestore()
+      }
+    }
   })
 
   it('duplicating is switched off for image collections (it would re-encode a compressed WebP)', async () => {

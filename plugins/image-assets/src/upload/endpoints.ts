@@ -216,7 +216,7 @@ export const uploadEndpoints = (
 
   /** The Local API arguments every write shares: the session, the data without a file source, the query's parameters, and the user's access. */
   const writeArgs = (req: PayloadRequest) => {
-    const { autosave, depth, draft, overrideLock, populate, select } = parseParams(req.query)
+    const { autosave, depth, draft, overrideLock, populate, select, trash } = parseParams(req.query)
     return {
       args: {
         autosave,
@@ -228,6 +228,8 @@ export const uploadEndpoints = (
         populate,
         req,
         select,
+        // `?trash=true`: a trashed document (a collection with `trash`) is found too, e.g. to restore it.
+        trash,
       },
       autosave,
       draft,
@@ -281,7 +283,7 @@ export const uploadEndpoints = (
       handler: async (req) => {
         const id = idOf(req)
         await authorize(req, slug, 'delete', id)
-        const { depth, overrideLock, populate, select } = parseParams(req.query)
+        const { depth, overrideLock, populate, select, trash } = parseParams(req.query)
         const doc = await record(req, undefined, () =>
           req.payload.delete({
             id,
@@ -292,6 +294,7 @@ export const uploadEndpoints = (
             populate,
             req,
             select,
+            trash,
           } as unknown as Parameters<typeof req.payload.delete>[0]),
         )
         return json(req, { doc, message: req.t('general:deletedSuccessfully') }, 200)

@@ -5,7 +5,9 @@ import type { PayloadRequest } from 'payload'
 import { uploadError } from '../errors.js'
 import { assertAllowedName, assertAllowedSize } from '../image/pipeline.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
+import { settingsFingerprint } from '../image/fingerprint.js'
 import { fetchRemoteImage, RemoteFetchError } from '../remote/fetch.js'
+import { displayFilename, objectFilename } from '../storage/keys.js'
 import { deleteStaged, stagedKeyOf, stagedReadError } from './direct.js'
 import { newFileFraming, takeUploadEdits, touchesFraming } from './framing.js'
 import { prepareUpload, type UploadServices } from './prepare.js'
@@ -80,6 +82,40 @@ export const discardFile = async (
     await unlink(req.context[CLIENT_UPLOAD_TEMP_FILE] as string).catch(() => undefined)
     delete req.context[CLIENT_UPLOAD_TEMP_FILE]
   }
+}
+
+/**
+ * Whether a replacement is the file the document already has, sent again: Payload's admin keeps
+ * the File an editor uploaded in its form and sends it with later saves of the same view, and
+ * processing it again would only give the same image new keys (its old URLs gone from caches).
+ * Byte for byte the kept original (its key starts with a hash of its bytes), or, without one, the
+ * same name and size; and the collection's settings unchanged since it was made (otherwise it is
+ * made again, as re-optimize would).
+ */
+const isStoredFile = async (
+  req: PayloadRequest,
+  collection: ResolvedCollection,
+  id: number | string,
+  name: string,
+  bytes: Buffer,
+): Promise<boolean> => {
+  const doc = (await req.payload.findByID({
+    collection: collection.slug,
+    depth: 0,
+    disableErrors: true,
+    id,
+    overrideAccess: true,
+  })) as null | {
+    filename?: unknown
+    fingerprint?: unknown
+    originalFilename?: unknown
+    originalFilesize?: unknown
+    originalKey?: unknown
+  }
+  if (!doc?.filename || doc.fingerprint !== settingsFingerprint(collection)) return false
+  if (typeof doc.originalKey === 'string')
+    return objectFilename(bytes).split('-')[0] === doc.originalKey.split('/').pop()?.split('-')[0]
+  return doc.originalFilename === displayFilename(name) && doc.originalFilesize === bytes.length
 }
 
 /** A refusal that says "try again in a moment" (503): nothing was wrong with the file. */
@@ -193,6 +229,7 @@ export const sessionFromRequest = async (
     // A staged upload is deleted once used or refused; kept when the server could not finish for
     // now (503: busy, the bucket not answering), so that the same request can simply be sent again.
     let keepStaged = false
+    let resent = false
     try {
       // A reference to anything but this collection's staged uploads (another collection's,
       // a stored image, a made-up key): Payload's file route answered 404 and that was read.
@@ -201,7 +238,6 @@ export const sessionFromRequest = async (
       const unread = staged && stagedReadError(req, collection)
       if (unread) throw unread
       assertAllowedName(file.name, collection)
-      framed = await framing()
       if (!staged) assertAllowedSize(file.size, collection)
       bytes = await readUpload(file)
       // The bytes decide, never the size the client stated. A staged object is read no further
@@ -213,6 +249,10 @@ export const sessionFromRequest = async (
           over: true,
         })
       assertAllowedSize(bytes.length, collection)
+      if (step.operation === 'update' && step.id !== undefined)
+        resent = await isStoredFile(req, collection, step.id, file.name, bytes)
+      // A file sent again leaves the framing the request asks for to the stored image's path.
+      if (!resent) framed = await framing()
     } catch (error) {
       if (file.tempFilePath) await unlink(file.tempFilePath).catch(() => undefined)
       keepStaged = isTransient(error)
@@ -222,6 +262,10 @@ export const sessionFromRequest = async (
       // The temp file Payload wrote for a direct upload is removed above; Payload would try again.
       if (file.tempFilePath && req.context?.[CLIENT_UPLOAD_TEMP_FILE] === file.tempFilePath)
         delete req.context[CLIENT_UPLOAD_TEMP_FILE]
+    }
+    if (resent) {
+      if (staged) await deleteStaged(req, services.store, staged)
+      return undefined
     }
     try {
       return await prepareUpload(
