@@ -55,6 +55,12 @@ export const prepareUpload = async (
     /** False when the bytes are not the upload (a stored WebP): never kept as the original. */
     sourceIsOriginal?: boolean
     trustedName?: boolean
+    /**
+     * The server's own code (the Local API: an import script's `Promise.all`) waits for a work
+     * slot, behind requests, for up to `LOCAL_SLOT_WAIT_MS`, instead of being refused at once when
+     * the queue is full: it holds no connection while it waits, and its bytes are already in memory.
+     */
+    waitForSlot?: boolean
   } = {},
 ): Promise<UploadSession> => {
   const { delivery, limiter, store } = services
@@ -71,7 +77,11 @@ export const prepareUpload = async (
   let original: Promise<EarlyOriginal> | undefined
   let done
   try {
-    done = await limiter.run(async () => {
+    const slot = <T>(task: () => Promise<T>) =>
+      options.waitForSlot
+        ? limiter.runBackground(task, Date.now() + LOCAL_SLOT_WAIT_MS)
+        : limiter.run(task)
+    done = await slot(async () => {
       const deadline = Date.now() + collection.limits.timeoutSeconds * 1000
       const inspected = await inspectImage(source, collection)
       // The kept original is written once the other versions are encoded, while the main image
@@ -136,6 +146,9 @@ export const prepareUpload = async (
     recordBy: intent.recordBy,
   }
 }
+
+/** How long the Local API waits for a work slot before it is refused as busy. */
+const LOCAL_SLOT_WAIT_MS = 10 * 60 * 1000
 
 /** A kept original written ahead of the rest of the set: its clean-up row and key. */
 type WrittenOriginal = { intent: { id: number | string }; key: string }
@@ -236,5 +249,6 @@ export const prepareImage = async (
     collection,
     { delivery, limiter: runtime.limiter, store: runtime.store },
     file,
+    { waitForSlot: true },
   )
 }

@@ -121,7 +121,9 @@ export const prepareInOperationHook =
     // Access first here too: no image work for a caller the collection refuses.
     if (overrideAccess === false) await authorize(req, collection.slug, operation, id)
     const session = await outsideTransaction(req, () =>
-      sessionFromRequest(req, data, { collection, operation, services }),
+      // A file reaches the operation itself from the server's own code (the Local API; REST
+      // uploads arrive prepared): it waits for a work slot rather than being refused as busy.
+      sessionFromRequest(req, data, { collection, operation, services, waitForSlot: true }),
     )
     if (!session) return args
     attachSession(context, session)

@@ -196,6 +196,8 @@ export const sessionFromRequest = async (
     /** A `url` in the data is a source only when creating. */
     operation: 'create' | 'update'
     services: UploadServices & { remoteURLs: false | ResolvedRemoteURLs }
+    /** The Local API: wait for a work slot instead of being refused as busy (`prepareUpload`). */
+    waitForSlot?: boolean
   },
 ): Promise<UploadSession | undefined> => {
   const { collection, services } = step
@@ -273,7 +275,7 @@ export const sessionFromRequest = async (
         collection,
         services,
         { data: bytes, name: file.name },
-        { framing: framed },
+        { framing: framed, waitForSlot: step.waitForSlot },
       )
     } catch (error) {
       keepStaged = isTransient(error)
@@ -295,7 +297,7 @@ export const sessionFromRequest = async (
     collection,
     services,
     { data: fetched.data, name },
-    { framing: await framing() },
+    { framing: await framing(), waitForSlot: step.waitForSlot },
   )
 }
 
