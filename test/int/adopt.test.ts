@@ -357,6 +357,15 @@ describe('adopting the app’s own upload collection', () => {
             "A new image, crop or focal point cannot be saved as a draft, because the image's files are not versioned. Nothing was saved to Team media; publish the change, or save the draft without it.",
           status: 400,
         })
+        // "Save draft" in the view the image was uploaded in: the form sends that file again.
+        const drafted = (await payload.update({
+          collection: 'media',
+          data: { alt: 'Drafted' },
+          draft: true,
+          file: await file('first.jpg'),
+          id: doc.id,
+        } as never)) as Record<string, any>
+        expect([drafted.alt, drafted.filename]).toEqual(['Drafted', doc.filename])
         const autosaved = (await payload.update({
           autosave: true,
           collection: 'media',

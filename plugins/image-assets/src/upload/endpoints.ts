@@ -205,7 +205,7 @@ export const uploadEndpoints = (
       throw error
     }
     if (operation === 'update')
-      await keepImageOutOfDraft(req, collection, services.store, parseParams(req.query))
+      await keepImageOutOfDraft(req, collection, services.store, { ...parseParams(req.query), id })
     addLocalesToRequestFromData(req)
     const session = await sessionFromRequest(req, data, { collection, id, operation, services })
     req.data = withoutFileSource(data)

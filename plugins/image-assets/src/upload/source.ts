@@ -132,7 +132,7 @@ export const keepImageOutOfDraft = async (
   req: PayloadRequest,
   collection: ResolvedCollection,
   store: UploadServices['store'],
-  write: { autosave?: boolean; draft?: boolean },
+  write: { autosave?: boolean; draft?: boolean; id?: number | string },
 ): Promise<void> => {
   if (!write.draft || !req.payload.collections[collection.slug]?.config.versions?.drafts) return
   if (write.autosave) {
@@ -140,9 +140,15 @@ export const keepImageOutOfDraft = async (
     await discardFile(req, collection, store, { keepStaged: true })
     return
   }
-  if (!req.file) return
+  const file = req.file
+  if (!file) return
+  // The file the document already has, sent again by the admin's form with "Save draft": no change.
+  const same =
+    write.id !== undefined &&
+    !directUploadOf(file, collection.slug) &&
+    (await isStoredFile(req, collection, write.id, file.name, await readUpload(file)))
   await discardFile(req, collection, store)
-  throw uploadError('DRAFT_IMAGE_CHANGE', collection.slug, { label: collection.label })
+  if (!same) throw uploadError('DRAFT_IMAGE_CHANGE', collection.slug, { label: collection.label })
 }
 
 /** Creation from a URL (`url` in the body): refused unless switched on, then fetched under the allowlist. */
