@@ -370,6 +370,18 @@ describe('2 the Local API: the operation’s connection is let go for the image 
       else await app.payload.db.rollbackTransaction(transactionID)
       expect(await rowsWithId(doc.id)).toHaveLength(outcome === 'commit' ? 1 : 0)
     }
+    // Several at once in one fresh caller transaction: let go once, begun again once (each
+    // operation records in the new one), and all of them end with the caller's.
+    for (const outcome of ['rollback', 'commit'] as const) {
+      const shared = (await app.payload.db.beginTransaction())!
+      const together = await Promise.all(
+        [1, 2, 3].map((n) => create(`together-${outcome}-${n}`, { transactionID: shared })),
+      )
+      if (outcome === 'commit') await app.payload.db.commitTransaction(shared)
+      else await app.payload.db.rollbackTransaction(shared)
+      for (const doc of together)
+        expect(await rowsWithId(doc.id)).toHaveLength(outcome === 'commit' ? 1 : 0)
+    }
     // One that has already written: the image work runs inside it, and it commits as one.
     const transactionID = (await app.payload.db.beginTransaction())!
     const first = await create('written-first', { transactionID })

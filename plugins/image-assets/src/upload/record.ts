@@ -120,10 +120,16 @@ export const prepareInOperationHook =
     }
     // Access first here too: no image work for a caller the collection refuses.
     if (overrideAccess === false) await authorize(req, collection.slug, operation, id)
-    const session = await outsideTransaction(req, () =>
-      // A file reaches the operation itself from the server's own code (the Local API; REST
-      // uploads arrive prepared): it waits for a work slot rather than being refused as busy.
-      sessionFromRequest(req, data, { collection, operation, services, waitForSlot: true }),
+    // A file reaches the operation itself from the server's own code (the Local API; REST uploads
+    // arrive prepared): it waits for a work slot rather than being refused as busy, when it holds
+    // no database connection meanwhile.
+    const session = await outsideTransaction(req, (holdsNoConnection) =>
+      sessionFromRequest(req, data, {
+        collection,
+        operation,
+        services,
+        waitForSlot: holdsNoConnection,
+      }),
     )
     if (!session) return args
     attachSession(context, session)
