@@ -7,7 +7,7 @@ import { assertAllowedName, assertAllowedSize } from '../image/pipeline.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
 import { settingsFingerprint } from '../image/fingerprint.js'
 import { fetchRemoteImage, RemoteFetchError } from '../remote/fetch.js'
-import { displayFilename, objectFilename } from '../storage/keys.js'
+import { objectFilename } from '../storage/keys.js'
 import { deleteStaged, stagedKeyOf, stagedReadError } from './direct.js'
 import { newFileFraming, takeUploadEdits, touchesFraming } from './framing.js'
 import { prepareUpload, type UploadServices } from './prepare.js'
@@ -88,15 +88,15 @@ export const discardFile = async (
  * Whether a replacement is the file the document already has, sent again: Payload's admin keeps
  * the File an editor uploaded in its form and sends it with later saves of the same view, and
  * processing it again would only give the same image new keys (its old URLs gone from caches).
- * Byte for byte the kept original (its key starts with a hash of its bytes), or, without one, the
- * same name and size; and the collection's settings unchanged since it was made (otherwise it is
- * made again, as re-optimize would).
+ * Only byte for byte: the document's kept original (its key starts with a hash of its bytes), with
+ * the collection's settings unchanged since it was made (otherwise it is made again, as re-optimize
+ * would). Without a kept original nothing tells a resent file from an edited one of the same name
+ * and size (a changed EXIF orientation, say), so it is processed as a replacement.
  */
 const isStoredFile = async (
   req: PayloadRequest,
   collection: ResolvedCollection,
   id: number | string,
-  name: string,
   bytes: Buffer,
 ): Promise<boolean> => {
   const doc = (await req.payload.findByID({
@@ -105,17 +105,11 @@ const isStoredFile = async (
     disableErrors: true,
     id,
     overrideAccess: true,
-  })) as null | {
-    filename?: unknown
-    fingerprint?: unknown
-    originalFilename?: unknown
-    originalFilesize?: unknown
-    originalKey?: unknown
-  }
-  if (!doc?.filename || doc.fingerprint !== settingsFingerprint(collection)) return false
-  if (typeof doc.originalKey === 'string')
-    return objectFilename(bytes).split('-')[0] === doc.originalKey.split('/').pop()?.split('-')[0]
-  return doc.originalFilename === displayFilename(name) && doc.originalFilesize === bytes.length
+    trash: true,
+  })) as null | { filename?: unknown; fingerprint?: unknown; originalKey?: unknown }
+  if (!doc?.filename || typeof doc.originalKey !== 'string') return false
+  if (doc.fingerprint !== settingsFingerprint(collection)) return false
+  return objectFilename(bytes).split('-')[0] === doc.originalKey.split('/').pop()?.split('-')[0]
 }
 
 /** A refusal that says "try again in a moment" (503): nothing was wrong with the file. */
@@ -146,7 +140,7 @@ export const keepImageOutOfDraft = async (
   const same =
     write.id !== undefined &&
     !directUploadOf(file, collection.slug) &&
-    (await isStoredFile(req, collection, write.id, file.name, await readUpload(file)))
+    (await isStoredFile(req, collection, write.id, await readUpload(file)))
   await discardFile(req, collection, store)
   if (!same) throw uploadError('DRAFT_IMAGE_CHANGE', collection.slug, { label: collection.label })
 }
@@ -223,6 +217,7 @@ export const sessionFromRequest = async (
             disableErrors: true,
             id: step.id,
             overrideAccess: true,
+            trash: true,
           })) as Record<string, unknown> | null) ?? undefined)
         : undefined
     return newFileFraming(collection, submitted, edits, previous)
@@ -258,7 +253,7 @@ export const sessionFromRequest = async (
         })
       assertAllowedSize(bytes.length, collection)
       if (step.operation === 'update' && step.id !== undefined)
-        resent = await isStoredFile(req, collection, step.id, file.name, bytes)
+        resent = await isStoredFile(req, collection, step.id, bytes)
       // A file sent again leaves the framing the request asks for to the stored image's path.
       if (!resent) framed = await framing()
     } catch (error) {
