@@ -113,7 +113,15 @@ const keepHeld = (payload: Payload, job: ClaimedJob | undefined): (() => Promise
   timer.unref()
   return async () => {
     clearInterval(timer)
-    await renewing
+    // A renewal the database does not answer is not waited for long (its lease then runs out).
+    let late: NodeJS.Timeout | undefined
+    await Promise.race([
+      renewing,
+      new Promise((resolve) => {
+        late = setTimeout(resolve, holdTiming.renewMs)
+      }),
+    ])
+    clearTimeout(late)
   }
 }
 

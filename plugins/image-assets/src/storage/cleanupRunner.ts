@@ -31,17 +31,17 @@ const PRUNE_EVERY_MS = 10 * 60 * 1000
  */
 export const cleanupTiming = { stepDeadlineMs: 60_000 }
 
-const within = <T>(work: Promise<T>, what: string): Promise<T> => {
+/** `work`, or its deadline's error; `late` is told when the deadline came first (the work goes on). */
+const within = <T>(work: Promise<T>, what: string, late: () => void): Promise<T> => {
   let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(new Error(`${what} did not finish within ${cleanupTiming.stepDeadlineMs / 1000} s`)),
-      cleanupTiming.stepDeadlineMs,
-    )
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      late()
+      reject(new Error(`${what} did not finish within ${cleanupTiming.stepDeadlineMs / 1000} s`))
+    }, cleanupTiming.stepDeadlineMs)
     timer.unref()
   })
-  return Promise.race([work, late]).finally(() => clearTimeout(timer))
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
 }
 
 type PostgresAdapter = {
@@ -173,6 +173,11 @@ export class CleanupRunner {
   private timer: NodeJS.Timeout | undefined
   private soon: NodeJS.Timeout | undefined
   private running: Promise<unknown> | undefined
+  /**
+   * A step that outlived its deadline and still runs (a database that does not answer): no new
+   * pass starts until it has ended, so that stalled passes do not take one connection after another.
+   */
+  private stuck: Promise<unknown> | undefined
   private lastPrune = 0
   private stopped = false
   private again = false
@@ -207,7 +212,7 @@ export class CleanupRunner {
 
   private async tick(): Promise<void> {
     if (this.stopped) return
-    if (this.running) {
+    if (this.running || this.stuck) {
       // A write committed during this pass: run once more right after it.
       this.again = true
       return
@@ -225,14 +230,29 @@ export class CleanupRunner {
     } while (this.again && !this.stopped)
   }
 
+  /** A step of a pass, given up at its deadline (then held as `stuck` until it ends). */
+  private step<T>(work: Promise<T>, what: string): Promise<T> {
+    return within(work, what, () => {
+      const stuck: Promise<void> = work
+        .then(
+          () => undefined,
+          () => undefined,
+        )
+        .finally(() => {
+          if (this.stuck === stuck) this.stuck = undefined
+        })
+      this.stuck = stuck
+    })
+  }
+
   /** One pass: settles every due row (a batch at a time); returns the objects deleted and failed. */
   async runOnce(): Promise<{ deleted: number; failed: number; rows: number }> {
     const totals = { deleted: 0, failed: 0, rows: 0 }
     for (;;) {
-      const rows = await within(claimDue(this.payload, BATCH), 'claiming due clean-up rows')
+      const rows = await this.step(claimDue(this.payload, BATCH), 'claiming due clean-up rows')
       if (rows.length === 0) break
       for (const row of rows) {
-        const result = await within(
+        const result = await this.step(
           settleRow(this.payload, this.store, row),
           `settling clean-up row ${row.id}`,
         )
@@ -244,14 +264,14 @@ export class CleanupRunner {
     }
     if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) {
       this.lastPrune = Date.now()
-      await within(
+      await this.step(
         this.payload.db.deleteMany({
           collection: CLEANUP_SLUG,
           where: { doneAt: { less_than: iso(Date.now() - KEEP_DONE_MS) } },
         }),
         'pruning finished clean-up rows',
       )
-      await within(sweepTempFiles(this.payload), 'sweeping temp files')
+      await this.step(sweepTempFiles(this.payload), 'sweeping temp files')
     }
     return totals
   }

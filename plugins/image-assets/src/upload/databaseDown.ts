@@ -8,7 +8,7 @@ import { retryLater } from './responseHeaders.js'
 const CONNECTION_FAILURE =
   /connection terminated|connection error|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|cannot begin transaction|server closed the connection|the database system is (starting up|shutting down)|too many clients|timeout exceeded when trying to connect/i
 
-const isConnectionFailure = (error: unknown, depth = 0): boolean => {
+export const isConnectionFailure = (error: unknown, depth = 0): boolean => {
   if (!error || typeof error !== 'object' || depth > 5) return false
   const { cause, code, message } = error as { cause?: unknown; code?: unknown; message?: unknown }
   if (

@@ -205,7 +205,11 @@ export const uploadEndpoints = (
       throw error
     }
     if (operation === 'update')
-      await keepImageOutOfDraft(req, collection, services.store, { ...parseParams(req.query), id })
+      await keepImageOutOfDraft(req, collection, services.store, {
+        ...parseParams(req.query),
+        data,
+        id,
+      })
     addLocalesToRequestFromData(req)
     const session = await sessionFromRequest(req, data, { collection, id, operation, services })
     req.data = withoutFileSource(data)

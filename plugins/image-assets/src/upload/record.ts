@@ -295,7 +295,16 @@ export const lockDeletionHook =
         req,
         where: { id: { equals: id } },
       })
-      if (!before) return
+      // Gone before the first look: Payload's delete finds nothing either. Gone on a later one
+      // (deleted meanwhile by another request): a conflict, retried by the REST endpoint.
+      if (!before) {
+        if (attempt === 1) return
+        throw new WriteConflict(
+          collection.slug,
+          collection.label,
+          'the document was deleted meanwhile',
+        )
+      }
       try {
         current = await lockFile(req, collection, before as { filename?: unknown; id: number })
         break

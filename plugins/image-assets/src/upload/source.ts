@@ -8,6 +8,7 @@ import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
 import { settingsFingerprint } from '../image/fingerprint.js'
 import { fetchRemoteImage, RemoteFetchError } from '../remote/fetch.js'
 import { objectFilename } from '../storage/keys.js'
+import { isConnectionFailure } from './databaseDown.js'
 import { deleteStaged, stagedKeyOf, stagedReadError } from './direct.js'
 import { newFileFraming, takeUploadEdits, touchesFraming } from './framing.js'
 import { prepareUpload, type UploadServices } from './prepare.js'
@@ -112,8 +113,9 @@ const isStoredFile = async (
   return objectFilename(bytes).split('-')[0] === doc.originalKey.split('/').pop()?.split('-')[0]
 }
 
-/** A refusal that says "try again in a moment" (503): nothing was wrong with the file. */
-const isTransient = (error: unknown): boolean => (error as { status?: unknown }).status === 503
+/** A refusal that says "try again in a moment" (503, or the database unreachable): nothing was wrong with the file. */
+const isTransient = (error: unknown): boolean =>
+  (error as { status?: unknown }).status === 503 || isConnectionFailure(error)
 
 /**
  * A draft save in a collection with drafts holds no new image: the image's files are not
@@ -126,9 +128,11 @@ export const keepImageOutOfDraft = async (
   req: PayloadRequest,
   collection: ResolvedCollection,
   store: UploadServices['store'],
-  write: { autosave?: boolean; draft?: boolean; id?: number | string },
+  write: { autosave?: boolean; data?: unknown; draft?: boolean; id?: number | string },
 ): Promise<void> => {
   if (!write.draft || !req.payload.collections[collection.slug]?.config.versions?.drafts) return
+  // `_status: 'published'` publishes, draft or not.
+  if ((write.data as { _status?: unknown } | undefined)?._status === 'published') return
   if (write.autosave) {
     takeUploadEdits(req)
     await discardFile(req, collection, store, { keepStaged: true })
