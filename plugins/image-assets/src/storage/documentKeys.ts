@@ -1,3 +1,5 @@
+import type { CollectionSlug, Payload } from 'payload'
+
 import { objectKey, prefixOf } from './keys.js'
 
 type StoredDoc = {
@@ -48,3 +50,17 @@ export const documentKeys = (doc: StoredDoc | undefined, slug: string): string[]
  * document can be restored, and its objects with it).
  */
 export const EVERY_DOCUMENT = { overrideAccess: true, trash: true } as const
+
+/** A document as stored, whatever the caller's access, trashed or not; null when there is none. */
+export const storedDocument = async (
+  payload: Payload,
+  collection: string,
+  id: number | string,
+): Promise<Record<string, unknown> | null> =>
+  (await payload.findByID({
+    collection: collection as CollectionSlug,
+    depth: 0,
+    disableErrors: true,
+    id,
+    ...EVERY_DOCUMENT,
+  })) as Record<string, unknown> | null

@@ -5,6 +5,7 @@ import { FORMAT_BY_EXTENSION, FORMATS } from '../image/formats.js'
 import { cropWithin } from '../image/geometry.js'
 import { sniffFormat } from '../image/inspect.js'
 import { readSource } from '../ops/source.js'
+import { storedDocument } from '../storage/documentKeys.js'
 import { s3Status } from '../storage/objects.js'
 import type { ResolvedCollection } from '../options.js'
 import {
@@ -124,13 +125,8 @@ export const framingSession = async (
   if (!touchesFraming(data, edits)) return undefined
   req.context[FRAMED_KEY] = true
   // Read without the operation's transaction: the record step checks the file again under its lock.
-  const doc = (await req.payload.findByID({
-    collection: collection.slug,
-    depth: 0,
-    disableErrors: true,
-    id,
-    overrideAccess: true,
-  })) as (StoredImage & { focalX?: unknown; focalY?: unknown }) | null
+  const doc = (await storedDocument(req.payload, collection.slug, id)) as
+    (StoredImage & { focalX?: unknown; focalY?: unknown }) | null
   const change = doc?.filename ? framingChange(collection, data, edits, doc) : undefined
   delete data.crop
   delete data.focalX

@@ -7,6 +7,7 @@ import { assertAllowedName, assertAllowedSize } from '../image/pipeline.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
 import { settingsFingerprint } from '../image/fingerprint.js'
 import { fetchRemoteImage, RemoteFetchError } from '../remote/fetch.js'
+import { storedDocument } from '../storage/documentKeys.js'
 import { objectFilename } from '../storage/keys.js'
 import { isConnectionFailure } from './databaseDown.js'
 import { deleteStaged, stagedKeyOf, stagedReadError } from './direct.js'
@@ -100,14 +101,7 @@ const isStoredFile = async (
   id: number | string,
   bytes: Buffer,
 ): Promise<boolean> => {
-  const doc = (await req.payload.findByID({
-    collection: collection.slug,
-    depth: 0,
-    disableErrors: true,
-    id,
-    overrideAccess: true,
-    trash: true,
-  })) as null | { filename?: unknown; fingerprint?: unknown; originalKey?: unknown }
+  const doc = await storedDocument(req.payload, collection.slug, id)
   if (!doc?.filename || typeof doc.originalKey !== 'string') return false
   if (doc.fingerprint !== settingsFingerprint(collection)) return false
   return objectFilename(bytes).split('-')[0] === doc.originalKey.split('/').pop()?.split('-')[0]
@@ -215,14 +209,7 @@ export const sessionFromRequest = async (
     // The admin sends a replaced image's crop and focal point back with the new file: not the new one's.
     const previous =
       step.operation === 'update' && step.id !== undefined && touchesFraming(submitted, undefined)
-        ? (((await payload.findByID({
-            collection: collection.slug,
-            depth: 0,
-            disableErrors: true,
-            id: step.id,
-            overrideAccess: true,
-            trash: true,
-          })) as Record<string, unknown> | null) ?? undefined)
+        ? ((await storedDocument(payload, collection.slug, step.id)) ?? undefined)
         : undefined
     return newFileFraming(collection, submitted, edits, previous)
   }
