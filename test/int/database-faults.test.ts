@@ -107,10 +107,17 @@ describe('the database failing', () => {
         'claiming due clean-up rows did not finish within 1 s',
       )
       expect(Date.now() - started).toBeLessThan(10_000)
+      // The stalled step still holds its connection: no new pass starts meanwhile.
+      expect((runner as unknown as { stuck?: Promise<void> }).stuck).toBeDefined()
     } finally {
       db.flow()
       Object.assign(cleanupTiming, saved)
     }
+    // Once the database answers, the stalled step ends and passes run again.
+    await vi.waitFor(
+      () => expect((runner as unknown as { stuck?: Promise<void> }).stuck).toBeUndefined(),
+      { interval: 100, timeout: 10_000 },
+    )
     await expect(runner.runOnce()).resolves.toMatchObject({ failed: 0 })
   })
 })
