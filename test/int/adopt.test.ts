@@ -321,6 +321,7 @@ describe('adopting the app’s own upload collection', () => {
         plugins: [
           imageAssetsPlugin({
             cleanup: { intervalSeconds: 1 },
+            directUploads: true,
             collections: {
               avatars: false,
               'category-images': false,
@@ -442,6 +443,62 @@ describe('adopting the app’s own upload collection', () => {
           any
         >
         expect([back.deletedAt ?? null, back.filename]).toEqual([null, doc.filename])
+
+        // A new image uploaded straight to the bucket and published; "Save draft" in the same
+        // view sends that staged upload again (used and gone by now): the draft keeps the image.
+        const bytes = (await file('direct.jpg', true)).data
+        const presigned = await fetch(`${baseURL}/api/media/upload-url`, {
+          body: JSON.stringify({
+            filename: 'direct.jpg',
+            mimeType: 'image/jpeg',
+            size: bytes.length,
+          }),
+          headers: { ...auth, 'Content-Type': 'application/json' },
+          method: 'POST',
+        })
+        const target = (await presigned.json()) as {
+          headers: Record<string, string>
+          key: string
+          method: string
+          url: string
+        }
+        expect(presigned.status, JSON.stringify(target)).toBe(200)
+        const put = await fetch(target.url, {
+          body: new Uint8Array(bytes),
+          headers: target.headers,
+          method: target.method,
+        })
+        expect(put.status).toBe(200)
+        const claim = (query: string, fields: Record<string, unknown>) => {
+          const form = new FormData()
+          form.append(
+            'file',
+            JSON.stringify({
+              clientUploadContext: { key: target.key },
+              filename: 'direct.jpg',
+              mimeType: 'image/jpeg',
+              size: bytes.length,
+            }),
+          )
+          form.append('_payload', JSON.stringify(fields))
+          return fetch(`${baseURL}/api/media/${doc.id}${query}`, {
+            body: form,
+            headers: auth,
+            method: 'PATCH',
+          })
+        }
+        // As the admin's "Publish changes" sends it.
+        const published = await claim('', { _status: 'published', alt: 'Direct' })
+        expect(published.status, await published.clone().text()).toBe(200)
+        const publishedDoc = ((await published.json()) as { doc: Record<string, any> }).doc
+        expect(publishedDoc.filename).not.toBe(doc.filename)
+        const drafted = await claim('?draft=true', { alt: 'Direct, drafted' })
+        expect(drafted.status, await drafted.clone().text()).toBe(200)
+        const draftDoc = ((await drafted.json()) as { doc: Record<string, any> }).doc
+        expect([draftDoc.alt, draftDoc.filename]).toEqual([
+          'Direct, drafted',
+          publishedDoc.filename,
+        ])
         await payload.update({
           collection: 'media',
           data: { deletedAt: new Date().toISOString() },

@@ -156,6 +156,10 @@ export const stagedReadError = (req: PayloadRequest, collection: ResolvedCollect
     : uploadError('STORAGE_FAILED', collection.slug, { label: collection.label, reading: 'staged' })
 }
 
+/** Whether the request named a staged upload that is no longer in the bucket (used, expired or never uploaded). */
+export const stagedUploadGone = (req: PayloadRequest): boolean =>
+  req.context?.[STAGED_READ] === 'missing'
+
 /** Deletes a staged object once it has been read (its clean-up row deletes it later otherwise). */
 export const deleteStaged = async (req: PayloadRequest, store: ObjectStore, key: string) => {
   if ((await store.deleteAll([key])).length > 0)

@@ -10,7 +10,7 @@ import { fetchRemoteImage, RemoteFetchError } from '../remote/fetch.js'
 import { storedDocument } from '../storage/documentKeys.js'
 import { objectFilename } from '../storage/keys.js'
 import { isConnectionFailure } from './databaseDown.js'
-import { deleteStaged, stagedKeyOf, stagedReadError } from './direct.js'
+import { deleteStaged, stagedKeyOf, stagedReadError, stagedUploadGone } from './direct.js'
 import { newFileFraming, takeUploadEdits, touchesFraming } from './framing.js'
 import { prepareUpload, type UploadServices } from './prepare.js'
 import type { UploadSession } from './session.js'
@@ -135,10 +135,11 @@ export const keepImageOutOfDraft = async (
   const file = req.file
   if (!file) return
   // The file the document already has, sent again by the admin's form with "Save draft": no change.
-  const same =
-    write.id !== undefined &&
-    !directUploadOf(file, collection.slug) &&
-    (await isStoredFile(req, collection, write.id, await readUpload(file)))
+  // (A direct upload it sends again was used by the save that published it: it is gone.)
+  const same = directUploadOf(file, collection.slug)
+    ? stagedUploadGone(req)
+    : write.id !== undefined &&
+      (await isStoredFile(req, collection, write.id, await readUpload(file)))
   await discardFile(req, collection, store)
   if (!same) throw uploadError('DRAFT_IMAGE_CHANGE', collection.slug, { label: collection.label })
 }
