@@ -167,3 +167,21 @@ export const uploadREST = async (
   })
   return { body: await response.json(), headers: response.headers, status: response.status }
 }
+
+/**
+ * The multipart body of a write by reference to a staged direct upload, as the admin's form sends
+ * it (Payload's client-upload form: `file` is a JSON reference, the fields in `_payload`).
+ */
+export const stagedUploadForm = (
+  key: string,
+  file: { filename: string; size: number },
+  fields: Record<string, unknown>,
+): FormData => {
+  const form = new FormData()
+  form.append(
+    'file',
+    JSON.stringify({ clientUploadContext: { key }, mimeType: 'image/jpeg', ...file }),
+  )
+  form.append('_payload', JSON.stringify(fields))
+  return form
+}

@@ -17,6 +17,7 @@ import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 
 import { dropDatabase, ensureDatabase, S3RVER_CREDENTIALS } from '../../src/dev/services'
+import { stagedUploadForm } from '../helpers/app'
 import { serveAPI } from '../helpers/serve'
 
 type Quiet = {
@@ -469,24 +470,16 @@ describe('adopting the app’s own upload collection', () => {
           method: target.method,
         })
         expect(put.status).toBe(200)
-        const claim = (query: string, fields: Record<string, unknown>) => {
-          const form = new FormData()
-          form.append(
-            'file',
-            JSON.stringify({
-              clientUploadContext: { key: target.key },
-              filename: 'direct.jpg',
-              mimeType: 'image/jpeg',
-              size: bytes.length,
-            }),
-          )
-          form.append('_payload', JSON.stringify(fields))
-          return fetch(`${baseURL}/api/media/${doc.id}${query}`, {
-            body: form,
+        const claim = (query: string, fields: Record<string, unknown>) =>
+          fetch(`${baseURL}/api/media/${doc.id}${query}`, {
+            body: stagedUploadForm(
+              target.key,
+              { filename: 'direct.jpg', size: bytes.length },
+              fields,
+            ),
             headers: auth,
             method: 'PATCH',
           })
-        }
         // As the admin's "Publish changes" sends it.
         const published = await claim('', { _status: 'published', alt: 'Direct' })
         expect(published.status, await published.clone().text()).toBe(200)

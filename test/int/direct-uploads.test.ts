@@ -12,7 +12,7 @@ import { reconcile, runtimeOf } from 'payload-image-assets'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { startTestApp, type TestApp } from '../helpers/app'
+import { stagedUploadForm, startTestApp, type TestApp } from '../helpers/app'
 import { until } from '../helpers/imageJobs'
 
 let app: TestApp
@@ -61,14 +61,8 @@ const stage = async (bytes: Buffer, filename: string, size = bytes.length) => {
 
 /** Creates (or, with `id`, replaces) by reference, as the admin's form does. */
 const claim = async (key: string, filename: string, data: Record<string, unknown>, id?: number) => {
-  const form = new FormData()
-  form.append(
-    'file',
-    JSON.stringify({ clientUploadContext: { key }, filename, mimeType: 'image/jpeg', size: 1 }),
-  )
-  form.append('_payload', JSON.stringify(data))
   const response = await fetch(`${app.baseURL}/api/${SLUG}${id ? `/${id}` : ''}`, {
-    body: form,
+    body: stagedUploadForm(key, { filename, size: 1 }, data),
     headers: { Authorization: `JWT ${app.token}` },
     method: id ? 'PATCH' : 'POST',
   })

@@ -8,7 +8,7 @@ import { createLocalReq } from 'payload'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { inject } from 'vitest'
 
-import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
+import { stagedUploadForm, startTestApp, type TestApp, uploadREST } from '../helpers/app'
 import { startFaultyS3 } from '../helpers/faultyProxy'
 import { fileNamesOf } from '../helpers/imageJobs'
 import { gradientJPEG } from '../helpers/images'
@@ -318,24 +318,16 @@ describe('S3 failing part-way', () => {
       (await app.sql<{ n: string }>('select count(*) as n from media'))[0].n,
     )
     s3.set({ failGets: true })
-    const claim = () => {
-      const form = new FormData()
-      form.append(
-        'file',
-        JSON.stringify({
-          clientUploadContext: { key: target.key },
-          filename: 'direct.jpg',
-          mimeType: 'image/jpeg',
-          size: bytes.length,
-        }),
-      )
-      form.append('_payload', JSON.stringify({ alt: 'A gradient' }))
-      return fetch(`${app.baseURL}/api/media`, {
-        body: form,
+    const claim = () =>
+      fetch(`${app.baseURL}/api/media`, {
+        body: stagedUploadForm(
+          target.key,
+          { filename: 'direct.jpg', size: bytes.length },
+          { alt: 'A gradient' },
+        ),
         headers: { Authorization: `JWT ${app.token}` },
         method: 'POST',
       })
-    }
     const claimed = await claim()
     expect(claimed.status).toBe(503)
     expect(claimed.headers.get('retry-after')).toBe('10')

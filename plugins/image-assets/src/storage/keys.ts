@@ -6,7 +6,14 @@ import { createHash, randomBytes } from 'node:crypto'
  * share, and never delete, one object). Nothing of the uploader's filename goes into it.
  */
 export const objectFilename = (bytes: Buffer, extension = '.webp'): string =>
-  `${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}-${randomBytes(4).toString('hex')}${extension}`
+  `${contentHash(bytes)}-${randomBytes(4).toString('hex')}${extension}`
+
+/** The hash of the bytes an object's name starts with. */
+export const contentHash = (bytes: Buffer): string =>
+  createHash('sha256').update(bytes).digest('hex').slice(0, 16)
+
+/** The hash of the bytes in a key made by `objectFilename`. */
+export const hashOfKey = (key: string): string | undefined => key.split('/').pop()?.split('-')[0]
 
 /** A document's folder in the bucket: its recorded `prefix`, else the collection's slug (documents always get the slug). */
 export const prefixOf = (doc: { prefix?: unknown } | null | undefined, slug: string): string =>

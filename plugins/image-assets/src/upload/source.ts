@@ -8,7 +8,7 @@ import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
 import { settingsFingerprint } from '../image/fingerprint.js'
 import { fetchRemoteImage, RemoteFetchError } from '../remote/fetch.js'
 import { storedDocument } from '../storage/documentKeys.js'
-import { objectFilename } from '../storage/keys.js'
+import { contentHash, hashOfKey } from '../storage/keys.js'
 import { isConnectionFailure } from './databaseDown.js'
 import { deleteStaged, stagedKeyOf, stagedReadError, stagedUploadGone } from './direct.js'
 import { newFileFraming, takeUploadEdits, touchesFraming } from './framing.js'
@@ -95,17 +95,15 @@ export const discardFile = async (
  * would). Without a kept original nothing tells a resent file from an edited one of the same name
  * and size (a changed EXIF orientation, say), so it is processed as a replacement.
  */
-const isStoredFile = async (
-  req: PayloadRequest,
+const isStoredFile = (
   collection: ResolvedCollection,
-  id: number | string,
+  doc: Record<string, unknown> | null,
   bytes: Buffer,
-): Promise<boolean> => {
-  const doc = await storedDocument(req.payload, collection.slug, id)
-  if (!doc?.filename || typeof doc.originalKey !== 'string') return false
-  if (doc.fingerprint !== settingsFingerprint(collection)) return false
-  return objectFilename(bytes).split('-')[0] === doc.originalKey.split('/').pop()?.split('-')[0]
-}
+): boolean =>
+  Boolean(doc?.filename) &&
+  typeof doc?.originalKey === 'string' &&
+  doc.fingerprint === settingsFingerprint(collection) &&
+  contentHash(bytes) === hashOfKey(doc.originalKey)
 
 /** A refusal that says "try again in a moment" (503, or the database unreachable): nothing was wrong with the file. */
 const isTransient = (error: unknown): boolean =>
@@ -139,7 +137,11 @@ export const keepImageOutOfDraft = async (
   const same = directUploadOf(file, collection.slug)
     ? stagedUploadGone(req)
     : write.id !== undefined &&
-      (await isStoredFile(req, collection, write.id, await readUpload(file)))
+      isStoredFile(
+        collection,
+        await storedDocument(req.payload, collection.slug, write.id),
+        await readUpload(file),
+      )
   await discardFile(req, collection, store)
   if (!same) throw uploadError('DRAFT_IMAGE_CHANGE', collection.slug, { label: collection.label })
 }
@@ -204,14 +206,19 @@ export const sessionFromRequest = async (
   const urlIsSource = step.operation === 'create'
   const file = req.file
   const submitted = { ...(req.data as Record<string, unknown> | undefined), ...data }
+  // The document a replacement is for, read once (resend check, framing), when it is needed.
+  let replaced: Promise<Record<string, unknown> | null> | undefined
+  const stored = () =>
+    step.operation === 'update' && step.id !== undefined
+      ? (replaced ??= storedDocument(payload, collection.slug, step.id))
+      : Promise.resolve(null)
   const framing = async () => {
     // Payload's own upload step would act on the admin's edits itself: the plugin takes them.
     const edits = takeUploadEdits(req)
     // The admin sends a replaced image's crop and focal point back with the new file: not the new one's.
-    const previous =
-      step.operation === 'update' && step.id !== undefined && touchesFraming(submitted, undefined)
-        ? ((await storedDocument(payload, collection.slug, step.id)) ?? undefined)
-        : undefined
+    const previous = touchesFraming(submitted, undefined)
+      ? ((await stored()) ?? undefined)
+      : undefined
     return newFileFraming(collection, submitted, edits, previous)
   }
   if (file) {
@@ -220,55 +227,45 @@ export const sessionFromRequest = async (
     const direct = directUploadOf(file, collection.slug)
     const staged = direct?.staged
     let bytes: Buffer
-    let framed
     // A staged upload is deleted once used or refused; kept when the server could not finish for
     // now (503: busy, the bucket not answering), so that the same request can simply be sent again.
     let keepStaged = false
-    let resent = false
     try {
-      // A reference to anything but this collection's staged uploads (another collection's,
-      // a stored image, a made-up key): Payload's file route answered 404 and that was read.
-      if (direct && !staged)
-        throw uploadError('STAGED_KEY_INVALID', collection.slug, { label: collection.label })
-      const unread = staged && stagedReadError(req, collection)
-      if (unread) throw unread
-      assertAllowedName(file.name, collection)
-      if (!staged) assertAllowedSize(file.size, collection)
-      bytes = await readUpload(file)
-      // The bytes decide, never the size the client stated. A staged object is read no further
-      // than one byte over the limit.
-      if (staged && bytes.length > collection.limits.maxBytes)
-        throw uploadError('FILE_TOO_LARGE', collection.slug, {
-          label: collection.label,
-          maxBytes: collection.limits.maxBytes,
-          over: true,
-        })
-      assertAllowedSize(bytes.length, collection)
-      if (step.operation === 'update' && step.id !== undefined)
-        resent = await isStoredFile(req, collection, step.id, bytes)
+      try {
+        // A reference to anything but this collection's staged uploads (another collection's,
+        // a stored image, a made-up key): Payload's file route answered 404 and that was read.
+        if (direct && !staged)
+          throw uploadError('STAGED_KEY_INVALID', collection.slug, { label: collection.label })
+        const unread = staged && stagedReadError(req, collection)
+        if (unread) throw unread
+        assertAllowedName(file.name, collection)
+        if (!staged) assertAllowedSize(file.size, collection)
+        bytes = await readUpload(file)
+        // The bytes decide, never the size the client stated. A staged object is read no further
+        // than one byte over the limit.
+        if (staged && bytes.length > collection.limits.maxBytes)
+          throw uploadError('FILE_TOO_LARGE', collection.slug, {
+            label: collection.label,
+            maxBytes: collection.limits.maxBytes,
+            over: true,
+          })
+        assertAllowedSize(bytes.length, collection)
+      } catch (error) {
+        if (file.tempFilePath) await unlink(file.tempFilePath).catch(() => undefined)
+        throw error
+      } finally {
+        // The temp file Payload wrote for a direct upload is removed above; Payload would try again.
+        if (file.tempFilePath && req.context?.[CLIENT_UPLOAD_TEMP_FILE] === file.tempFilePath)
+          delete req.context[CLIENT_UPLOAD_TEMP_FILE]
+      }
       // A file sent again leaves the framing the request asks for to the stored image's path.
-      if (!resent) framed = await framing()
-    } catch (error) {
-      if (file.tempFilePath) await unlink(file.tempFilePath).catch(() => undefined)
-      keepStaged = isTransient(error)
-      if (staged && !keepStaged) await deleteStaged(req, services.store, staged)
-      throw error
-    } finally {
-      // The temp file Payload wrote for a direct upload is removed above; Payload would try again.
-      if (file.tempFilePath && req.context?.[CLIENT_UPLOAD_TEMP_FILE] === file.tempFilePath)
-        delete req.context[CLIENT_UPLOAD_TEMP_FILE]
-    }
-    if (resent) {
-      if (staged) await deleteStaged(req, services.store, staged)
-      return undefined
-    }
-    try {
+      if (isStoredFile(collection, await stored(), bytes)) return undefined
       return await prepareUpload(
         payload,
         collection,
         services,
         { data: bytes, name: file.name },
-        { framing: framed, waitForSlot: step.waitForSlot },
+        { framing: await framing(), waitForSlot: step.waitForSlot },
       )
     } catch (error) {
       keepStaged = isTransient(error)
