@@ -15,7 +15,7 @@ import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { startTestApp, type TestApp, uploadREST } from '../helpers/app'
-import { drain, until } from '../helpers/imageJobs'
+import { drain, settledBucket, until } from '../helpers/imageJobs'
 import { redShare, sidewaysJPEGWithGPS, subjectPhoto } from '../helpers/images'
 
 let app: TestApp
@@ -183,6 +183,9 @@ describe('focal point and shapes', () => {
 
   it('an anonymous GraphQL focal-point change is refused before any image work', async () => {
     const doc = await upload('product-images', await subjectPhoto(15), { alt: 'Ball', focalX: 15 })
+    // Earlier tests' replaced objects are deleted by the app's clean-up in its own time: wait for
+    // it, so that only this request could change the bucket.
+    await settledBucket(app)
     const keysBefore = (await app.listKeys('product-images/')).sort()
     const response = await fetch(`${app.baseURL}/api/graphql`, {
       body: JSON.stringify({
