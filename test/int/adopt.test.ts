@@ -302,7 +302,7 @@ describe('adopting the app’s own upload collection', () => {
     }
   })
 
-  it('with drafts and trash: a draft save with a new file is refused before any image work; an autosave (the admin sends the form’s file again) saves the fields and leaves the image; a trashed image keeps its objects', async () => {
+  it('with drafts and trash: a draft save with a new file or crop is refused before any image work, one that publishes or an update of an unpublished document takes it; an autosave (the admin sends the form’s file again) saves the fields and leaves the image; a trashed image keeps its objects', async () => {
     const drafts = `${database}_drafts`
     await ensureDatabase(inject('pgAdminURI'), drafts)
     const uri = new URL(inject('pgAdminURI'))
@@ -492,6 +492,56 @@ describe('adopting the app’s own upload collection', () => {
           'Direct, drafted',
           publishedDoc.filename,
         ])
+        // A draft save that sets `_status: 'published'` publishes: its new image is taken.
+        const republished = (await payload.update({
+          collection: 'media',
+          data: { _status: 'published', alt: 'Republished' },
+          draft: true,
+          file: await file('third.jpg'),
+          id: doc.id,
+        } as never)) as Record<string, any>
+        expect(republished._status).toBe('published')
+        expect(republished.filename).toMatch(/\.webp$/)
+        expect(republished.filename).not.toBe(publishedDoc.filename)
+        // A new crop in a draft: refused too, before the image is made again.
+        const rerender = vi.spyOn(runtimeOf(payload).limiter, 'run')
+        try {
+          await expect(
+            payload.update({
+              collection: 'media',
+              data: { crop: { height: 100, width: 50, x: 0, y: 0 } },
+              draft: true,
+              id: doc.id,
+            } as never),
+          ).rejects.toMatchObject({
+            message: expect.stringMatching(/cannot be saved as a draft/),
+            status: 400,
+          })
+          expect(rerender).not.toHaveBeenCalled()
+        } finally {
+          rerender.mockRestore()
+        }
+        // Unpublished, the document itself is a draft: an update without the draft flag writes
+        // the document (not a version only), so its new image is taken.
+        await payload.update({
+          collection: 'media',
+          data: { _status: 'draft' },
+          id: doc.id,
+        } as never)
+        const unpublishedWrite = (await payload.update({
+          collection: 'media',
+          data: { alt: 'Unpublished, new image' },
+          file: await file('fourth.jpg', true),
+          id: doc.id,
+        } as never)) as Record<string, any>
+        expect(unpublishedWrite._status).toBe('draft')
+        expect(unpublishedWrite.filename).not.toBe(republished.filename)
+        const stored = (await payload.findByID({
+          collection: 'media',
+          depth: 0,
+          id: doc.id,
+        })) as Record<string, any>
+        expect(stored.filename).toBe(unpublishedWrite.filename)
         await payload.update({
           collection: 'media',
           data: { deletedAt: new Date().toISOString() },

@@ -21,6 +21,7 @@ import { type UploadSession, sessionContext } from './session.js'
 import {
   discardFile,
   keepImageOutOfDraft,
+  savesDraft,
   removeTempFiles,
   sessionFromRequest,
   withoutFileSource,
@@ -204,18 +205,16 @@ export const uploadEndpoints = (
       await discardFile(req, collection, services.store)
       throw error
     }
-    if (operation === 'update')
-      await keepImageOutOfDraft(req, collection, services.store, {
-        ...parseParams(req.query),
-        data,
-        id,
-      })
+    const write = { ...parseParams(req.query), data, id }
+    if (operation === 'update') await keepImageOutOfDraft(req, collection, services.store, write)
     addLocalesToRequestFromData(req)
     const session = await sessionFromRequest(req, data, { collection, id, operation, services })
     req.data = withoutFileSource(data)
     if (session || id === undefined) return session
     // No new file: a new crop or focal point may still need the image made again.
-    return framingSession(req, collection, services, id, req.data as Record<string, unknown>)
+    return framingSession(req, collection, services, id, req.data as Record<string, unknown>, {
+      savesDraft: savesDraft(req, collection, write),
+    })
   }
 
   /** The Local API arguments every write shares: the session, the data without a file source, the query's parameters, and the user's access. */

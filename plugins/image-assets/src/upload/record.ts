@@ -24,6 +24,7 @@ import { attachSession, peekSession, takeSession } from './session.js'
 import {
   keepImageOutOfDraft,
   removeTempFiles,
+  savesDraft,
   sessionFromRequest,
   withoutFileSource,
 } from './source.js'
@@ -79,8 +80,11 @@ export const prepareInOperationHook =
   ): CollectionBeforeOperationHook =>
   async ({ args, context, operation, req }) => {
     if (operation !== 'create' && operation !== 'update') return args
-    const { data, id, overrideAccess } = args as OperationArgs
-    if (peekSession(context, collection.slug)) {
+    const { data, draft, id, overrideAccess } = args as OperationArgs
+    const drafting = operation === 'update' && savesDraft(req, collection, { data, draft })
+    const prepared = peekSession(context, collection.slug)
+    if (prepared) {
+      prepared.savesDraft = drafting
       req.file = undefined
       takeUploadEdits(req)
       return { ...args, data: withoutFileSource(data) }
@@ -107,9 +111,9 @@ export const prepareInOperationHook =
       if (overrideAccess !== true) await authorize(req, collection.slug, operation, id)
       const framed = { ...data }
       const session = await outsideTransaction(req, () =>
-        framingSession(req, collection, services, id, framed),
+        framingSession(req, collection, services, id, framed, { savesDraft: drafting }),
       )
-      if (session) attachSession(context, session)
+      if (session) attachSession(context, { ...session, savesDraft: drafting })
       return { ...args, data: framed }
     }
     // One file is one document's: a bulk update (`PATCH /api/<slug>?where=…`) cannot carry one.
@@ -132,7 +136,7 @@ export const prepareInOperationHook =
       }),
     )
     if (!session) return args
-    attachSession(context, session)
+    attachSession(context, { ...session, savesDraft: drafting })
     return { ...args, data: withoutFileSource(data) }
   }
 
@@ -185,8 +189,10 @@ export const recordImageHook =
       return kept
     }
     // Payload writes a draft to the versions table only: the document would keep its old file
-    // while the replaced objects went to the clean-up. (Adopted collections with drafts.)
-    if (operation === 'update' && data._status === 'draft' && !session.addsVersions)
+    // while the replaced objects went to the clean-up. (Adopted collections with drafts; a new
+    // file or crop was refused before any image work; this is the last gate.) An
+    // update without the draft flag writes the document itself, whatever its `_status`.
+    if (operation === 'update' && session.savesDraft && !session.addsVersions)
       throw uploadError('DRAFT_IMAGE_CHANGE', collection.slug, { label: collection.label })
     if (session.originalName !== undefined) assertAllowedName(session.originalName, collection)
     if (session.expectFilename !== undefined && originalDoc?.filename !== session.expectFilename) {

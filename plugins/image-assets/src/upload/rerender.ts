@@ -120,6 +120,7 @@ export const framingSession = async (
   services: UploadServices,
   id: number | string,
   data: Record<string, unknown>,
+  write: { savesDraft?: boolean } = {},
 ): Promise<UploadSession | undefined> => {
   const edits = takeUploadEdits(req)
   if (!touchesFraming(data, edits)) return undefined
@@ -137,5 +138,8 @@ export const framingSession = async (
     data.focalY = change.framing.focal.y
     return undefined
   }
+  // A draft holds no new image (`keepImageOutOfDraft`): refused before the image is made again.
+  if (write.savesDraft)
+    throw uploadError('DRAFT_IMAGE_CHANGE', collection.slug, { label: collection.label })
   return rerenderStored(req.payload, collection, services, doc, change.framing)
 }

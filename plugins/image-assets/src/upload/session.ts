@@ -24,6 +24,11 @@ export type UploadSession = {
   keys: string[]
   /** The uploader's file name (extension checked again when recording), or undefined for re-optimization. */
   originalName?: string
+  /**
+   * The operation saves a draft (Payload writes the versions table only, the document keeps its
+   * file): set by the operation's first step; the record step then refuses the new image.
+   */
+  savesDraft?: boolean
   /** Epoch ms after which the record step refuses: the clean-up may then delete `keys`. */
   recordBy: number
 }

@@ -110,6 +110,19 @@ const isTransient = (error: unknown): boolean =>
   (error as { status?: unknown }).status === 503 || isConnectionFailure(error)
 
 /**
+ * Whether a write saves a draft: Payload then writes the versions table only, and the document
+ * keeps its file. `_status: 'published'` publishes, with the draft flag or without it.
+ */
+export const savesDraft = (
+  req: PayloadRequest,
+  collection: ResolvedCollection,
+  write: { data?: unknown; draft?: boolean },
+): boolean =>
+  write.draft === true &&
+  Boolean(req.payload.collections[collection.slug]?.config.versions?.drafts) &&
+  (write.data as { _status?: unknown } | undefined)?._status !== 'published'
+
+/**
  * A draft save in a collection with drafts holds no new image: the image's files are not
  * versioned, so the published document would lose its objects to a draft. The admin's autosave
  * sends the form's file again with every change of a field: it saves the fields and leaves the
@@ -122,9 +135,7 @@ export const keepImageOutOfDraft = async (
   store: UploadServices['store'],
   write: { autosave?: boolean; data?: unknown; draft?: boolean; id?: number | string },
 ): Promise<void> => {
-  if (!write.draft || !req.payload.collections[collection.slug]?.config.versions?.drafts) return
-  // `_status: 'published'` publishes, draft or not.
-  if ((write.data as { _status?: unknown } | undefined)?._status === 'published') return
+  if (!savesDraft(req, collection, write)) return
   if (write.autosave) {
     takeUploadEdits(req)
     await discardFile(req, collection, store, { keepStaged: true })
