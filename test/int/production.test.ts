@@ -281,7 +281,7 @@ describe('refused uploads on a keep-alive connection (next start)', () => {
         true,
         413,
         true,
-        'The file is larger than 25 MB, the largest upload this server accepts.',
+        'The file is larger than 25 MB, the most Media accepts.',
       ],
       [
         'an anonymous upload',

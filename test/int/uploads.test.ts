@@ -506,17 +506,26 @@ describe('refused uploads get a 400 with a clear message and leave nothing behin
     expect(await app.listKeys()).toEqual(keysBefore)
   })
 
-  it('an upload over the largest limit is aborted with 413 while it streams in', async () => {
+  it('an upload over the largest limit is aborted with 413 while it streams in; one of exactly that limit is taken', async () => {
     const rowsBefore = await rowCount('media')
     const { body, status } = await uploadREST(app, 'media', {
-      data: Buffer.alloc(26 * 1024 * 1024, 0xff),
+      data: Buffer.alloc(25 * 1024 * 1024 + 1, 0xff),
       name: 'huge.jpg',
     })
     expect(status).toBe(413)
-    expect(body.errors[0].message).toBe(
-      'The file is larger than 25 MB, the largest upload this server accepts. Upload a smaller file.',
-    )
+    const message = 'The file is larger than 25 MB, the most Media accepts. Upload a smaller file.'
+    expect(body.errors[0].message).toBe(message)
+    expect(body.errors[0].data.errors).toEqual([{ message, path: 'file' }])
     expect(await rowCount('media')).toBe(rowsBefore)
+
+    // The multipart parser stops a file when it reaches its limit: a JPEG padded to exactly the
+    // largest collection's `maxBytes` (25 MiB) is read whole and taken.
+    const jpeg = await gradientJPEG(800, 600, [0, 0, 0], [255, 255, 255])
+    const exact = Buffer.alloc(25 * 1024 * 1024)
+    jpeg.copy(exact)
+    const taken = await uploadREST(app, 'media', { data: exact, name: 'exact.jpg' })
+    expect(taken.status, JSON.stringify(taken.body)).toBe(201)
+    expect(taken.body.doc.originalFilesize).toBe(25 * 1024 * 1024)
   })
 
   it('a create without a file is refused', async () => {
@@ -673,6 +682,23 @@ describe('hostile names and polyglots', () => {
       expect(status, JSON.stringify(name)).toBe(201)
       expect(body.doc.originalFilename).toBe(name.slice(0, -1))
     }
+  })
+
+  it('a name with quotes or a line break is kept as the uploader wrote it (browsers send them as %22, %0D, %0A)', async () => {
+    const data = await sharp(photo).resize(64).png().toBuffer()
+    // fetch's FormData escapes the part's file name as browsers do.
+    const { body, status } = await uploadREST(app, 'avatars', {
+      data,
+      name: 'My "best"\r\nphoto.png',
+    })
+    expect(status, JSON.stringify(body)).toBe(201)
+    expect(body.doc.originalFilename).toBe('My "best"  photo.png')
+    const head = await app.s3.send(
+      new HeadObjectCommand({ Bucket: app.bucket, Key: `avatars/${body.doc.filename}` }),
+    )
+    expect(head.ContentDisposition).toBe(
+      `inline; filename="My _best_  photo.webp"; filename*=UTF-8''My%20%22best%22%20%20photo.webp`,
+    )
   })
 
   it('file parts nothing reads leave no temp file: a part under another name, a bulk update with a file', async () => {

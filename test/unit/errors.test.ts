@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 
-import { databaseDownHook } from 'payload-image-assets/internal'
+import { databaseDownHook, messages } from 'payload-image-assets/internal'
 
 const call = (error: unknown) => {
   const req = { responseHeaders: undefined as Headers | undefined }
@@ -82,5 +82,24 @@ describe('databaseDownHook', () => {
 
   it('errors that already have a status are left alone', () => {
     expect(call(Object.assign(new Error('nope'), { status: 400 })).result).toBeUndefined()
+  })
+})
+
+describe('refusals over a limit', () => {
+  it('say how much over, in bytes or pixels when rounding would make size and limit read the same', () => {
+    const avatars = { label: 'Avatars', maxBytes: 15 * 1024 * 1024 }
+    expect(messages.upload('FILE_TOO_LARGE', { ...avatars, bytes: 16 * 1024 * 1024 })).toBe(
+      'The file is 16 MB; Avatars accepts files up to 15 MB. Upload a smaller file.',
+    )
+    expect(messages.upload('FILE_TOO_LARGE', { ...avatars, bytes: 15 * 1024 * 1024 + 1 })).toBe(
+      'The file is 15,728,641 bytes; Avatars accepts files up to 15,728,640 bytes. Upload a smaller file.',
+    )
+    const media = { label: 'Media', maxPixels: 64_000_000 }
+    expect(messages.upload('IMAGE_TOO_LARGE', { ...media, height: 8000, width: 9000 })).toBe(
+      'The image is 9000 x 8000 pixels (72 megapixels); Media accepts at most 64 megapixels. Upload a smaller image.',
+    )
+    expect(messages.upload('IMAGE_TOO_LARGE', { ...media, height: 8001, width: 8000 })).toBe(
+      'The image is 8000 x 8001 pixels (64,008,000 pixels); Media accepts at most 64,000,000 pixels. Upload a smaller image.',
+    )
   })
 })

@@ -1,5 +1,4 @@
 import {
-  APIError,
   Forbidden,
   NotFound,
   type PayloadRequest,
@@ -86,13 +85,6 @@ export const accessRefused = (req: PayloadRequest): Error =>
 /** No such document (404). */
 export const notFound = (req: PayloadRequest): Error => named(new NotFound(req.t), 'NotFound')
 
-/** The error name of a body over the largest upload, for `loggingLevels`. */
-export const REQUEST_TOO_LARGE = 'RequestTooLarge'
-
-/** A multipart body over the largest upload the server accepts (413), stopped while it streams in. */
-export const requestTooLarge = (message: string, data?: Record<string, unknown>): Error =>
-  named(new APIError(message, 413, data ?? null, true), REQUEST_TOO_LARGE)
-
 /** Thrown at config time when plugin options are invalid; names the option path. */
 export class ImageAssetsConfigError extends Error {
   constructor(message: string) {
@@ -126,6 +118,28 @@ const mb = (bytes: number, unitOf = bytes): string =>
   String(Math.round(bytes / (unitOf % 1_048_576 === 0 ? 104_857.6 : 100_000)) / 10)
 
 const megapixels = (pixels: number): string => String(Math.round(pixels / 100_000) / 10)
+
+const exact = (count: number): string => count.toLocaleString('en-US')
+
+/**
+ * A size over a limit, and the limit, in rounded units unless rounding would make them read the
+ * same ("15 MB; accepts up to 15 MB"): then both exactly, in `unit`.
+ */
+const overLimit = (
+  value: number,
+  limit: number,
+  rounded: (n: number) => string,
+  unit: string,
+): [value: string, limit: string] =>
+  rounded(value) === rounded(limit)
+    ? [`${exact(value)} ${unit}`, `${exact(limit)} ${unit}`]
+    : [rounded(value), rounded(limit)]
+
+const bytesOver = (bytes: number, maxBytes: number) =>
+  overLimit(bytes, maxBytes, (n) => `${mb(n, maxBytes)} MB`, 'bytes')
+
+const pixelsOver = (pixels: number, maxPixels: number) =>
+  overLimit(pixels, maxPixels, (n) => `${megapixels(n)} megapixels`, 'pixels')
 
 const formatList = (formats: readonly string[]): string =>
   formats.length <= 1
@@ -220,12 +234,15 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
   },
   FILE_TOO_LARGE: {
     status: 413,
-    message: (args) =>
-      'bytes' in args
-        ? `The file is ${mb(args.bytes, args.maxBytes)} MB; ${args.label} accepts files up to ${mb(args.maxBytes)} MB. Upload a smaller file.`
-        : 'over' in args
-          ? `The file is larger than ${mb(args.maxBytes)} MB, the most ${args.label} accepts. Upload a smaller file.`
-          : `The file at the URL is larger than ${mb(args.maxBytes)} MB, the most ${args.label} accepts. Use a smaller image.`,
+    message: (args) => {
+      if ('bytes' in args) {
+        const [size, limit] = bytesOver(args.bytes, args.maxBytes)
+        return `The file is ${size}; ${args.label} accepts files up to ${limit}. Upload a smaller file.`
+      }
+      return 'over' in args
+        ? `The file is larger than ${mb(args.maxBytes)} MB, the most ${args.label} accepts. Upload a smaller file.`
+        : `The file at the URL is larger than ${mb(args.maxBytes)} MB, the most ${args.label} accepts. Use a smaller image.`
+    },
   },
   FORMAT_NOT_ALLOWED: {
     status: 400,
@@ -245,10 +262,12 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
   },
   IMAGE_TOO_LARGE: {
     status: 422,
-    message: ({ height, label, maxPixels, maxSide, width }) =>
-      maxSide !== undefined
-        ? `The image is ${width} x ${height} pixels; the longest side ${label} accepts is ${maxSide} pixels. Upload a smaller image.`
-        : `The image is ${width} x ${height} pixels (${megapixels(width * height)} megapixels); ${label} accepts at most ${megapixels(maxPixels)} megapixels. Upload a smaller image.`,
+    message: ({ height, label, maxPixels, maxSide, width }) => {
+      if (maxSide !== undefined)
+        return `The image is ${width} x ${height} pixels; the longest side ${label} accepts is ${maxSide} pixels. Upload a smaller image.`
+      const [size, limit] = pixelsOver(width * height, maxPixels)
+      return `The image is ${width} x ${height} pixels (${size}); ${label} accepts at most ${limit}. Upload a smaller image.`
+    },
   },
   IMAGE_UNDECODABLE: {
     status: 422,

@@ -7,7 +7,7 @@ import { adoptCollection, adoptedSettings } from './collections/adopt.js'
 import { imageCollection } from './collections/imageCollection.js'
 import { blockDecoders } from './image/decoders.js'
 import { WorkLimiter } from './image/limiter.js'
-import { ImageAssetsConfigError, messages, REQUEST_TOO_LARGE } from './errors.js'
+import { ImageAssetsConfigError, messages } from './errors.js'
 import { type ImageAssetsPluginOptions, resolveOptions } from './options.js'
 import { deliveryFor } from './storage/delivery.js'
 import { ObjectStore } from './storage/objects.js'
@@ -143,7 +143,7 @@ export const imageAssetsPlugin =
       // app's own setting wins. (Payload's `ErrorName` type leaves this error out; its logger keys
       // on the error's name all the same.)
       loggingLevels: {
-        ...({ [REQUEST_TOO_LARGE]: 'info', UnauthorizedError: 'info' } as Config['loggingLevels']),
+        ...({ UnauthorizedError: 'info' } as Config['loggingLevels']),
         ...config.loggingLevels,
       },
       // Clean-up after commit runs in every process that boots Payload (the app, workers, commands).
@@ -186,7 +186,9 @@ export const imageAssetsPlugin =
         limits: {
           ...config.bodyParser?.limits,
           ...config.upload?.limits,
-          fileSize: config.upload?.limits?.fileSize ?? maxBytes,
+          // The parser stops a file when it reaches `fileSize` bytes (it cannot tell whether more
+          // would come): one byte over, so that a file of exactly the limit is read whole.
+          fileSize: config.upload?.limits?.fileSize ?? maxBytes + 1,
         },
         responseOnLimit:
           config.upload?.responseOnLimit ??

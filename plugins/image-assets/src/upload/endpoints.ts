@@ -8,7 +8,7 @@ import {
   type RequestContext,
 } from 'payload'
 
-import { altRequiredError, requestTooLarge, uploadError } from '../errors.js'
+import { altRequiredError, uploadError } from '../errors.js'
 import type { ResolvedCollection, ResolvedRemoteURLs } from '../options.js'
 import { abandonUpload, isWriteConflict } from '../storage/cleanup.js'
 import { nudgeCleanup } from '../storage/cleanupRunner.js'
@@ -137,13 +137,18 @@ export const uploadEndpoints = (
         label,
       })
     const status = (error as { status?: number }).status
-    // Over the largest upload (Payload's abort while the file streams in, with the plugin's
-    // `responseOnLimit`): named, or a production build's client would read "An unknown error occurred."
-    if (status === 413)
-      return requestTooLarge(
-        (error as Error).message,
-        (error as { data?: Record<string, unknown> }).data,
-      )
+    // Over the largest upload (Payload's abort while the file streams in): this collection's
+    // refusal on its file field. The parser stops a file at its `fileSize` limit (one byte over
+    // the largest collection's, unless the app set its own), so the file is over this limit too.
+    if (status === 413) {
+      const parserLimit = (req.payload.config.upload as { limits?: { fileSize?: number } })
+        ?.limits?.fileSize
+      return uploadError('FILE_TOO_LARGE', slug, {
+        label,
+        maxBytes: Math.min(collection.limits.maxBytes, (parserLimit ?? Infinity) - 1),
+        over: true,
+      })
+    }
     // The multipart parser's own failures (a control character in a part header, a cut-off
     // body) are the request's fault, not the server's: a clear 400 instead of Payload's 500.
     if (status === 500 || !status) return uploadError('MALFORMED_UPLOAD', slug, { label })

@@ -105,6 +105,14 @@ const isStoredFile = (
   doc.fingerprint === settingsFingerprint(collection) &&
   contentHash(bytes) === hashOfKey(doc.originalKey)
 
+/**
+ * A file name as the uploader's browser meant it: in a multipart part's header, browsers send
+ * `"` as `%22` and CR and LF as `%0D` and `%0A` (the HTML standard's form encoding). The line
+ * breaks become spaces, as control characters they would not be kept anyway.
+ */
+const multipartFileName = (name: string): string =>
+  name.replace(/%22/gi, '"').replace(/%0[ad]/gi, ' ')
+
 /** A refusal that says "try again in a moment" (503, or the database unreachable): nothing was wrong with the file. */
 const isTransient = (error: unknown): boolean =>
   (error as { status?: unknown }).status === 503 || isConnectionFailure(error)
@@ -237,6 +245,7 @@ export const sessionFromRequest = async (
     // A direct-to-bucket upload: the staged object, read by Payload through the file handler.
     const direct = directUploadOf(file, collection.slug)
     const staged = direct?.staged
+    const name = direct ? file.name : multipartFileName(file.name)
     let bytes: Buffer
     // A staged upload is deleted once used or refused; kept when the server could not finish for
     // now (503: busy, the bucket not answering), so that the same request can simply be sent again.
@@ -249,7 +258,7 @@ export const sessionFromRequest = async (
           throw uploadError('STAGED_KEY_INVALID', collection.slug, { label: collection.label })
         const unread = staged && stagedReadError(req, collection)
         if (unread) throw unread
-        assertAllowedName(file.name, collection)
+        assertAllowedName(name, collection)
         if (!staged) assertAllowedSize(file.size, collection)
         bytes = await readUpload(file)
         // The bytes decide, never the size the client stated. A staged object is read no further
@@ -275,7 +284,7 @@ export const sessionFromRequest = async (
         payload,
         collection,
         services,
-        { data: bytes, name: file.name },
+        { data: bytes, name },
         { framing: await framing(), waitForSlot: step.waitForSlot },
       )
     } catch (error) {
