@@ -141,8 +141,8 @@ export const uploadEndpoints = (
     // refusal on its file field. The parser stops a file at its `fileSize` limit (one byte over
     // the largest collection's, unless the app set its own), so the file is over this limit too.
     if (status === 413) {
-      const parserLimit = (req.payload.config.upload as { limits?: { fileSize?: number } })
-        ?.limits?.fileSize
+      const parserLimit = (req.payload.config.upload as { limits?: { fileSize?: number } })?.limits
+        ?.fileSize
       return uploadError('FILE_TOO_LARGE', slug, {
         label,
         maxBytes: Math.min(collection.limits.maxBytes, (parserLimit ?? Infinity) - 1),
