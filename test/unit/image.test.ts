@@ -100,6 +100,38 @@ describe('encodeImageSet: the other versions done before the main image', () => 
   })
 })
 
+describe('encodeImageSet: variants are lighter than the wider images', () => {
+  it('drops a variant of a flat graphic with transparency that would cost more bytes than the main image', async () => {
+    const { encodeImageSet } = await import('payload-image-assets/internal')
+    // A translucent shape on a transparent background: resampling softens its edges, so a
+    // variant can take more bytes than the full-size image.
+    const graphic = await sharp(
+      Buffer.from(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="600" height="400"><ellipse cx="300" cy="200" rx="280" ry="180" fill="rgb(200,30,60)" fill-opacity="0.6"/></svg>',
+      ),
+    )
+      .png()
+      .toBuffer()
+    const preset = { height: 1200, quality: 80, width: 1600 }
+    const { main, variants } = await encodeImageSet(graphic, preset, {
+      effort: 6,
+      variantEffort: 5,
+      variantWidths: [160, 320, 480],
+    })
+    // The 480 px version, encoded alike, is heavier than the 600 px main image.
+    const wide = await sharp(graphic)
+      .resize({ width: 480 })
+      .webp({ effort: 5, quality: 80 })
+      .toBuffer()
+    expect(wide.length).toBeGreaterThanOrEqual(main.data.length)
+    expect(variants.map((v) => v.width)).toEqual([160, 320])
+    const bytes = [...variants, main].map((image) => image.data.length)
+    expect(bytes).toEqual([...bytes].sort((a, b) => a - b))
+    expect(new Set(bytes).size).toBe(bytes.length)
+    expect((await sharp(variants[1]!.data).metadata()).hasAlpha).toBe(true)
+  })
+})
+
 describe('encodeImageSet: variant effort', () => {
   // Noise, so that the encoder's effort shows in the bytes.
   const width = 640

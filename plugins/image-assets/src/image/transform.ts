@@ -273,7 +273,8 @@ export const encodeImageSet = async (
       })
       .catch(() => undefined)
   }
-  const [main, variants, placeholder, shapes] = await settled([mainImage, ...others] as const)
+  const [main, encoded, placeholder, shapes] = await settled([mainImage, ...others] as const)
+  const variants = lighterThanWider(encoded, main)
   const avif = options.avif
     ? await avifVersions(pixels, [...variants.map((v) => v.width), main.width], preset, deadline)
     : []
@@ -287,6 +288,23 @@ const shapeImage = (pixels: Pixels, shape: ShapeSpec, focal: Focal, width = shap
   return fromPixels(pixels)
     .extract(region)
     .resize({ fit: 'cover', height, width, withoutEnlargement: true })
+}
+
+/**
+ * The variants worth serving: each has fewer bytes than every wider one kept and the main image.
+ * A photo's always do; a small flat graphic (a logo with transparency) can give a variant larger
+ * than its main image (resampling softens its edges), which would only cost smaller screens more
+ * bytes: it is dropped, and those screens get the next wider image.
+ */
+const lighterThanWider = (variants: EncodedImage[], main: EncodedImage): EncodedImage[] => {
+  const kept: EncodedImage[] = []
+  let wider = main.data.length
+  for (const variant of [...variants].sort((a, b) => b.width - a.width)) {
+    if (variant.data.length >= wider) continue
+    kept.unshift(variant)
+    wider = variant.data.length
+  }
+  return kept
 }
 
 /** Every shape and its variants, encoded at once by `encodeOne`. */
@@ -307,7 +325,8 @@ const encodeShapes = async (
         ),
       ] as const)
       // A picture smaller than the shape gives a smaller shape; its variants at or above that go.
-      return [shape.name, { main, variants: variants.filter((v) => v.width < main.width) }] as const
+      const smaller = variants.filter((v) => v.width < main.width)
+      return [shape.name, { main, variants: lighterThanWider(smaller, main) }] as const
     }),
   )
   return Object.fromEntries(done)
