@@ -791,31 +791,33 @@ describe('hostile names and polyglots', () => {
 })
 
 describe('malformed multipart bodies', () => {
-  it('a "file" part without a file name gets a clear 400 naming the problem, not Payload\'s JSON error', async () => {
+  it('a "file" part without a file name (or with an empty one) gets a clear 400 naming the problem, not Payload\'s JSON error', async () => {
     const png = await sharp(photo).resize(32).png().toBuffer()
     const boundary = 'n0name'
-    const body = Buffer.concat([
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="file"\r\nContent-Type: image/png\r\n\r\n`,
-      ),
-      png,
-      Buffer.from(`\r\n--${boundary}--\r\n`),
-    ])
-    const rowsBefore = await rowCount('media')
-    const response = await fetch(`${app.baseURL}/api/media`, {
-      body,
-      headers: {
-        Authorization: `JWT ${app.token}`,
-        'Content-Type': `multipart/form-data; boundary=${boundary}`,
-      },
-      method: 'POST',
-    })
-    expect(response.status).toBe(400)
-    const { errors } = (await response.json()) as { errors: Array<{ message: string }> }
-    expect(errors[0].message).toBe(
-      'The "file" part has no file name (or, for a direct upload, its reference is not JSON), so its type cannot be checked. Nothing was saved to Media; send the file with its name. Allowed extensions are .jpg, .jpeg, .png and .webp.',
-    )
-    expect(await rowCount('media')).toBe(rowsBefore)
+    for (const disposition of ['form-data; name="file"', 'form-data; name="file"; filename=""']) {
+      const body = Buffer.concat([
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: ${disposition}\r\nContent-Type: image/png\r\n\r\n`,
+        ),
+        png,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ])
+      const rowsBefore = await rowCount('media')
+      const response = await fetch(`${app.baseURL}/api/media`, {
+        body,
+        headers: {
+          Authorization: `JWT ${app.token}`,
+          'Content-Type': `multipart/form-data; boundary=${boundary}`,
+        },
+        method: 'POST',
+      })
+      expect(response.status, disposition).toBe(400)
+      const { errors } = (await response.json()) as { errors: Array<{ message: string }> }
+      expect(errors[0].message, disposition).toBe(
+        'The "file" part has no file name (or, for a direct upload, its reference is not JSON), so its type cannot be checked. Nothing was saved to Media; send the file with its name. Allowed extensions are .jpg, .jpeg, .png and .webp.',
+      )
+      expect(await rowCount('media')).toBe(rowsBefore)
+    }
   })
 
   it('a file name with a control character gets a clear 400, and the next request on the same keep-alive connection succeeds', async () => {

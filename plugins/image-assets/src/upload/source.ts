@@ -13,6 +13,7 @@ import { isConnectionFailure } from './databaseDown.js'
 import { deleteStaged, stagedKeyOf, stagedReadError, stagedUploadGone } from './direct.js'
 import { newFileFraming, takeUploadEdits, touchesFraming } from './framing.js'
 import { prepareUpload, type UploadServices } from './prepare.js'
+import { isMadeUpPartName } from './tempFiles.js'
 import type { UploadSession } from './session.js'
 
 type UploadedFile = NonNullable<PayloadRequest['file']>
@@ -258,6 +259,12 @@ export const sessionFromRequest = async (
           throw uploadError('STAGED_KEY_INVALID', collection.slug, { label: collection.label })
         const unread = staged && stagedReadError(req, collection)
         if (unread) throw unread
+        // A part sent with an empty file name: Payload named it `tmp-<n>-<ms>`.
+        if (!direct && isMadeUpPartName(name))
+          throw uploadError('FILE_NAME_MISSING', collection.slug, {
+            allowed: collection.allowedExtensions,
+            label: collection.label,
+          })
         assertAllowedName(name, collection)
         if (!staged) assertAllowedSize(file.size, collection)
         bytes = await readUpload(file)

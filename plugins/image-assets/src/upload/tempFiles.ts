@@ -10,6 +10,9 @@ import type { Payload } from 'payload'
  * upload (`payload-client-upload-<uuid>`, in `upload.tempFileDir` or the OS temp dir).
  */
 const PART_NAME = /^tmp-\d+-\d+$/
+
+/** Whether a part's file name is one Payload made up: the part came without a name of its own. */
+export const isMadeUpPartName = (name: string): boolean => PART_NAME.test(name)
 const CLIENT_UPLOAD_NAME = /^payload-client-upload-[0-9a-f-]{36}$/i
 
 /**
