@@ -794,10 +794,16 @@ describe('malformed multipart bodies', () => {
   it('a "file" part without a file name (or with an empty one) gets a clear 400 naming the problem, not Payload\'s JSON error', async () => {
     const png = await sharp(photo).resize(32).png().toBuffer()
     const boundary = 'n0name'
-    for (const disposition of ['form-data; name="file"', 'form-data; name="file"; filename=""']) {
+    // Without a name, a part is a field to the parser unless its type is application/octet-stream:
+    // then it is a file that Payload names `tmp-<n>-<ms>`.
+    for (const [disposition, type] of [
+      ['form-data; name="file"', 'image/png'],
+      ['form-data; name="file"; filename=""', 'image/png'],
+      ['form-data; name="file"', 'application/octet-stream'],
+    ]) {
       const body = Buffer.concat([
         Buffer.from(
-          `--${boundary}\r\nContent-Disposition: ${disposition}\r\nContent-Type: image/png\r\n\r\n`,
+          `--${boundary}\r\nContent-Disposition: ${disposition}\r\nContent-Type: ${type}\r\n\r\n`,
         ),
         png,
         Buffer.from(`\r\n--${boundary}--\r\n`),
@@ -811,9 +817,9 @@ describe('malformed multipart bodies', () => {
         },
         method: 'POST',
       })
-      expect(response.status, disposition).toBe(400)
+      expect(response.status, `${disposition}, ${type}`).toBe(400)
       const { errors } = (await response.json()) as { errors: Array<{ message: string }> }
-      expect(errors[0].message, disposition).toBe(
+      expect(errors[0].message, `${disposition}, ${type}`).toBe(
         'The "file" part has no file name (or, for a direct upload, its reference is not JSON), so its type cannot be checked. Nothing was saved to Media; send the file with its name. Allowed extensions are .jpg, .jpeg, .png and .webp.',
       )
       expect(await rowCount('media')).toBe(rowsBefore)
