@@ -531,4 +531,30 @@ describe('the app’s own body limits', () => {
       'The file is larger than 2 MB, the largest upload this server accepts. Upload a smaller file.',
     )
   })
+
+  it('make room for the largest collection: a file of exactly maxBytes, and a body over Payload’s 50 MiB default when a collection takes more', async () => {
+    const { imageAssetsPlugin } = await import('payload-image-assets')
+    const defaults = await imageAssetsPlugin({ storage: { bucket: 'media' } })({
+      collections: [],
+    } as never)
+    // Payload's parser stops a file when it reaches `fileSize`.
+    expect(defaults.upload?.limits?.fileSize).toBe(25 * 1024 * 1024 + 1)
+    expect((defaults.upload as { requestSizeLimit?: number }).requestSizeLimit).toBe(
+      50 * 1024 * 1024,
+    )
+    const large = await imageAssetsPlugin({
+      collections: { media: { limits: { maxBytes: 100 * 1024 * 1024 } } },
+      storage: { bucket: 'media' },
+    })({ collections: [] } as never)
+    expect(large.upload?.limits?.fileSize).toBe(100 * 1024 * 1024 + 1)
+    expect((large.upload as { requestSizeLimit?: number }).requestSizeLimit).toBeGreaterThan(
+      100 * 1024 * 1024,
+    )
+    // The app's own settings win.
+    const own = await imageAssetsPlugin({ storage: { bucket: 'media' } })({
+      collections: [],
+      upload: { requestSizeLimit: 10_000_000 },
+    } as never)
+    expect((own.upload as { requestSizeLimit?: number }).requestSizeLimit).toBe(10_000_000)
+  })
 })

@@ -190,6 +190,10 @@ export const imageAssetsPlugin =
           // would come): one byte over, so that a file of exactly the limit is read whole.
           fileSize: config.upload?.limits?.fileSize ?? maxBytes + 1,
         },
+        // Payload's parser also caps the whole body (50 MiB unless set): room for the largest file
+        // and its fields.
+        requestSizeLimit:
+          config.upload?.requestSizeLimit ?? Math.max(50 * 1024 * 1024, maxBytes + 2 * 1024 * 1024),
         responseOnLimit:
           config.upload?.responseOnLimit ??
           messages.requestTooLarge({ maxBytes: config.upload?.limits?.fileSize ?? maxBytes }),
