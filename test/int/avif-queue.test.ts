@@ -384,7 +384,26 @@ describe('jobs drained by hand (dedicated workers)', () => {
     // The job's source, the kept original, is gone.
     const original = doc.objectKeys.find((k) => k.startsWith(`originals/${SLUG}/`))!
     await app.s3.send(new DeleteObjectCommand({ Bucket: app.bucket, Key: original }))
-    for (let i = 0; i < 6; i++) await app.payload.jobs.run({ limit: 10, queue: 'image-assets' })
+    const jobRow = async () =>
+      (
+        await app.sql<{ total_tried: number; wait_until: Date | null }>(
+          `select total_tried::int, wait_until from payload_jobs where queue = 'image-assets' and input->>'id' = $1`,
+          [String(body.doc.id)],
+        )
+      )[0]!
+    await app.payload.jobs.run({ limit: 10, queue: 'image-assets' })
+    // Tried again only after a delay (15 s, then growing): an outage of a moment costs nothing.
+    const failedOnce = await jobRow()
+    expect(failedOnce.total_tried).toBe(1)
+    expect(new Date(failedOnce.wait_until!).getTime() - Date.now()).toBeGreaterThan(10_000)
+    await app.payload.jobs.run({ limit: 10, queue: 'image-assets' })
+    expect((await jobRow()).total_tried).toBe(1)
+    // Each delay over at once, the job is tried until its retries are used up.
+    for (let i = 0; i < 6; i++) {
+      await app.sql(`update payload_jobs set wait_until = null where queue = 'image-assets'`)
+      await app.payload.jobs.run({ limit: 10, queue: 'image-assets' })
+    }
+    expect((await jobRow()).total_tried).toBe(5)
     const job = (await jobs(app)).find((j) => String(j.input.id) === String(body.doc.id))!
     expect(job.has_error).toBe(true)
     expect(job.total_tried).toBeGreaterThan(1)

@@ -98,6 +98,15 @@ describe('refusals over a limit', () => {
     expect(messages.upload('IMAGE_TOO_LARGE', { ...media, height: 8000, width: 9000 })).toBe(
       'The image is 9000 x 8000 pixels (72 megapixels); Media accepts at most 64 megapixels. Upload a smaller image.',
     )
+    expect(
+      messages.upload('FORM_TOO_LARGE', {
+        label: 'Media',
+        maxBytes: 25 * 1024 * 1024,
+        requestBytes: 50 * 1024 * 1024,
+      }),
+    ).toBe(
+      'The upload\'s request is larger than 50 MB, the most this server reads. Nothing was saved to Media; send one file of at most 25 MB and the document\'s fields in "_payload".',
+    )
     expect(messages.upload('IMAGE_TOO_LARGE', { ...media, height: 8001, width: 8000 })).toBe(
       'The image is 8000 x 8001 pixels (64,008,000 pixels); Media accepts at most 64,000,000 pixels. Upload a smaller image.',
     )

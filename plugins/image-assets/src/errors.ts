@@ -196,7 +196,10 @@ export type UploadErrorArgs = {
   FILE_PARTS: { count: number; label: string }
   STAGED_KEY_INVALID: { label: string }
   SIZE_INVALID: { label: string; received: unknown }
-  FORM_TOO_LARGE: { fieldBytes: number; label: string }
+  /** `fieldBytes`: a field over the parser's limit; `requestBytes`: the whole body over it. */
+  FORM_TOO_LARGE:
+    | { fieldBytes: number; label: string }
+    | { label: string; maxBytes: number; requestBytes: number }
   STAGED_UPLOAD_MISSING: { label: string }
   SOURCE_MISSING: { label: string }
 }
@@ -376,8 +379,10 @@ const uploadErrorTable: { [C in ImageUploadErrorCode]: UploadErrorEntry<UploadEr
   },
   FORM_TOO_LARGE: {
     status: 413,
-    message: ({ fieldBytes, label }) =>
-      `The upload's form is too large for this server (a field over ${mb(fieldBytes)} MB, such as a long "_payload", or too many fields or files). Nothing was saved to ${label}; send the document's fields in "_payload" and one file.`,
+    message: (args) =>
+      'requestBytes' in args
+        ? `The upload's request is larger than ${mb(args.requestBytes)} MB, the most this server reads. Nothing was saved to ${args.label}; send one file of at most ${mb(args.maxBytes)} MB and the document's fields in "_payload".`
+        : `The upload's form is too large for this server (a field over ${mb(args.fieldBytes)} MB, such as a long "_payload", or too many fields or files). Nothing was saved to ${args.label}; send the document's fields in "_payload" and one file.`,
   },
 }
 

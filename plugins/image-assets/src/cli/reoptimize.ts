@@ -48,6 +48,7 @@ export const script = async (config: SanitizedConfig): Promise<void> => {
       out(
         `Queued ${queued} AVIF job${queued === 1 ? '' : 's'} for images missing their AVIF versions (the app runs them, or: payload jobs:run --queue image-assets).`,
       )
+    return queued
   }
   if (flag(argv, 'queue')) {
     const queued = await queueReoptimize(payload, runtime, collections)
@@ -72,7 +73,7 @@ export const script = async (config: SanitizedConfig): Promise<void> => {
     runtime,
     signal: controller.signal,
   })
-  if (!interrupted) await requeueAvif()
+  const avifQueued = interrupted ? 0 : await requeueAvif()
   for (const t of totals) {
     out(
       `${t.collection}: ${t.done} re-optimized, ${t.skipped} skipped, ${t.failed} failed of ${t.total}; stored ${formatBytes(t.bytesBefore)} → ${formatBytes(t.bytesAfter)}`,
@@ -83,7 +84,7 @@ export const script = async (config: SanitizedConfig): Promise<void> => {
   out(
     interrupted
       ? `Interrupted after ${done} image(s); run the command again to continue.`
-      : `Done: ${done} image(s) re-optimized${failed ? `, ${failed} failed (see the log; run again to retry)` : ''}.`,
+      : `Done: ${done} image(s) re-optimized${failed ? `, ${failed} failed (see the log; run again to retry)` : ''}${avifQueued ? `; ${avifQueued} AVIF job(s) queued` : ''}.`,
   )
   await finish(payload, failed > 0 || interrupted ? 1 : 0)
 }

@@ -307,12 +307,16 @@ const lighterThanWider = (variants: EncodedImage[], main: EncodedImage): Encoded
   return kept
 }
 
-/** Every shape and its variants, encoded at once by `encodeOne`. */
+/**
+ * Every shape and its variants, encoded at once by `encodeOne`. The WebP set keeps the variants
+ * `lighterThanWider`; the AVIF versions are made at the widths the WebP set kept (`lighter` off).
+ */
 const encodeShapes = async (
   shapes: readonly ShapeSpec[],
   pixels: Pixels,
   focal: Focal,
   encodeOne: (image: Sharp, shape: ShapeSpec) => Promise<EncodedImage>,
+  lighter = true,
 ): Promise<Record<string, EncodedShape>> => {
   const done = await settledAll(
     shapes.map(async (shape) => {
@@ -326,7 +330,8 @@ const encodeShapes = async (
       ] as const)
       // A picture smaller than the shape gives a smaller shape; its variants at or above that go.
       const smaller = variants.filter((v) => v.width < main.width)
-      return [shape.name, { main, variants: lighterThanWider(smaller, main) }] as const
+      const kept = lighter ? lighterThanWider(smaller, main) : smaller
+      return [shape.name, { main, variants: kept }] as const
     }),
   )
   return Object.fromEntries(done)
@@ -394,8 +399,12 @@ export const encodeAvifSet = async (
   // One after another, like the other AVIF versions: background work.
   const shapes: Record<string, EncodedShape> = {}
   for (const shape of options.shapes ?? []) {
-    const one = await encodeShapes([shape], pixels, options.framing?.focal ?? CENTRE, (image) =>
-      encode(image.avif({ effort: 4, quality: avifQuality(shape.quality) }), deadline),
+    const one = await encodeShapes(
+      [shape],
+      pixels,
+      options.framing?.focal ?? CENTRE,
+      (image) => encode(image.avif({ effort: 4, quality: avifQuality(shape.quality) }), deadline),
+      false,
     )
     Object.assign(shapes, one)
   }

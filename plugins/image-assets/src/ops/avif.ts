@@ -25,12 +25,16 @@ import { collectionRuntime, type Runtime } from './runtime.js'
  * The job follows the upload path: read the source (the kept original, else the main WebP), encode
  * within the shared work limit, record the new keys for clean-up, store them, then record them on
  * the document conditionally on its file being the one the job was queued for. A replaced or
- * deleted image's job does nothing, or its objects go to the clean-up; a failure is retried
- * (`retries`) and then stays in Payload's jobs collection with its error.
+ * deleted image's job does nothing, or its objects go to the clean-up; a failure is retried with
+ * a growing delay (`RETRIES`) and then stays in Payload's jobs collection with its error.
  */
 export const AVIF_TASK = 'imageAssetsAvif'
 export const IMAGE_QUEUE = 'image-assets'
-const RETRIES = 3
+/**
+ * A failed job is tried again this many times, after 15 s, 30 s, 60 s and 120 s: a bucket that
+ * is away for a few minutes (a blip, a restart) does not leave images without AVIF versions.
+ */
+const RETRIES = { attempts: 4, backoff: { delay: 15_000, type: 'exponential' as const } }
 /** How often each process looks at the image queue, and how many jobs one run takes. */
 export const JOBS_INTERVAL_MS = 5_000
 export const JOBS_PER_RUN = 10
@@ -268,7 +272,13 @@ export const runAvifJob = async (
       // The stored WebP is already cropped; the original is cropped as the document says.
       framing: { crop: doc.originalKey ? framing.crop : null, focal: framing.focal },
       maxPixels: collection.limits.maxPixels,
-      shapes: collection.shapes.filter((shape) => doc.shapes?.[shape.name]),
+      // Each shape at the widths its WebP versions have (some may have been left out as no lighter).
+      shapes: collection.shapes.flatMap((shape) => {
+        const stored = doc.shapes?.[shape.name]
+        if (!stored) return []
+        const widths = new Set((stored.variants ?? []).map((v) => v.width))
+        return [{ ...shape, variantWidths: shape.variantWidths.filter((w) => widths.has(w)) }]
+      }),
     })
   }, Date.now() + SLOT_WAIT_MS)
   if (!done)

@@ -137,18 +137,25 @@ export const uploadEndpoints = (
         label,
       })
     const status = (error as { status?: number }).status
-    // Over the largest upload (Payload's abort while the file streams in): this collection's
-    // refusal on its file field. The parser stops a file at its `fileSize` limit (one byte over
-    // the largest collection's, unless the app set its own), so the file is over this limit too.
-    if (status === 413) {
-      const parserLimit = (req.payload.config.upload as { limits?: { fileSize?: number } })?.limits
-        ?.fileSize
+    const upload = req.payload.config.upload as
+      { limits?: { fileSize?: number }; requestSizeLimit?: number } | undefined
+    // The whole body over the parser's request limit (Payload's 50 MiB, or the plugin's room for
+    // its largest collection, or the app's own).
+    if ((error as Error).message === 'Multipart request size limit has been reached')
+      return uploadError('FORM_TOO_LARGE', slug, {
+        label,
+        maxBytes: collection.limits.maxBytes,
+        requestBytes: upload?.requestSizeLimit ?? 50 * 1024 * 1024,
+      })
+    // A file over the parser's file limit (Payload's abort while it streams in): this
+    // collection's refusal on its file field. The limit is one byte over the largest collection's
+    // (the parser stops a file that reaches it), unless the app set its own.
+    if (status === 413)
       return uploadError('FILE_TOO_LARGE', slug, {
         label,
-        maxBytes: Math.min(collection.limits.maxBytes, (parserLimit ?? Infinity) - 1),
+        maxBytes: Math.min(collection.limits.maxBytes, upload?.limits?.fileSize ?? Infinity),
         over: true,
       })
-    }
     // The multipart parser's own failures (a control character in a part header, a cut-off
     // body) are the request's fault, not the server's: a clear 400 instead of Payload's 500.
     if (status === 500 || !status) return uploadError('MALFORMED_UPLOAD', slug, { label })

@@ -84,7 +84,7 @@ export const prepareInOperationHook =
     const drafting = operation === 'update' && savesDraft(req, collection, { data, draft })
     const prepared = peekSession(context, collection.slug)
     if (prepared) {
-      prepared.savesDraft = drafting
+      attachSession(context, { ...prepared, savesDraft: drafting })
       req.file = undefined
       takeUploadEdits(req)
       return { ...args, data: withoutFileSource(data) }

@@ -107,12 +107,20 @@ const isStoredFile = (
   contentHash(bytes) === hashOfKey(doc.originalKey)
 
 /**
- * A file name as the uploader's browser meant it: in a multipart part's header, browsers send
- * `"` as `%22` and CR and LF as `%0D` and `%0A` (the HTML standard's form encoding). The line
- * breaks become spaces, as control characters they would not be kept anyway.
+ * A file's name as the uploader's browser meant it: in a multipart part's header, browsers send
+ * `"` as `%22` and CR and LF as `%0D` and `%0A` (the HTML standard's form encoding); the line
+ * breaks become spaces (as control characters they would not be kept anyway). Only for a part the
+ * request's parser read (not a Local API file), unless the app has Payload decode every escape
+ * itself (`upload.uriDecodeFileNames`), and not for a name Payload already cut at 255 characters
+ * (decoded, it would pass the length check that refuses it).
  */
-const multipartFileName = (name: string): string =>
-  name.replace(/%22/gi, '"').replace(/%0[ad]/gi, ' ')
+const uploadersFileName = (req: PayloadRequest, file: NonNullable<PayloadRequest['file']>) => {
+  const parsed = (req as { files?: { file?: unknown } }).files?.file === file
+  const decodesItself = (req.payload.config.upload as { uriDecodeFileNames?: boolean } | undefined)
+    ?.uriDecodeFileNames
+  if (!parsed || decodesItself || file.name.length >= 255) return file.name
+  return file.name.replace(/%22/gi, '"').replace(/%0[ad]/gi, ' ')
+}
 
 /** A refusal that says "try again in a moment" (503, or the database unreachable): nothing was wrong with the file. */
 const isTransient = (error: unknown): boolean =>
@@ -127,7 +135,7 @@ export const savesDraft = (
   collection: ResolvedCollection,
   write: { data?: unknown; draft?: boolean },
 ): boolean =>
-  write.draft === true &&
+  Boolean(write.draft) &&
   Boolean(req.payload.collections[collection.slug]?.config.versions?.drafts) &&
   (write.data as { _status?: unknown } | undefined)?._status !== 'published'
 
@@ -246,7 +254,7 @@ export const sessionFromRequest = async (
     // A direct-to-bucket upload: the staged object, read by Payload through the file handler.
     const direct = directUploadOf(file, collection.slug)
     const staged = direct?.staged
-    const name = direct ? file.name : multipartFileName(file.name)
+    const name = direct ? file.name : uploadersFileName(req, file)
     let bytes: Buffer
     // A staged upload is deleted once used or refused; kept when the server could not finish for
     // now (503: busy, the bucket not answering), so that the same request can simply be sent again.
@@ -259,7 +267,8 @@ export const sessionFromRequest = async (
           throw uploadError('STAGED_KEY_INVALID', collection.slug, { label: collection.label })
         const unread = staged && stagedReadError(req, collection)
         if (unread) throw unread
-        // A part sent with an empty file name: Payload named it `tmp-<n>-<ms>`.
+        // A part without a file name that the parser still took for a file (typed
+        // application/octet-stream): Payload named it `tmp-<n>-<ms>`.
         if (!direct && isMadeUpPartName(name))
           throw uploadError('FILE_NAME_MISSING', collection.slug, {
             allowed: collection.allowedExtensions,
