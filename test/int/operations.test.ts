@@ -457,11 +457,16 @@ describe('reconcile', () => {
       data: { due: new Date(Date.now() - 1000).toISOString() },
       id: row.id,
     })
-    await vi.waitFor(async () => expect(await app.listKeys('avatars/aaaa')).toEqual([]), {
-      interval: 200,
-      timeout: 20_000,
-    })
-    expect(await app.sql('select id from image_asset_cleanup where id = $1', [row.id])).toEqual([])
+    // The runner deletes the objects, then the row.
+    await vi.waitFor(
+      async () => {
+        expect(await app.listKeys('avatars/aaaa')).toEqual([])
+        expect(await app.sql('select id from image_asset_cleanup where id = $1', [row.id])).toEqual(
+          [],
+        )
+      },
+      { interval: 200, timeout: 20_000 },
+    )
     expect(report.missing).toEqual([
       { collection: 'category-images', id: victim.id, key: missingKey },
     ])
