@@ -84,7 +84,12 @@ export class ObjectStore {
     return Date.now() + this.storage.timeoutSeconds * 1000
   }
 
-  /** Writes every object, or none: on a failure the set is deleted again and it throws. */
+  /**
+   * Writes every object, or none: on a failure the set is deleted again and it throws. Every
+   * caller has recorded the keys for clean-up first, so when the deadline has passed (the bucket
+   * is not answering, and an undo would most likely wait as long again) the set is left to the
+   * clean-up and it throws at once.
+   */
   async putAll(objects: readonly StoredObject[], deadline = this.storeDeadline()): Promise<void> {
     const signal = until(deadline)
     const results = await Promise.allSettled(
@@ -107,6 +112,14 @@ export class ObjectStore {
       (result): result is PromiseRejectedResult => result.status === 'rejected',
     )
     if (!failure) return
+    if (Date.now() >= deadline)
+      throw new ObjectWriteError(
+        failure.reason,
+        objects.map((o) => ({
+          error: 'left to the clean-up: the bucket did not answer in time',
+          key: o.key,
+        })),
+      )
     // A write that timed out or lost its answer may still have landed: undo the whole set (deleting
     // a key that is not there is harmless), not only the writes S3 confirmed.
     const failedDeletes = await this.deleteAll(objects.map((o) => o.key))

@@ -220,8 +220,10 @@ export const storeObjects = async (
   try {
     await store.putAll(objects, storeDeadline)
   } catch (error) {
-    // putAll deleted the set it was given; the original written ahead goes with it.
-    if (written) await store.deleteAll([written.key]).catch(() => undefined)
+    // putAll deleted the set it was given (unless the bucket stopped answering: then the row
+    // does); the original written ahead goes with it.
+    if (written && Date.now() < storeDeadline)
+      await store.deleteAll([written.key]).catch(() => undefined)
     await abandonUpload(payload, intent.id, S3_RESPONSE_TIMEOUT_MS)
     throw failed(error)
   }
