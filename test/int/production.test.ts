@@ -8,6 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readdir } from 'node:fs/promises'
 import http from 'node:http'
+import net from 'node:net'
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
@@ -193,7 +194,7 @@ describe('the storefront before the AVIF versions exist', () => {
 })
 
 describe('refused uploads on a keep-alive connection (next start)', () => {
-  it('a refusal with the body partly unread closes the connection, one before the body is read keeps it; the next request succeeds either way', async () => {
+  it('a refusal with the body partly unread closes the connection, one before the body is read keeps it (but reads no more than an upload may send); the next request succeeds either way', async () => {
     const login = await fetch(`${origin}/api/users/login`, {
       body: JSON.stringify(TEST_USER),
       headers: { 'Content-Type': 'application/json' },
@@ -305,6 +306,49 @@ describe('refused uploads on a keep-alive connection (next start)', () => {
         const next = await send('GET', '/api/media?limit=1&depth=0')
         expect(next.status, `the request after ${what}`).toBe(200)
       }
+      // An anonymous body far over any upload: answered at once, and read only as far as an
+      // upload may go (25 MB and its fields), then the connection is closed: not to its end.
+      const declared = 400 * 1024 * 1024
+      const flood = await new Promise<{ answer: string; ended: string; written: number }>(
+        (resolve) => {
+          const socket = net.connect(Number(new URL(origin).port), '127.0.0.1')
+          let answer = ''
+          let written = 0
+          let ended = ''
+          const finish = (why: string) => {
+            if (ended) return
+            ended = why
+            clearTimeout(bound)
+            socket.destroy()
+            resolve({ answer, ended, written })
+          }
+          // The test stops by itself whatever the server does.
+          const bound = setTimeout(() => finish('still open after 60 s'), 60_000)
+          socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')))
+          socket.on('error', () => finish('closed by the server'))
+          socket.on('close', () => finish('closed by the server'))
+          socket.on('connect', async () => {
+            socket.write(
+              `POST /api/media HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: ${declared}\r\n\r\n`,
+            )
+            const chunk = Buffer.alloc(1024 * 1024, 0x61)
+            while (!ended && written < declared) {
+              written += chunk.length
+              if (!socket.write(chunk))
+                await new Promise<void>((resolve) => {
+                  socket.once('drain', resolve)
+                  socket.once('close', resolve)
+                })
+            }
+            // Everything was taken (the server kept reading).
+            if (!ended) setTimeout(() => finish('all sent'), 2000)
+          })
+        },
+      )
+      expect(flood.answer).toMatch(/^HTTP\/1\.1 401/)
+      expect(flood.ended).toBe('closed by the server')
+      expect(flood.written).toBeLessThan(declared / 2)
+
       // The app's own collection, refused by Payload itself: its Forbidden keeps its name too
       // (the reference app's next.config.ts turns server minification off).
       const logFrom = output.length

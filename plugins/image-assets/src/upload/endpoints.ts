@@ -16,7 +16,7 @@ import { isBlank } from './alt.js'
 import { authorize } from './authorize.js'
 import type { UploadServices } from './prepare.js'
 import { framingSession } from './rerender.js'
-import { closeAfterRefusal } from './responseHeaders.js'
+import { closeAfterRefusal, dropUnreadBody, FORM_ROOM_BYTES } from './responseHeaders.js'
 import { type UploadSession, sessionContext } from './session.js'
 import {
   discardFile,
@@ -51,13 +51,17 @@ const nestedDeeperThan = (value: unknown, limit: number): boolean => {
 /**
  * Every file part's temp file (`useTempFiles`) is removed once the handler is done, whatever
  * happened: the upload path removes the file it reads as soon as it has read it; the rest (a part
- * under another name, a refused file) would stay, since Payload removes only `req.file`'s.
+ * under another name, a refused file) would stay, since Payload removes only `req.file`'s. A body
+ * the refusal left unread is dropped, up to what an upload may send (`dropUnreadBody`).
  */
 const afterRemovingTempFiles =
-  (handler: Endpoint['handler']): Endpoint['handler'] =>
+  (handler: Endpoint['handler'], maxBodyBytes: number): Endpoint['handler'] =>
   async (req) => {
     try {
       return await handler(req)
+    } catch (error) {
+      dropUnreadBody(req, maxBodyBytes)
+      throw error
     } finally {
       await removeTempFiles(req)
     }
@@ -80,6 +84,7 @@ export const uploadEndpoints = (
   services: UploadServices & { remoteURLs: false | ResolvedRemoteURLs },
 ): Endpoint[] => {
   const { label, slug } = collection
+  const maxBodyBytes = collection.limits.maxBytes + FORM_ROOM_BYTES
 
   /**
    * Runs the record step, retrying a write that lost a race (each attempt hands the session over
@@ -203,8 +208,8 @@ export const uploadEndpoints = (
       await addDataAndFileToRequest(req)
     } catch (error) {
       // The parser gave up with the body partly unread: the connection cannot be reused. (A
-      // refusal before the body is touched, such as a 401, leaves it to Node, which reads the rest
-      // and keeps the connection; after a complete parse there is nothing left to read.)
+      // refusal before the body is touched, such as a 401, reads the rest, up to a bound:
+      // `dropUnreadBody`; after a complete parse there is nothing left to read.)
       closeAfterRefusal(req)
       // The file may have been read (a temp file written) before the fields failed.
       await discardFile(req, collection, services.store)
@@ -269,7 +274,7 @@ export const uploadEndpoints = (
           },
           201,
         )
-      }),
+      }, maxBodyBytes),
       method: 'post',
       path: '/',
     },
@@ -290,7 +295,7 @@ export const uploadEndpoints = (
             ? req.t('version:autosavedSuccessfully')
             : req.t('general:updatedSuccessfully')
         return json(req, { doc, message }, 200)
-      }),
+      }, maxBodyBytes),
       method: 'patch',
       path: '/:id',
     },

@@ -22,3 +22,34 @@ export const retryLater = (req: PayloadRequest, seconds: number): void =>
  */
 export const closeAfterRefusal = (req: PayloadRequest): void =>
   addHeader(req, 'Connection', 'close')
+
+/** Room for an upload's fields and multipart framing beside its largest file. */
+export const FORM_ROOM_BYTES = 2 * 1024 * 1024
+
+/**
+ * The body of a request refused before it was read (401, 403, 404), read and dropped after the
+ * refusal: the client, still sending, gets its answer and keeps its connection. At most `maxBytes`
+ * (what an upload to the collection may send): past that the body is cancelled, which closes the
+ * connection, so that a refused client cannot make the server read gigabytes.
+ */
+export const dropUnreadBody = (req: PayloadRequest, maxBytes: number): void => {
+  if (!req.body || req.bodyUsed) return
+  let reader: ReadableStreamDefaultReader<Uint8Array>
+  try {
+    reader = req.body.getReader()
+  } catch {
+    return
+  }
+  void (async () => {
+    let read = 0
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return
+      read += value.byteLength
+      if (read > maxBytes) {
+        await reader.cancel()
+        return
+      }
+    }
+  })().catch(() => undefined)
+}
