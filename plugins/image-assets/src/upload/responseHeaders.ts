@@ -27,13 +27,21 @@ export const closeAfterRefusal = (req: PayloadRequest): void =>
 export const FORM_ROOM_BYTES = 2 * 1024 * 1024
 
 /**
- * The body of a request refused before it was read (401, 403, 404), read and dropped after the
- * refusal: the client, still sending, gets its answer and keeps its connection. At most `maxBytes`
- * (what an upload to the collection may send): past that the body is cancelled, which closes the
- * connection, so that a refused client cannot make the server read gigabytes.
+ * The body of a request refused before it was read (401, 403, 404): the client, still sending,
+ * should get its answer and keep its connection, so the rest is read and dropped, up to
+ * `maxBytes` (what an upload to the collection may send). A body declared larger is not read:
+ * the answer says `Connection: close`, and Node closes the connection once it is sent. One that
+ * turns out larger (no length declared) is read no further than `maxBytes`, and Node closes the
+ * connection when its keep-alive timeout ends. Either way a refused client cannot make the server
+ * read gigabytes.
  */
 export const dropUnreadBody = (req: PayloadRequest, maxBytes: number): void => {
   if (!req.body || req.bodyUsed) return
+  const declared = Number(req.headers.get('content-length') ?? NaN)
+  if (declared > maxBytes) {
+    closeAfterRefusal(req)
+    return
+  }
   let reader: ReadableStreamDefaultReader<Uint8Array>
   try {
     reader = req.body.getReader()
