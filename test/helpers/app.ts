@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-s3'
 import pg from 'pg'
 import { getPayload, type Payload, type SanitizedConfig } from 'payload'
-import { inject } from 'vitest'
+import { expect, inject } from 'vitest'
 
 import {
   BROWSER_UPLOAD_CORS,
@@ -184,4 +184,39 @@ export const stagedUploadForm = (
   )
   form.append('_payload', JSON.stringify(fields))
   return form
+}
+
+/**
+ * A direct upload staged as the admin stages it: a presigned URL from the collection's
+ * `upload-url` endpoint (both answers must be 200), then the bytes PUT to it. Returns the staged key.
+ */
+export const stageDirectUpload = async (
+  baseURL: string,
+  collection: string,
+  headers: Record<string, string>,
+  file: { bytes: Buffer; filename: string; size?: number },
+): Promise<string> => {
+  const answer = await fetch(`${baseURL}/api/${collection}/upload-url`, {
+    body: JSON.stringify({
+      filename: file.filename,
+      mimeType: 'image/jpeg',
+      size: file.size ?? file.bytes.length,
+    }),
+    headers: { ...headers, 'Content-Type': 'application/json' },
+    method: 'POST',
+  })
+  const target = (await answer.json()) as {
+    headers: Record<string, string>
+    key: string
+    method: string
+    url: string
+  }
+  expect(answer.status, JSON.stringify(target)).toBe(200)
+  const put = await fetch(target.url, {
+    body: new Uint8Array(file.bytes),
+    headers: target.headers,
+    method: target.method,
+  })
+  expect(put.status).toBe(200)
+  return target.key
 }

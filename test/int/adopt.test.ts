@@ -17,7 +17,7 @@ import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 
 import { dropDatabase, ensureDatabase, S3RVER_CREDENTIALS } from '../../src/dev/services'
-import { stagedUploadForm } from '../helpers/app'
+import { stageDirectUpload, stagedUploadForm } from '../helpers/app'
 import { serveAPI } from '../helpers/serve'
 
 type Quiet = {
@@ -75,6 +75,17 @@ const photo = () =>
     ])
     .jpeg({ quality: 90 })
     .toBuffer()
+
+/** A new user of the app, logged in over REST: their token. */
+const newUserToken = async (payload: Payload, baseURL: string, email: string): Promise<string> => {
+  await payload.create({ collection: 'users', data: { email, password: 'pw-123456' } })
+  const login = await fetch(`${baseURL}/api/users/login`, {
+    body: JSON.stringify({ email, password: 'pw-123456' }),
+    headers: { 'Content-Type': 'application/json' },
+    method: 'POST',
+  })
+  return ((await login.json()) as { token: string }).token
+}
 
 describe('adopting the app’s own upload collection', () => {
   const id = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
@@ -185,16 +196,7 @@ describe('adopting the app’s own upload collection', () => {
       // An upload through REST as an editor.
       const { baseURL, server } = await serveAPI(payload.config)
       try {
-        await payload.create({
-          collection: 'users',
-          data: { email: 'e@example.com', password: 'pw-123456' },
-        })
-        const login = await fetch(`${baseURL}/api/users/login`, {
-          body: JSON.stringify({ email: 'e@example.com', password: 'pw-123456' }),
-          headers: { 'Content-Type': 'application/json' },
-          method: 'POST',
-        })
-        const { token } = (await login.json()) as { token: string }
+        const token = await newUserToken(payload, baseURL, 'e@example.com')
         calls.length = 0
         const form = new FormData()
         form.append(
@@ -423,16 +425,9 @@ describe('adopting the app’s own upload collection', () => {
       // restored with its image; then deleted for good, its objects go.
       const { baseURL, server } = await serveAPI(payload.config, 0, `adopt-drafts-${id}`)
       try {
-        await payload.create({
-          collection: 'users',
-          data: { email: 'd@example.com', password: 'pw-123456' },
-        })
-        const login = await fetch(`${baseURL}/api/users/login`, {
-          body: JSON.stringify({ email: 'd@example.com', password: 'pw-123456' }),
-          headers: { 'Content-Type': 'application/json' },
-          method: 'POST',
-        })
-        const auth = { Authorization: `JWT ${((await login.json()) as { token: string }).token}` }
+        const auth = {
+          Authorization: `JWT ${await newUserToken(payload, baseURL, 'd@example.com')}`,
+        }
         const restored = await fetch(`${baseURL}/api/media/${doc.id}?trash=true`, {
           body: JSON.stringify({ deletedAt: null }),
           headers: { ...auth, 'Content-Type': 'application/json' },
@@ -448,35 +443,13 @@ describe('adopting the app’s own upload collection', () => {
         // A new image uploaded straight to the bucket and published; "Save draft" in the same
         // view sends that staged upload again (used and gone by now): the draft keeps the image.
         const bytes = (await file('direct.jpg', true)).data
-        const presigned = await fetch(`${baseURL}/api/media/upload-url`, {
-          body: JSON.stringify({
-            filename: 'direct.jpg',
-            mimeType: 'image/jpeg',
-            size: bytes.length,
-          }),
-          headers: { ...auth, 'Content-Type': 'application/json' },
-          method: 'POST',
+        const key = await stageDirectUpload(baseURL, 'media', auth, {
+          bytes,
+          filename: 'direct.jpg',
         })
-        const target = (await presigned.json()) as {
-          headers: Record<string, string>
-          key: string
-          method: string
-          url: string
-        }
-        expect(presigned.status, JSON.stringify(target)).toBe(200)
-        const put = await fetch(target.url, {
-          body: new Uint8Array(bytes),
-          headers: target.headers,
-          method: target.method,
-        })
-        expect(put.status).toBe(200)
         const claim = (query: string, fields: Record<string, unknown>) =>
           fetch(`${baseURL}/api/media/${doc.id}${query}`, {
-            body: stagedUploadForm(
-              target.key,
-              { filename: 'direct.jpg', size: bytes.length },
-              fields,
-            ),
+            body: stagedUploadForm(key, { filename: 'direct.jpg', size: bytes.length }, fields),
             headers: auth,
             method: 'PATCH',
           })

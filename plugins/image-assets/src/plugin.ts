@@ -8,7 +8,7 @@ import { imageCollection } from './collections/imageCollection.js'
 import { blockDecoders } from './image/decoders.js'
 import { WorkLimiter } from './image/limiter.js'
 import { ImageAssetsConfigError, messages } from './errors.js'
-import { FORM_ROOM_BYTES } from './upload/responseHeaders.js'
+import { FORM_ROOM_BYTES, PAYLOAD_REQUEST_BYTES } from './upload/responseHeaders.js'
 import { type ImageAssetsPluginOptions, resolveOptions } from './options.js'
 import { deliveryFor } from './storage/delivery.js'
 import { ObjectStore } from './storage/objects.js'
@@ -194,7 +194,8 @@ export const imageAssetsPlugin =
         // Payload's parser also caps the whole body (50 MiB unless set): room for the largest file
         // and its fields.
         requestSizeLimit:
-          config.upload?.requestSizeLimit ?? Math.max(50 * 1024 * 1024, maxBytes + FORM_ROOM_BYTES),
+          config.upload?.requestSizeLimit ??
+          Math.max(PAYLOAD_REQUEST_BYTES, maxBytes + FORM_ROOM_BYTES),
         responseOnLimit:
           config.upload?.responseOnLimit ??
           messages.requestTooLarge({ maxBytes: config.upload?.limits?.fileSize ?? maxBytes }),

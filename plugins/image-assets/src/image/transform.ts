@@ -273,8 +273,14 @@ export const encodeImageSet = async (
       })
       .catch(() => undefined)
   }
-  const [main, encoded, placeholder, shapes] = await settled([mainImage, ...others] as const)
+  const [main, encoded, placeholder, encodedShapes] = await settled([mainImage, ...others] as const)
   const variants = lighterThanWider(encoded, main)
+  const shapes = Object.fromEntries(
+    Object.entries(encodedShapes).map(([name, shape]) => [
+      name,
+      { main: shape.main, variants: lighterThanWider(shape.variants, shape.main) },
+    ]),
+  )
   const avif = options.avif
     ? await avifVersions(pixels, [...variants.map((v) => v.width), main.width], preset, deadline)
     : []
@@ -307,16 +313,12 @@ const lighterThanWider = (variants: EncodedImage[], main: EncodedImage): Encoded
   return kept
 }
 
-/**
- * Every shape and its variants, encoded at once by `encodeOne`. The WebP set keeps the variants
- * `lighterThanWider`; the AVIF versions are made at the widths the WebP set kept (`lighter` off).
- */
+/** Every shape and its variants, encoded at once by `encodeOne`. */
 const encodeShapes = async (
   shapes: readonly ShapeSpec[],
   pixels: Pixels,
   focal: Focal,
   encodeOne: (image: Sharp, shape: ShapeSpec) => Promise<EncodedImage>,
-  lighter = true,
 ): Promise<Record<string, EncodedShape>> => {
   const done = await settledAll(
     shapes.map(async (shape) => {
@@ -329,9 +331,7 @@ const encodeShapes = async (
         ),
       ] as const)
       // A picture smaller than the shape gives a smaller shape; its variants at or above that go.
-      const smaller = variants.filter((v) => v.width < main.width)
-      const kept = lighter ? lighterThanWider(smaller, main) : smaller
-      return [shape.name, { main, variants: kept }] as const
+      return [shape.name, { main, variants: variants.filter((v) => v.width < main.width) }] as const
     }),
   )
   return Object.fromEntries(done)
@@ -399,12 +399,8 @@ export const encodeAvifSet = async (
   // One after another, like the other AVIF versions: background work.
   const shapes: Record<string, EncodedShape> = {}
   for (const shape of options.shapes ?? []) {
-    const one = await encodeShapes(
-      [shape],
-      pixels,
-      options.framing?.focal ?? CENTRE,
-      (image) => encode(image.avif({ effort: 4, quality: avifQuality(shape.quality) }), deadline),
-      false,
+    const one = await encodeShapes([shape], pixels, options.framing?.focal ?? CENTRE, (image) =>
+      encode(image.avif({ effort: 4, quality: avifQuality(shape.quality) }), deadline),
     )
     Object.assign(shapes, one)
   }

@@ -16,7 +16,12 @@ import { isBlank } from './alt.js'
 import { authorize } from './authorize.js'
 import type { UploadServices } from './prepare.js'
 import { framingSession } from './rerender.js'
-import { closeAfterRefusal, dropUnreadBody, FORM_ROOM_BYTES } from './responseHeaders.js'
+import {
+  closeAfterRefusal,
+  dropUnreadBody,
+  FORM_ROOM_BYTES,
+  PAYLOAD_REQUEST_BYTES,
+} from './responseHeaders.js'
 import { type UploadSession, sessionContext } from './session.js'
 import {
   discardFile,
@@ -150,7 +155,7 @@ export const uploadEndpoints = (
       return uploadError('FORM_TOO_LARGE', slug, {
         label,
         maxBytes: collection.limits.maxBytes,
-        requestBytes: upload?.requestSizeLimit ?? 50 * 1024 * 1024,
+        requestBytes: upload?.requestSizeLimit ?? PAYLOAD_REQUEST_BYTES,
       })
     // A file over the parser's file limit (Payload's abort while it streams in): this
     // collection's refusal on its file field. The limit is one byte over the largest collection's

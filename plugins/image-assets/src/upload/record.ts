@@ -113,7 +113,7 @@ export const prepareInOperationHook =
       const session = await outsideTransaction(req, () =>
         framingSession(req, collection, services, id, framed, { savesDraft: drafting }),
       )
-      if (session) attachSession(context, { ...session, savesDraft: drafting })
+      if (session) attachSession(context, session)
       return { ...args, data: framed }
     }
     // One file is one document's: a bulk update (`PATCH /api/<slug>?where=…`) cannot carry one.

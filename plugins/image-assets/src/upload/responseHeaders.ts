@@ -26,6 +26,9 @@ export const closeAfterRefusal = (req: PayloadRequest): void =>
 /** Room for an upload's fields and multipart framing beside its largest file. */
 export const FORM_ROOM_BYTES = 2 * 1024 * 1024
 
+/** The whole multipart body Payload's parser reads unless `upload.requestSizeLimit` says otherwise. */
+export const PAYLOAD_REQUEST_BYTES = 50 * 1024 * 1024
+
 /**
  * The body of a request refused before it was read (401, 403, 404): the client, still sending,
  * should get its answer and keep its connection, so the rest is read and dropped, up to
